@@ -1,0 +1,9 @@
+//! Derived knowledge that several checks share (the network path, address arithmetic, rule
+//! evaluation), computed from `Facts` without any I/O.
+
+pub mod core_actions;
+pub mod ipv4;
+pub mod nacl;
+pub mod path;
+pub mod security_group;
+pub mod version;

@@ -1,0 +1,239 @@
+//! How the agent's HTTPS traffic leaves the instance, service by service (see
+//! `docs/check-semantics.md`, "The network path, per service").
+
+use crate::analysis::version;
+use crate::checks::outcome::{Outcome, need};
+use crate::facts::{AgentInfo, Facts, Instance, NatGateway, RouteTable, VpcEndpoint};
+use serde::Serialize;
+
+/// Agents from this version on use ssmmessages instead of ec2messages when they can.
+pub const EC2MESSAGES_OPTIONAL_FROM: &str = "3.3.40.0";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Need {
+    Required,
+    /// Missing it is at most a warning.
+    Optional,
+}
+
+/// Which of the three endpoints the agent needs, from its version when SSM knows it.
+pub fn service_needs(agent: Option<&AgentInfo>) -> [(&'static str, Need); 3] {
+    let version = agent.and_then(|a| a.agent_version.as_deref());
+    let ec2messages = match version.and_then(|v| version::at_least(v, EC2MESSAGES_OPTIONAL_FROM)) {
+        Some(false) => Need::Required,
+        Some(true) | None => Need::Optional,
+    };
+    [
+        ("ssm", Need::Required),
+        ("ssmmessages", Need::Required),
+        ("ec2messages", ec2messages),
+    ]
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Internet<'a> {
+    Igw {
+        gateway: &'a str,
+    },
+    Nat {
+        gateway: &'a str,
+    },
+    /// The default route leaves through something ssm-doctor cannot see past (TGW, VGW, peering, appliance).
+    Opaque {
+        target: &'a str,
+    },
+    None {
+        reason: String,
+    },
+}
+
+impl Internet<'_> {
+    pub fn carries_traffic(&self) -> bool {
+        matches!(self, Internet::Igw { .. } | Internet::Nat { .. })
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Internet::Igw { gateway } => format!("internet gateway {gateway}"),
+            Internet::Nat { gateway } => format!("NAT gateway {gateway}"),
+            Internet::Opaque { target } => format!("{target} (not inspected)"),
+            Internet::None { reason } => reason.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceRoute<'a> {
+    pub service: &'static str,
+    pub need: Need,
+    /// The VPC's interface endpoint for this service, if any.
+    pub endpoint: Option<&'a VpcEndpoint>,
+}
+
+impl ServiceRoute<'_> {
+    /// Private DNS makes the public service name resolve to an available endpoint inside the VPC.
+    pub fn carried_by_endpoint(&self) -> bool {
+        self.endpoint
+            .is_some_and(|e| e.state.eq_ignore_ascii_case("available") && e.private_dns_enabled)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Path<'a> {
+    pub instance: &'a Instance,
+    pub vpc_id: &'a str,
+    pub subnet_id: &'a str,
+    pub route_table: &'a RouteTable,
+    pub internet: Internet<'a>,
+    pub services: Vec<ServiceRoute<'a>>,
+}
+
+impl<'a> Path<'a> {
+    /// True when the VPC has an interface endpoint for any of the services: then the endpoints are
+    /// (part of) the path and the vpce checks judge them.
+    pub fn endpoints_are_the_path(&self) -> bool {
+        self.services.iter().any(|s| s.endpoint.is_some())
+    }
+
+    pub fn existing_endpoints(&self) -> impl Iterator<Item = (&ServiceRoute<'a>, &'a VpcEndpoint)> {
+        self.services
+            .iter()
+            .filter_map(|s| s.endpoint.map(|e| (s, e)))
+    }
+
+    pub fn carrying_endpoints(&self) -> impl Iterator<Item = (&ServiceRoute<'a>, &'a VpcEndpoint)> {
+        self.existing_endpoints()
+            .filter(|(s, _)| s.carried_by_endpoint())
+    }
+
+    /// Services whose traffic goes out through the internet path (no carrying endpoint).
+    pub fn internet_bound(&self) -> impl Iterator<Item = &ServiceRoute<'a>> {
+        self.services.iter().filter(|s| !s.carried_by_endpoint())
+    }
+}
+
+/// Builds the path from the facts, or the `error`/`skip` outcome explaining which fact is missing.
+pub fn analyse(facts: &Facts) -> Result<Path<'_>, Outcome> {
+    let instance = need(&facts.instance)?
+        .as_ref()
+        .ok_or_else(|| Outcome::skip("The instance was not found."))?;
+    let (Some(vpc_id), Some(subnet_id)) = (&instance.vpc_id, &instance.subnet_id) else {
+        return Err(Outcome::fail(format!(
+            "{} is not in a VPC subnet (EC2-Classic or still pending): it has no network path to check.",
+            instance.instance_id
+        )));
+    };
+    let tables = need(&facts.network.route_tables)?;
+    let route_table = effective_route_table(tables, subnet_id).ok_or_else(|| {
+        Outcome::error(format!(
+            "No route table of {vpc_id} is associated with {subnet_id}, and the VPC has no main table."
+        ))
+    })?;
+    let nats = need(&facts.network.nat_gateways)?;
+    let endpoints = need(&facts.network.vpc_endpoints)?;
+    let agent = facts.agent.value().and_then(Option::as_ref);
+    let region = &facts.target.region;
+    let services = service_needs(agent)
+        .into_iter()
+        .map(|(service, need)| ServiceRoute {
+            service,
+            need,
+            endpoint: endpoint_for(endpoints, region, service),
+        })
+        .collect();
+    Ok(Path {
+        instance,
+        vpc_id,
+        subnet_id,
+        route_table,
+        internet: internet_path(route_table, nats, instance),
+        services,
+    })
+}
+
+/// The explicitly associated table, else the VPC's main one.
+pub fn effective_route_table<'a>(
+    tables: &'a [RouteTable],
+    subnet_id: &str,
+) -> Option<&'a RouteTable> {
+    tables
+        .iter()
+        .find(|t| t.subnet_ids.iter().any(|s| s == subnet_id))
+        .or_else(|| tables.iter().find(|t| t.main))
+}
+
+fn internet_path<'a>(
+    table: &'a RouteTable,
+    nats: &'a [NatGateway],
+    instance: &Instance,
+) -> Internet<'a> {
+    let Some(route) = table
+        .routes
+        .iter()
+        .find(|r| r.destination.as_deref() == Some("0.0.0.0/0"))
+    else {
+        return Internet::None {
+            reason: format!("route table {} has no default route (0.0.0.0/0)", table.id),
+        };
+    };
+    let target = route.target.as_str();
+    if route.state == "blackhole" {
+        return Internet::None {
+            reason: format!(
+                "the default route of {} to {target} is a blackhole",
+                table.id
+            ),
+        };
+    }
+    if target.starts_with("igw-") {
+        return match instance.public_ip {
+            Some(_) => Internet::Igw { gateway: target },
+            None => Internet::None {
+                reason: format!(
+                    "route table {} sends 0.0.0.0/0 to {target}, but {} has no public IP",
+                    table.id, instance.instance_id
+                ),
+            },
+        };
+    }
+    if target.starts_with("nat-") {
+        return match nats.iter().find(|n| n.id == target) {
+            Some(nat) if nat.connectivity.as_deref() == Some("private") => {
+                Internet::Opaque { target }
+            }
+            Some(nat) if nat.state == "available" => Internet::Nat { gateway: target },
+            Some(nat) => Internet::None {
+                reason: format!(
+                    "the default route goes to NAT gateway {target}, which is {}",
+                    nat.state
+                ),
+            },
+            None => Internet::None {
+                reason: format!(
+                    "the default route goes to NAT gateway {target}, which does not exist"
+                ),
+            },
+        };
+    }
+    Internet::Opaque { target }
+}
+
+/// The VPC's interface endpoint for a service; the one that carries traffic wins over a broken twin.
+fn endpoint_for<'a>(
+    endpoints: &'a [VpcEndpoint],
+    region: &str,
+    service: &str,
+) -> Option<&'a VpcEndpoint> {
+    let name = format!("com.amazonaws.{region}.{service}");
+    let candidates = endpoints
+        .iter()
+        .filter(|e| e.service_name == name && e.endpoint_type.eq_ignore_ascii_case("interface"));
+    candidates.max_by_key(|e| {
+        (
+            e.state.eq_ignore_ascii_case("available"),
+            e.private_dns_enabled,
+        )
+    })
+}

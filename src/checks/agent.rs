@@ -1,0 +1,78 @@
+//! agent.*: what SSM knows of the instance's agent.
+
+use super::Context;
+use super::outcome::{CheckResult, Outcome, need};
+use crate::analysis::version;
+use crate::facts::AgentInfo;
+
+/// The first agent version that supports Session Manager.
+const MINIMUM_SESSION_VERSION: &str = "2.3.68.0";
+
+pub fn registered(ctx: &Context) -> CheckResult {
+    let id = &ctx.facts.target.instance_id;
+    Ok(match need(&ctx.facts.agent)? {
+        Some(a) => Outcome::pass(format!(
+            "SSM knows {id} (PingStatus {}, agent {}).",
+            a.ping_status,
+            a.agent_version.as_deref().unwrap_or("version unknown")
+        ))
+        .with("ping_status", &a.ping_status)
+        .with("agent_version", &a.agent_version),
+        None => Outcome::fail(format!(
+            "SSM has never heard from {id}: the agent has not registered. Usual causes: no agent \
+             installed or running, no network path to ssm, or no permission to call \
+             ssm:UpdateInstanceInformation (see the other checks)."
+        )),
+    })
+}
+
+fn agent<'a>(ctx: &Context<'a>) -> Result<&'a AgentInfo, Outcome> {
+    ctx.facts
+        .agent
+        .value()
+        .and_then(Option::as_ref)
+        .ok_or_else(|| Outcome::skip("SSM does not know the instance."))
+}
+
+pub fn online(ctx: &Context) -> CheckResult {
+    let a = agent(ctx)?;
+    let outcome = if a.ping_status == "Online" {
+        Outcome::pass("The agent is online.")
+    } else {
+        let seen = match &a.last_ping {
+            Some(t) => format!("last seen {t}"),
+            None => "never seen".to_string(),
+        };
+        Outcome::fail(format!(
+            "The agent is {} ({seen}). Fix what the other checks report, then restart the agent: \
+             after a failure it may back off for up to 30 minutes.",
+            a.ping_status
+        ))
+    };
+    Ok(outcome
+        .with("ping_status", &a.ping_status)
+        .with("last_ping", &a.last_ping))
+}
+
+pub fn version(ctx: &Context) -> CheckResult {
+    let a = agent(ctx)?;
+    let Some(v) = a.agent_version.as_deref() else {
+        return Ok(Outcome::warn("SSM does not report the agent's version."));
+    };
+    let outcome = match version::at_least(v, MINIMUM_SESSION_VERSION) {
+        Some(false) => Outcome::fail(format!(
+            "Agent {v} is older than {MINIMUM_SESSION_VERSION}, the first version that supports Session Manager."
+        )),
+        None => Outcome::warn(format!(
+            "Agent version {v:?} is not a version number ssm-doctor can compare."
+        )),
+        Some(true) if a.is_latest_version == Some(false) => Outcome::warn(format!(
+            "Agent {v} supports sessions, but SSM says a newer version exists."
+        )),
+        Some(true) => Outcome::pass(format!("Agent {v} supports Session Manager.")),
+    };
+    Ok(outcome
+        .with("agent_version", v)
+        .with("is_latest_version", a.is_latest_version)
+        .with("minimum", MINIMUM_SESSION_VERSION))
+}

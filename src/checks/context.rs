@@ -1,0 +1,82 @@
+//! What the checks share: the facts, the network path derived once from them, and the values of
+//! the remediation placeholders.
+
+use crate::analysis::nacl::acl_for_subnet;
+use crate::analysis::path::{self, Path};
+use crate::checks::outcome::Outcome;
+use crate::facts::{Facts, Instance};
+use std::cell::OnceCell;
+
+pub struct Context<'a> {
+    pub facts: &'a Facts,
+    path: OnceCell<Result<Path<'a>, Outcome>>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(facts: &'a Facts) -> Context<'a> {
+        Context {
+            facts,
+            path: OnceCell::new(),
+        }
+    }
+
+    pub fn instance(&self) -> Option<&'a Instance> {
+        self.facts.instance()
+    }
+
+    /// The network path, or the outcome explaining which fact it could not be derived from.
+    pub fn path(&self) -> Result<&Path<'a>, Outcome> {
+        self.path
+            .get_or_init(|| path::analyse(self.facts))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The ARN that IAM sees as the resource of `ssm:UpdateInstanceInformation`.
+    pub fn instance_arn(&self) -> String {
+        format!(
+            "arn:aws:ec2:{}:{}:instance/{}",
+            self.facts.target.region,
+            self.facts.account().unwrap_or("*"),
+            self.facts.target.instance_id
+        )
+    }
+
+    /// The value of a remediation placeholder for this instance, when the facts hold it.
+    pub fn placeholder(&self, name: &str) -> Option<String> {
+        let f = self.facts;
+        let instance = self.instance();
+        let path = self.path().ok();
+        let role = f.iam.role.value();
+        match name {
+            "instance_id" => Some(f.target.instance_id.clone()),
+            "region" => Some(f.target.region.clone()),
+            "account" => f.account().map(str::to_string),
+            "vpc_id" => instance?.vpc_id.clone(),
+            "subnet_id" => instance?.subnet_id.clone(),
+            "private_ip" => instance?.private_ip.clone(),
+            "security_group_id" => instance?.security_group_ids.first().cloned(),
+            "route_table_id" => path.map(|p| p.route_table.id.clone()),
+            "nacl_id" => {
+                let subnet = instance?.subnet_id.as_deref()?;
+                acl_for_subnet(f.network.network_acls.value()?, subnet).map(|a| a.id.clone())
+            }
+            "profile_name" => f.iam.instance_profile.value().map(|p| p.name.clone()),
+            "role_name" => role.map(|r| r.name.clone()),
+            "role_arn" => role.map(|r| r.arn.clone()),
+            "endpoint_security_group_id" => path?
+                .existing_endpoints()
+                .find_map(|(_, e)| e.security_group_ids.first().cloned()),
+            "endpoint_subnet_ids" => {
+                let mut ids: Vec<&str> = path?
+                    .existing_endpoints()
+                    .flat_map(|(_, e)| e.subnet_ids.iter().map(String::as_str))
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                (!ids.is_empty()).then(|| ids.join(" "))
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! iam.*: the identity the agent uses, its trust, and its effective permissions.
+
+use super::Context;
+use super::outcome::{CheckResult, Outcome, need};
+use super::permissions::{ActionVerdict, judge};
+use crate::analysis::core_actions::{actions_for, resource_for};
+use crate::analysis::path::service_needs;
+use crate::facts::{Policy, Role};
+use crate::policy::{
+    Decision, Labeled, PolicyDocument, Principal, Request, evaluate_identity,
+    evaluate_resource_policy,
+};
+use std::collections::BTreeMap;
+
+pub fn profile(ctx: &Context) -> CheckResult {
+    let i = ctx
+        .instance()
+        .ok_or_else(|| Outcome::skip("The instance was not found."))?;
+    let Some(arn) = &i.instance_profile_arn else {
+        return Ok(no_profile(ctx));
+    };
+    let profile = need(&ctx.facts.iam.instance_profile)?;
+    let outcome = match profile.role_names.first() {
+        Some(role) => Outcome::pass(format!(
+            "Instance profile {} is attached, with role {role}.",
+            profile.name
+        )),
+        None => Outcome::fail(format!(
+            "Instance profile {} is attached but holds no role: the agent gets no credentials.",
+            profile.name
+        )),
+    };
+    Ok(outcome
+        .with("instance_profile_arn", arn)
+        .with("roles", &profile.role_names))
+}
+
+fn no_profile(ctx: &Context) -> Outcome {
+    let id = &ctx.facts.target.instance_id;
+    match &ctx.facts.dhmc {
+        crate::facts::Fetch::Collected { value } => match &value.role {
+            Some(role) => Outcome::warn(format!(
+                "{id} has no instance profile; Default Host Management Configuration is on (role \
+                 {role}), which works only with IMDSv2 and agent 3.2.582.0 or later. An instance \
+                 profile is the more predictable choice."
+            ))
+            .with("dhmc_role", role),
+            None => Outcome::fail(format!(
+                "{id} has no instance profile and Default Host Management Configuration is off: the \
+                 agent has no identity to register with."
+            )),
+        },
+        other => Outcome::fail(format!(
+            "{id} has no instance profile. (Whether Default Host Management Configuration could \
+             stand in is unknown: {}.)",
+            other.problem().unwrap_or_default()
+        )),
+    }
+}
+
+/// The role the checks below judge, or `skip` when the instance relies on DHMC instead.
+fn role<'a>(ctx: &Context<'a>) -> Result<&'a Role, Outcome> {
+    if ctx
+        .instance()
+        .is_some_and(|i| i.instance_profile_arn.is_none())
+    {
+        return Err(Outcome::skip(
+            "No instance profile: the Default Host Management Configuration role is not evaluated.",
+        ));
+    }
+    need(&ctx.facts.iam.role)
+}
+
+pub fn trust(ctx: &Context) -> CheckResult {
+    let role = role(ctx)?;
+    let doc = parse(&role.trust_policy, "the trust policy")?;
+    let label = format!("the trust policy of {}", role.name);
+    let principal = Principal::Service("ec2.amazonaws.com".to_string());
+    let context = BTreeMap::new();
+    let eval = evaluate_resource_policy(
+        &Labeled {
+            label: &label,
+            document: &doc,
+        },
+        &Request {
+            action: "sts:AssumeRole",
+            resource: &role.arn,
+            principal: Some(&principal),
+            context: &context,
+        },
+    );
+    let outcome = match eval.decision {
+        Decision::Allowed => Outcome::pass(format!("Role {} trusts ec2.amazonaws.com.", role.name)),
+        Decision::Uncertain => Outcome::warn(format!(
+            "Role {} trusts ec2.amazonaws.com only under conditions: {}.",
+            role.name, eval
+        )),
+        _ => Outcome::fail(format!(
+            "Role {} cannot be assumed by EC2 (sts:AssumeRole for ec2.amazonaws.com: {}).",
+            role.name, eval
+        )),
+    };
+    Ok(outcome
+        .with("role_arn", &role.arn)
+        .with("trust_policy", &role.trust_policy))
+}
+
+pub fn core_permissions(ctx: &Context) -> CheckResult {
+    let role = role(ctx)?;
+    let iam = &ctx.facts.iam;
+    let mut sources: Vec<&Policy> = need(&iam.attached_policies)?.iter().collect();
+    sources.extend(need(&iam.inline_policies)?);
+    let mut identity = Vec::with_capacity(sources.len());
+    for policy in &sources {
+        identity.push((
+            policy.label(),
+            parse(need(&policy.document)?, &policy.label())?,
+        ));
+    }
+    let boundary = match &role.permissions_boundary_arn {
+        Some(_) => {
+            let b = need(&iam.permissions_boundary)?;
+            Some((b.label(), parse(need(&b.document)?, &b.label())?))
+        }
+        None => None,
+    };
+    let labeled: Vec<Labeled> = identity
+        .iter()
+        .map(|(label, document)| Labeled { label, document })
+        .collect();
+    let boundary = boundary
+        .as_ref()
+        .map(|(label, document)| Labeled { label, document });
+    let context = request_context(ctx, role);
+    let instance_arn = ctx.instance_arn();
+    let agent = ctx.facts.agent.value().and_then(Option::as_ref);
+    let mut verdicts = Vec::new();
+    for (service, need) in service_needs(agent) {
+        for &action in actions_for(service) {
+            let resource = resource_for(action, &instance_arn);
+            let evaluation = evaluate_identity(
+                &labeled,
+                boundary.as_ref(),
+                &Request {
+                    action,
+                    resource: &resource,
+                    principal: None,
+                    context: &context,
+                },
+            );
+            verdicts.push(ActionVerdict {
+                action,
+                need,
+                evaluation,
+            });
+        }
+    }
+    let policies: Vec<String> = sources.iter().map(|p| p.label()).collect();
+    Ok(judge(&format!("Role {}", role.name), &verdicts)
+        .with("role_arn", &role.arn)
+        .with("policies", policies)
+        .with("permissions_boundary", &role.permissions_boundary_arn))
+}
+
+/// Condition keys whose values are known for the agent's requests.
+pub fn request_context(ctx: &Context, role: &Role) -> BTreeMap<String, String> {
+    let mut c = BTreeMap::new();
+    c.insert(
+        "aws:RequestedRegion".to_string(),
+        ctx.facts.target.region.clone(),
+    );
+    c.insert("aws:PrincipalArn".to_string(), role.arn.clone());
+    c.insert("aws:PrincipalType".to_string(), "AssumedRole".to_string());
+    c.insert("ec2:SourceInstanceARN".to_string(), ctx.instance_arn());
+    if let Some(account) = ctx.facts.account() {
+        c.insert("aws:PrincipalAccount".to_string(), account.to_string());
+    }
+    c
+}
+
+pub fn parse(document: &serde_json::Value, what: &str) -> Result<PolicyDocument, Outcome> {
+    PolicyDocument::parse(document)
+        .map_err(|e| Outcome::error(format!("Could not read {what}: {e}.")))
+}

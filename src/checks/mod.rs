@@ -1,0 +1,198 @@
+//! The checks: pure functions over [`Facts`], run in dependency order, turned into a [`Report`].
+//!
+//! Code here decides verdicts; the words a reader sees around them (title, why, remediation) live
+//! in `checks/*.toml` and are joined in by [`run`].
+
+mod agent;
+mod context;
+mod iam;
+mod instance;
+mod network;
+pub mod outcome;
+mod permissions;
+mod vpc;
+mod vpce;
+
+use crate::catalog::{Catalog, CheckPage, fill};
+use crate::facts::Facts;
+use crate::report::{Finding, Remediation, Report, ReportTarget, Stats, Status};
+pub use context::Context;
+use outcome::{CheckResult, Outcome};
+use std::collections::BTreeMap;
+
+pub struct Check {
+    pub id: &'static str,
+    pub run: fn(&Context) -> CheckResult,
+}
+
+/// Every check, in the order reports list them; a check comes after the checks it depends on.
+pub static REGISTRY: &[Check] = &[
+    Check {
+        id: "instance.found",
+        run: instance::found,
+    },
+    Check {
+        id: "instance.running",
+        run: instance::running,
+    },
+    Check {
+        id: "instance.metadata",
+        run: instance::metadata,
+    },
+    Check {
+        id: "iam.profile",
+        run: iam::profile,
+    },
+    Check {
+        id: "iam.trust",
+        run: iam::trust,
+    },
+    Check {
+        id: "iam.core-permissions",
+        run: iam::core_permissions,
+    },
+    Check {
+        id: "agent.registered",
+        run: agent::registered,
+    },
+    Check {
+        id: "agent.online",
+        run: agent::online,
+    },
+    Check {
+        id: "agent.version",
+        run: agent::version,
+    },
+    Check {
+        id: "network.route",
+        run: network::route,
+    },
+    Check {
+        id: "network.egress-443",
+        run: network::egress_443,
+    },
+    Check {
+        id: "network.nacl",
+        run: network::nacl,
+    },
+    Check {
+        id: "vpce.present",
+        run: vpce::present,
+    },
+    Check {
+        id: "vpce.private-dns",
+        run: vpce::private_dns,
+    },
+    Check {
+        id: "vpce.ingress-443",
+        run: vpce::ingress_443,
+    },
+    Check {
+        id: "vpce.policy",
+        run: vpce::policy,
+    },
+    Check {
+        id: "vpc.dns-support",
+        run: vpc::dns_support,
+    },
+    Check {
+        id: "vpc.dns-hostnames",
+        run: vpc::dns_hostnames,
+    },
+];
+
+/// Runs every check over the facts.
+pub fn run(facts: &Facts) -> Report {
+    let catalog = Catalog::get();
+    let ctx = Context::new(facts);
+    let mut statuses: BTreeMap<&str, Status> = BTreeMap::new();
+    let mut findings = Vec::with_capacity(REGISTRY.len());
+    for check in REGISTRY {
+        let page = catalog
+            .page(check.id)
+            .unwrap_or_else(|| panic!("check {} has no page in checks/", check.id));
+        let blocked = page
+            .depends_on
+            .iter()
+            .find_map(|dep| match statuses.get(dep.as_str()) {
+                Some(Status::Pass | Status::Warn) => None,
+                Some(status) => Some(format!("{dep} is {status}")),
+                None => Some(format!("{dep} has not run")),
+            });
+        let outcome = match blocked {
+            Some(why) => Outcome::skip(format!("Skipped because {why}.")),
+            None => (check.run)(&ctx).unwrap_or_else(|early| early),
+        };
+        statuses.insert(check.id, outcome.status);
+        findings.push(finding(page, outcome, &ctx));
+    }
+    let target = ReportTarget {
+        instance_id: facts.target.instance_id.clone(),
+        region: facts.target.region.clone(),
+        account: facts.account().map(str::to_string),
+    };
+    let stats = Stats {
+        api_calls: facts.stats.api_calls,
+        duration_ms: facts.stats.duration_ms,
+    };
+    Report::new(target, findings, stats)
+}
+
+fn finding(page: &CheckPage, outcome: Outcome, ctx: &Context) -> Finding {
+    let lookup = |name: &str| {
+        outcome
+            .vars
+            .get(name)
+            .cloned()
+            .or_else(|| ctx.placeholder(name))
+    };
+    let remediation = match outcome.status {
+        Status::Fail | Status::Warn => {
+            let r = &page.remediation;
+            Some(Remediation {
+                text: fill(r.text.trim(), lookup),
+                cli: Some(fill(r.cli.trim(), lookup)),
+                terraform: Some(fill(r.terraform.trim(), lookup)),
+                cloudformation: Some(fill(r.cloudformation.trim(), lookup)),
+            })
+        }
+        Status::Error => Some(error_remediation(&outcome)),
+        Status::Pass | Status::Skip => None,
+    };
+    Finding {
+        id: page.id.clone(),
+        title: page.title.clone(),
+        status: outcome.status,
+        severity: page.severity,
+        message: outcome.message,
+        evidence: outcome.evidence,
+        remediation,
+        docs: page.docs.clone(),
+    }
+}
+
+/// An `error` is about ssm-doctor's own access, not the instance: the fix is on the caller's side.
+fn error_remediation(outcome: &Outcome) -> Remediation {
+    let text = match outcome
+        .evidence
+        .get("missing_permission")
+        .and_then(|v| v.as_str())
+    {
+        Some(action) => format!(
+            "Allow {action} to the identity running ssm-doctor (docs/iam-policy.json lists every \
+             permission it needs), then run it again."
+        ),
+        None => "Run ssm-doctor again; if the failure persists, check connectivity to the AWS API \
+                 and the --region, or raise --timeout / --max-attempts."
+            .to_string(),
+    };
+    Remediation {
+        text,
+        cli: None,
+        terraform: None,
+        cloudformation: None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,77 @@
+//! What a check function returns, before the engine dresses it with the catalogue page.
+
+use crate::facts::Fetch;
+use crate::report::Status;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub status: Status,
+    pub message: String,
+    pub evidence: serde_json::Map<String, serde_json::Value>,
+    /// Placeholder values specific to this finding (e.g. the endpoints at fault), on top of the
+    /// instance-wide ones the engine knows.
+    pub vars: BTreeMap<&'static str, String>,
+}
+
+/// `Err` is an early exit (`error` or `skip`) so a check can write `need(&facts.x)?`.
+pub type CheckResult = Result<Outcome, Outcome>;
+
+impl Outcome {
+    pub fn new(status: Status, message: impl Into<String>) -> Outcome {
+        Outcome {
+            status,
+            message: message.into(),
+            evidence: serde_json::Map::new(),
+            vars: BTreeMap::new(),
+        }
+    }
+
+    pub fn pass(message: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Pass, message)
+    }
+
+    pub fn warn(message: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Warn, message)
+    }
+
+    pub fn fail(message: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Fail, message)
+    }
+
+    pub fn skip(message: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Skip, message)
+    }
+
+    pub fn error(message: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Error, message)
+    }
+
+    pub fn with(mut self, key: &str, value: impl Serialize) -> Outcome {
+        let value = serde_json::to_value(value).expect("evidence is plain data");
+        self.evidence.insert(key.to_string(), value);
+        self
+    }
+
+    pub fn var(mut self, name: &'static str, value: impl Into<String>) -> Outcome {
+        self.vars.insert(name, value.into());
+        self
+    }
+}
+
+/// The collected value, or the `error`/`skip` outcome that explains why a check cannot use it.
+pub fn need<T>(fetch: &Fetch<T>) -> Result<&T, Outcome> {
+    match fetch {
+        Fetch::Collected { value } => Ok(value),
+        Fetch::Denied { action, message } => Err(Outcome::error(format!(
+            "Could not evaluate: the caller is not allowed {action} ({message})."
+        ))
+        .with("missing_permission", action)),
+        Fetch::Failed { action, reason } => Err(Outcome::error(format!(
+            "Could not evaluate: {action} failed: {reason}."
+        ))
+        .with("failed_call", action)),
+        Fetch::NotApplicable { reason } => Err(Outcome::skip(format!("Not applicable: {reason}."))),
+    }
+}

@@ -1,0 +1,66 @@
+//! Turns policy evaluations of the agent's core actions into one finding; shared by the role check
+//! and the endpoint-policy check so both judge and word a denial the same way.
+
+use super::outcome::Outcome;
+use crate::analysis::path::Need;
+use crate::policy::{Decision, Evaluation};
+
+pub struct ActionVerdict {
+    pub action: &'static str,
+    pub need: Need,
+    pub evaluation: Evaluation,
+}
+
+/// `subject` names whose permissions these are, e.g. "Role web-app" or "Endpoint vpce-1 (ssm)".
+pub fn judge(subject: &str, verdicts: &[ActionVerdict]) -> Outcome {
+    let line = |v: &&ActionVerdict| format!("{} ({})", v.action, v.evaluation);
+    let not_allowed = |v: &&ActionVerdict| {
+        !matches!(
+            v.evaluation.decision,
+            Decision::Allowed | Decision::Uncertain
+        )
+    };
+    let denied_required: Vec<_> = verdicts
+        .iter()
+        .filter(|v| v.need == Need::Required && not_allowed(v))
+        .collect();
+    let uncertain: Vec<_> = verdicts
+        .iter()
+        .filter(|v| v.evaluation.decision == Decision::Uncertain)
+        .collect();
+    let denied_optional: Vec<_> = verdicts
+        .iter()
+        .filter(|v| v.need == Need::Optional && not_allowed(v))
+        .collect();
+    let evidence: serde_json::Map<String, serde_json::Value> = verdicts
+        .iter()
+        .map(|v| {
+            let evaluation = serde_json::to_value(&v.evaluation).expect("plain data");
+            (v.action.to_string(), evaluation)
+        })
+        .collect();
+    let list = |vs: &[&ActionVerdict]| vs.iter().map(line).collect::<Vec<_>>().join("; ");
+    let outcome = if !denied_required.is_empty() {
+        Outcome::fail(format!(
+            "{subject} is not allowed: {}.",
+            list(&denied_required)
+        ))
+    } else if !uncertain.is_empty() {
+        Outcome::warn(format!(
+            "{subject} may not be allowed: {}. Check those conditions hold for the agent.",
+            list(&uncertain)
+        ))
+    } else if !denied_optional.is_empty() {
+        Outcome::warn(format!(
+            "{subject} allows the required actions but not: {}. Agents from 3.3.40.0 on do not \
+             need them while ssmmessages is reachable.",
+            list(&denied_optional)
+        ))
+    } else {
+        Outcome::pass(format!(
+            "{subject} allows all {} core actions.",
+            verdicts.len()
+        ))
+    };
+    outcome.with("actions", evidence)
+}

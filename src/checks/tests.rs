@@ -1,0 +1,1081 @@
+//! Every check over fixture facts: a healthy base per network shape, and one mutation per fault.
+
+use super::{REGISTRY, run};
+use crate::catalog::Catalog;
+use crate::facts::*;
+use crate::report::{Report, Status, Verdict};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+const ACCOUNT: &str = "111122223333";
+
+pub fn managed_core_policy() -> serde_json::Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": [
+                "ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance", "ssm:GetDocument",
+                "ssm:DescribeDocument", "ssm:GetManifest", "ssm:GetParameter", "ssm:GetParameters",
+                "ssm:ListAssociations", "ssm:ListInstanceAssociations", "ssm:PutInventory",
+                "ssm:PutComplianceItems", "ssm:PutConfigurePackageResult", "ssm:UpdateAssociationStatus",
+                "ssm:UpdateInstanceAssociationStatus", "ssm:UpdateInstanceInformation"], "Resource": "*"},
+            {"Effect": "Allow", "Action": [
+                "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"], "Resource": "*"},
+            {"Effect": "Allow", "Action": [
+                "ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage", "ec2messages:FailMessage",
+                "ec2messages:GetEndpoint", "ec2messages:GetMessages", "ec2messages:SendReply"], "Resource": "*"}
+        ]
+    })
+}
+
+fn policy(name: &str, arn: Option<&str>, document: serde_json::Value) -> Policy {
+    Policy {
+        name: name.to_string(),
+        arn: arn.map(str::to_string),
+        document: Fetch::collected(document),
+    }
+}
+
+fn sg_rule(protocol: &str, ports: Option<(i32, i32)>) -> SgRule {
+    SgRule {
+        protocol: protocol.to_string(),
+        port_from: ports.map(|p| p.0),
+        port_to: ports.map(|p| p.1),
+        cidrs: vec![],
+        ipv6_cidrs: vec![],
+        prefix_list_ids: vec![],
+        group_ids: vec![],
+    }
+}
+
+fn all_to(cidr: &str) -> SgRule {
+    SgRule {
+        cidrs: vec![cidr.to_string()],
+        ..sg_rule("-1", None)
+    }
+}
+
+fn nacl_entry(
+    rule: i32,
+    egress: bool,
+    action: &str,
+    cidr: &str,
+    ports: Option<(i32, i32)>,
+) -> NaclEntry {
+    NaclEntry {
+        rule_number: rule,
+        egress,
+        protocol: if ports.is_some() { "6" } else { "-1" }.to_string(),
+        action: action.to_string(),
+        cidr: Some(cidr.to_string()),
+        port_from: ports.map(|p| p.0),
+        port_to: ports.map(|p| p.1),
+    }
+}
+
+/// AWS's default ACL: allow everything both ways, then the implicit deny.
+fn open_acl(id: &str, default: bool, subnets: &[&str]) -> NetworkAcl {
+    NetworkAcl {
+        id: id.to_string(),
+        is_default: default,
+        subnet_ids: subnets.iter().map(|s| s.to_string()).collect(),
+        entries: vec![
+            nacl_entry(100, true, "allow", "0.0.0.0/0", None),
+            nacl_entry(100, false, "allow", "0.0.0.0/0", None),
+            nacl_entry(32767, true, "deny", "0.0.0.0/0", None),
+            nacl_entry(32767, false, "deny", "0.0.0.0/0", None),
+        ],
+    }
+}
+
+fn endpoint(service: &str) -> VpcEndpoint {
+    VpcEndpoint {
+        id: format!("vpce-{service}"),
+        service_name: format!("com.amazonaws.eu-west-1.{service}"),
+        endpoint_type: "Interface".into(),
+        state: "available".into(),
+        private_dns_enabled: true,
+        subnet_ids: vec!["subnet-b".into()],
+        security_group_ids: vec!["sg-vpce".into()],
+        policy: None,
+    }
+}
+
+/// A private subnet whose only path is the three interface endpoints, everything healthy.
+pub fn private_with_endpoints() -> Facts {
+    Facts {
+        schema_version: FACTS_SCHEMA_VERSION,
+        target: Target {
+            instance_id: "i-0123456789abcdef0".into(),
+            region: "eu-west-1".into(),
+        },
+        caller: Fetch::collected(Caller {
+            account: ACCOUNT.into(),
+            arn: format!("arn:aws:iam::{ACCOUNT}:user/oncall"),
+        }),
+        instance: Fetch::collected(Some(Instance {
+            instance_id: "i-0123456789abcdef0".into(),
+            owner_account: Some(ACCOUNT.into()),
+            state: "running".into(),
+            vpc_id: Some("vpc-1".into()),
+            subnet_id: Some("subnet-a".into()),
+            private_ip: Some("10.0.1.10".into()),
+            public_ip: None,
+            security_group_ids: vec!["sg-inst".into()],
+            instance_profile_arn: Some(format!("arn:aws:iam::{ACCOUNT}:instance-profile/app")),
+            metadata: MetadataOptions {
+                http_endpoint: Some("enabled".into()),
+                http_tokens: Some("required".into()),
+                http_put_response_hop_limit: Some(2),
+            },
+            platform: Some("Linux/UNIX".into()),
+            name: Some("web-1".into()),
+        })),
+        agent: Fetch::collected(Some(AgentInfo {
+            ping_status: "Online".into(),
+            last_ping: Some("2026-11-22T06:00:00Z".into()),
+            agent_version: Some("3.3.1142.0".into()),
+            is_latest_version: Some(true),
+            platform_name: Some("Amazon Linux".into()),
+        })),
+        dhmc: Fetch::collected(DhmcSetting { role: None }),
+        network: NetworkFacts {
+            route_tables: Fetch::collected(vec![RouteTable {
+                id: "rtb-main".into(),
+                main: true,
+                subnet_ids: vec![],
+                routes: vec![Route {
+                    destination: Some("10.0.0.0/16".into()),
+                    destination_prefix_list: None,
+                    target: "local".into(),
+                    state: "active".into(),
+                }],
+            }]),
+            nat_gateways: Fetch::collected(vec![]),
+            network_acls: Fetch::collected(vec![open_acl(
+                "acl-default",
+                true,
+                &["subnet-a", "subnet-b"],
+            )]),
+            subnets: Fetch::collected(vec![
+                Subnet {
+                    id: "subnet-a".into(),
+                    cidr: "10.0.1.0/24".into(),
+                    availability_zone: Some("eu-west-1a".into()),
+                    map_public_ip_on_launch: false,
+                },
+                Subnet {
+                    id: "subnet-b".into(),
+                    cidr: "10.0.2.0/24".into(),
+                    availability_zone: Some("eu-west-1b".into()),
+                    map_public_ip_on_launch: false,
+                },
+            ]),
+            vpc_endpoints: Fetch::collected(vec![
+                endpoint("ssm"),
+                endpoint("ssmmessages"),
+                endpoint("ec2messages"),
+            ]),
+            security_groups: Fetch::collected(vec![
+                SecurityGroup {
+                    id: "sg-inst".into(),
+                    name: "app".into(),
+                    ingress: vec![],
+                    egress: vec![all_to("0.0.0.0/0")],
+                },
+                SecurityGroup {
+                    id: "sg-vpce".into(),
+                    name: "endpoints".into(),
+                    ingress: vec![SgRule {
+                        cidrs: vec!["10.0.0.0/16".into()],
+                        ..sg_rule("tcp", Some((443, 443)))
+                    }],
+                    egress: vec![],
+                },
+            ]),
+            prefix_lists: BTreeMap::new(),
+            dns_support: Fetch::collected(true),
+            dns_hostnames: Fetch::collected(true),
+        },
+        iam: IamFacts {
+            instance_profile: Fetch::collected(InstanceProfile {
+                name: "app".into(),
+                arn: format!("arn:aws:iam::{ACCOUNT}:instance-profile/app"),
+                role_names: vec!["app-role".into()],
+            }),
+            role: Fetch::collected(Role {
+                name: "app-role".into(),
+                arn: format!("arn:aws:iam::{ACCOUNT}:role/app-role"),
+                trust_policy: json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+                permissions_boundary_arn: None,
+            }),
+            attached_policies: Fetch::collected(vec![policy(
+                "AmazonSSMManagedInstanceCore",
+                Some("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"),
+                managed_core_policy(),
+            )]),
+            inline_policies: Fetch::collected(vec![]),
+            permissions_boundary: Fetch::not_applicable("the role has no permissions boundary"),
+        },
+        stats: CollectionStats::default(),
+    }
+}
+
+/// A public subnet: default route to an internet gateway, a public IP, no endpoints.
+pub fn public_with_igw() -> Facts {
+    let mut f = private_with_endpoints();
+    instance_mut(&mut f).public_ip = Some("203.0.113.10".into());
+    tables_mut(&mut f)[0].routes.push(default_route("igw-1"));
+    f.network.vpc_endpoints = Fetch::collected(vec![]);
+    f
+}
+
+/// A private subnet whose explicit route table sends 0.0.0.0/0 to an available NAT gateway.
+pub fn private_with_nat() -> Facts {
+    let mut f = private_with_endpoints();
+    f.network.vpc_endpoints = Fetch::collected(vec![]);
+    tables_mut(&mut f).push(RouteTable {
+        id: "rtb-private".into(),
+        main: false,
+        subnet_ids: vec!["subnet-a".into()],
+        routes: vec![default_route("nat-1")],
+    });
+    f.network.nat_gateways = Fetch::collected(vec![NatGateway {
+        id: "nat-1".into(),
+        state: "available".into(),
+        subnet_id: Some("subnet-b".into()),
+        connectivity: Some("public".into()),
+    }]);
+    f
+}
+
+fn default_route(target: &str) -> Route {
+    Route {
+        destination: Some("0.0.0.0/0".into()),
+        destination_prefix_list: None,
+        target: target.into(),
+        state: "active".into(),
+    }
+}
+
+fn instance_mut(f: &mut Facts) -> &mut Instance {
+    match &mut f.instance {
+        Fetch::Collected { value: Some(i) } => i,
+        _ => panic!("fixture has an instance"),
+    }
+}
+
+fn collected_mut<T>(fetch: &mut Fetch<T>) -> &mut T {
+    match fetch {
+        Fetch::Collected { value } => value,
+        _ => panic!("fixture value is collected"),
+    }
+}
+
+fn tables_mut(f: &mut Facts) -> &mut Vec<RouteTable> {
+    collected_mut(&mut f.network.route_tables)
+}
+
+fn endpoints_mut(f: &mut Facts) -> &mut Vec<VpcEndpoint> {
+    collected_mut(&mut f.network.vpc_endpoints)
+}
+
+fn group_mut<'a>(f: &'a mut Facts, id: &str) -> &'a mut SecurityGroup {
+    collected_mut(&mut f.network.security_groups)
+        .iter_mut()
+        .find(|g| g.id == id)
+        .expect("fixture group")
+}
+
+fn acls_mut(f: &mut Facts) -> &mut Vec<NetworkAcl> {
+    collected_mut(&mut f.network.network_acls)
+}
+
+fn agent_mut(f: &mut Facts) -> &mut AgentInfo {
+    match &mut f.agent {
+        Fetch::Collected { value: Some(a) } => a,
+        _ => panic!("fixture has an agent"),
+    }
+}
+
+fn set_policies(f: &mut Facts, attached: Vec<Policy>, inline: Vec<Policy>) {
+    f.iam.attached_policies = Fetch::collected(attached);
+    f.iam.inline_policies = Fetch::collected(inline);
+}
+
+fn inline(document: serde_json::Value) -> Policy {
+    policy("ssm-core", None, document)
+}
+
+fn statuses(report: &Report, status: Status) -> BTreeSet<&str> {
+    report
+        .checks
+        .iter()
+        .filter(|c| c.status == status)
+        .map(|c| c.id.as_str())
+        .collect()
+}
+
+fn fails(report: &Report) -> BTreeSet<&str> {
+    statuses(report, Status::Fail)
+}
+
+fn finding<'a>(report: &'a Report, id: &str) -> &'a crate::report::Finding {
+    report
+        .checks
+        .iter()
+        .find(|c| c.id == id)
+        .expect("check ran")
+}
+
+fn status(report: &Report, id: &str) -> Status {
+    finding(report, id).status
+}
+
+fn message<'a>(report: &'a Report, id: &str) -> &'a str {
+    &finding(report, id).message
+}
+
+fn set(ids: &[&'static str]) -> BTreeSet<&'static str> {
+    ids.iter().copied().collect()
+}
+
+// ---- the registry and the catalogue agree ---------------------------------------------------
+
+#[test]
+fn every_check_has_a_page_and_every_page_a_check() {
+    let code: BTreeSet<&str> = REGISTRY.iter().map(|c| c.id).collect();
+    let pages: BTreeSet<&str> = Catalog::get().ids().collect();
+    assert_eq!(code, pages);
+    assert_eq!(code.len(), REGISTRY.len(), "a check id is registered twice");
+}
+
+#[test]
+fn checks_run_after_their_dependencies() {
+    let mut seen = BTreeSet::new();
+    for check in REGISTRY {
+        for dep in &Catalog::get().page(check.id).unwrap().depends_on {
+            assert!(
+                seen.contains(dep.as_str()),
+                "{} runs before its dependency {dep}",
+                check.id
+            );
+        }
+        seen.insert(check.id);
+    }
+}
+
+// ---- healthy shapes ---------------------------------------------------------------------------
+
+#[test]
+fn healthy_shapes_have_no_failure_and_no_error() {
+    for (name, facts) in [
+        ("endpoints", private_with_endpoints()),
+        ("igw", public_with_igw()),
+        ("nat", private_with_nat()),
+    ] {
+        let report = run(&facts);
+        let bad: Vec<_> = report
+            .checks
+            .iter()
+            .filter(|c| matches!(c.status, Status::Fail | Status::Error | Status::Warn))
+            .map(|c| format!("{}: {}", c.id, c.message))
+            .collect();
+        assert!(bad.is_empty(), "{name}: {bad:#?}");
+        assert_eq!(report.verdict, Verdict::Pass, "{name}");
+    }
+}
+
+#[test]
+fn endpoint_checks_skip_when_the_internet_is_the_path() {
+    let report = run(&public_with_igw());
+    for id in [
+        "vpce.present",
+        "vpce.private-dns",
+        "vpce.ingress-443",
+        "vpce.policy",
+        "vpc.dns-support",
+        "vpc.dns-hostnames",
+    ] {
+        assert_eq!(status(&report, id), Status::Skip, "{id}");
+    }
+    assert!(message(&report, "vpce.present").contains("internet gateway igw-1"));
+}
+
+// ---- instance.* -------------------------------------------------------------------------------
+
+#[test]
+fn missing_instance_fails_found_names_the_region_and_skips_the_rest() {
+    let mut f = private_with_endpoints();
+    f.instance = Fetch::collected(None);
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["instance.found"]));
+    assert!(message(&report, "instance.found").contains("eu-west-1"));
+    assert!(message(&report, "instance.found").contains(ACCOUNT));
+    assert_eq!(report.summary.skip as usize, REGISTRY.len() - 1);
+}
+
+#[test]
+fn denied_describe_instances_is_an_error_not_a_verdict() {
+    let mut f = private_with_endpoints();
+    f.instance = Fetch::Denied {
+        action: "ec2:DescribeInstances".into(),
+        message: "not authorized".into(),
+    };
+    let report = run(&f);
+    assert_eq!(status(&report, "instance.found"), Status::Error);
+    assert!(message(&report, "instance.found").contains("ec2:DescribeInstances"));
+    assert_eq!(report.verdict, Verdict::Incomplete);
+    assert_eq!(report.verdict.exit_code(), 3);
+    let fix = finding(&report, "instance.found")
+        .remediation
+        .as_ref()
+        .unwrap();
+    assert!(fix.text.contains("ec2:DescribeInstances"));
+}
+
+#[test]
+fn stopped_instance_fails_running_and_skips_agent_online() {
+    let mut f = private_with_endpoints();
+    instance_mut(&mut f).state = "stopped".into();
+    agent_mut(&mut f).ping_status = "ConnectionLost".into();
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["instance.running"]));
+    assert_eq!(status(&report, "agent.online"), Status::Skip);
+    assert!(message(&report, "instance.running").contains("stopped"));
+    let fix = finding(&report, "instance.running")
+        .remediation
+        .as_ref()
+        .unwrap();
+    assert!(
+        fix.cli.as_ref().unwrap().contains("i-0123456789abcdef0"),
+        "placeholders filled"
+    );
+    assert!(fix.cli.as_ref().unwrap().contains("--region eu-west-1"));
+}
+
+#[test]
+fn disabled_metadata_fails() {
+    let mut f = private_with_endpoints();
+    instance_mut(&mut f).metadata.http_endpoint = Some("disabled".into());
+    assert_eq!(fails(&run(&f)), set(&["instance.metadata"]));
+}
+
+// ---- iam.* -------------------------------------------------------------------------------------
+
+#[test]
+fn no_profile_fails_and_skips_role_checks() {
+    let mut f = private_with_endpoints();
+    instance_mut(&mut f).instance_profile_arn = None;
+    f.iam = IamFacts {
+        instance_profile: Fetch::not_applicable("no instance profile is attached"),
+        ..f.iam
+    };
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["iam.profile"]));
+    assert_eq!(status(&report, "iam.trust"), Status::Skip);
+    assert_eq!(status(&report, "iam.core-permissions"), Status::Skip);
+}
+
+#[test]
+fn no_profile_with_dhmc_is_a_warning() {
+    let mut f = private_with_endpoints();
+    instance_mut(&mut f).instance_profile_arn = None;
+    f.dhmc = Fetch::collected(DhmcSetting {
+        role: Some("service-role/AWSSystemsManagerDefaultEC2InstanceManagementRole".into()),
+    });
+    let report = run(&f);
+    assert!(fails(&report).is_empty(), "{:?}", fails(&report));
+    assert_eq!(status(&report, "iam.profile"), Status::Warn);
+    assert!(message(&report, "iam.profile").contains("Default Host Management"));
+    assert_eq!(status(&report, "iam.trust"), Status::Skip);
+}
+
+#[test]
+fn profile_without_role_fails() {
+    let mut f = private_with_endpoints();
+    collected_mut(&mut f.iam.instance_profile)
+        .role_names
+        .clear();
+    assert_eq!(fails(&run(&f)), set(&["iam.profile"]));
+}
+
+#[test]
+fn role_not_trusting_ec2_fails_trust() {
+    let mut f = private_with_endpoints();
+    collected_mut(&mut f.iam.role).trust_policy = json!({"Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["iam.trust"]));
+    assert!(message(&report, "iam.trust").contains("app-role"));
+}
+
+#[test]
+fn customer_managed_and_inline_equivalents_pass() {
+    let mut f = private_with_endpoints();
+    let arn = format!("arn:aws:iam::{ACCOUNT}:policy/ssm-core");
+    set_policies(
+        &mut f,
+        vec![policy("ssm-core", Some(&arn), managed_core_policy())],
+        vec![],
+    );
+    assert_eq!(status(&run(&f), "iam.core-permissions"), Status::Pass);
+    set_policies(&mut f, vec![], vec![inline(managed_core_policy())]);
+    assert_eq!(status(&run(&f), "iam.core-permissions"), Status::Pass);
+}
+
+#[test]
+fn wildcard_policies_pass() {
+    for actions in [
+        json!(["ssm:*", "ssmmessages:*", "ec2messages:*"]),
+        json!(["ssm*", "ec2messages:*"]),
+        json!("*"),
+        json!(["ssm:Update*", "ssmmessages:*Channel", "ec2messages:*"]),
+    ] {
+        let mut f = private_with_endpoints();
+        set_policies(
+            &mut f,
+            vec![],
+            vec![inline(
+                json!({"Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}),
+            )],
+        );
+        assert_eq!(
+            status(&run(&f), "iam.core-permissions"),
+            Status::Pass,
+            "{actions}"
+        );
+    }
+}
+
+#[test]
+fn not_action_allow_passes() {
+    let mut f = private_with_endpoints();
+    set_policies(
+        &mut f,
+        vec![],
+        vec![inline(
+            json!({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}),
+        )],
+    );
+    assert_eq!(status(&run(&f), "iam.core-permissions"), Status::Pass);
+}
+
+#[test]
+fn explicit_deny_beats_the_managed_allow_and_is_named() {
+    let mut f = private_with_endpoints();
+    f.iam.inline_policies = Fetch::collected(vec![policy(
+        "guard",
+        None,
+        json!({"Statement": [{"Sid": "NoSessions", "Effect": "Deny", "Action": "ssmmessages:*", "Resource": "*"}]}),
+    )]);
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["iam.core-permissions"]));
+    let m = message(&report, "iam.core-permissions");
+    assert!(m.contains("ssmmessages:OpenDataChannel"), "{m}");
+    assert!(
+        m.contains("NoSessions") && m.contains("inline:guard"),
+        "{m}"
+    );
+}
+
+#[test]
+fn not_action_deny_blocks_everything_else() {
+    let mut f = private_with_endpoints();
+    f.iam.inline_policies = Fetch::collected(vec![inline(
+        json!({"Statement": [{"Effect": "Deny", "NotAction": ["ssm:*", "ec2messages:*"], "Resource": "*"}]}),
+    )]);
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["iam.core-permissions"]));
+    assert!(message(&report, "iam.core-permissions").contains("ssmmessages:CreateControlChannel"));
+}
+
+#[test]
+fn permissions_boundary_limits_the_role() {
+    let mut f = private_with_endpoints();
+    let arn = format!("arn:aws:iam::{ACCOUNT}:policy/boundary");
+    collected_mut(&mut f.iam.role).permissions_boundary_arn = Some(arn.clone());
+    f.iam.permissions_boundary = Fetch::collected(policy(
+        "boundary",
+        Some(&arn),
+        json!({"Statement": [{"Effect": "Allow", "Action": ["ssm:*", "ec2messages:*"], "Resource": "*"}]}),
+    ));
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["iam.core-permissions"]));
+    assert!(
+        message(&report, "iam.core-permissions").contains("boundary"),
+        "{}",
+        message(&report, "iam.core-permissions")
+    );
+    // A boundary that allows the core actions leaves the role as it was.
+    f.iam.permissions_boundary = Fetch::collected(policy(
+        "boundary",
+        Some(&arn),
+        json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+    ));
+    assert_eq!(status(&run(&f), "iam.core-permissions"), Status::Pass);
+}
+
+#[test]
+fn resource_scoped_grant_does_not_cover_channel_actions() {
+    let mut f = private_with_endpoints();
+    set_policies(
+        &mut f,
+        vec![],
+        vec![inline(json!({"Statement": [
+            {"Effect": "Allow", "Action": "ssm:UpdateInstanceInformation", "Resource": "arn:aws:ec2:*:*:instance/*"},
+            {"Effect": "Allow", "Action": "ssmmessages:*", "Resource": "arn:aws:ssm:*:*:session/*"},
+            {"Effect": "Allow", "Action": "ec2messages:*", "Resource": "*"}
+        ]}))],
+    );
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["iam.core-permissions"]));
+    let m = message(&report, "iam.core-permissions");
+    assert!(
+        m.contains("ssmmessages:OpenDataChannel") && !m.contains("ssm:UpdateInstanceInformation"),
+        "{m}"
+    );
+}
+
+#[test]
+fn unevaluable_condition_is_a_warning_naming_it() {
+    let mut f = private_with_endpoints();
+    set_policies(
+        &mut f,
+        vec![],
+        vec![inline(
+            json!({"Statement": [{"Effect": "Allow", "Action": ["ssm:*", "ssmmessages:*", "ec2messages:*"], "Resource": "*",
+        "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]}),
+        )],
+    );
+    let report = run(&f);
+    assert_eq!(status(&report, "iam.core-permissions"), Status::Warn);
+    assert!(message(&report, "iam.core-permissions").contains("aws:SourceIp"));
+    // A condition ssm-doctor can evaluate is decided, not warned about.
+    set_policies(
+        &mut f,
+        vec![],
+        vec![inline(
+            json!({"Statement": [{"Effect": "Allow", "Action": ["ssm:*", "ssmmessages:*", "ec2messages:*"], "Resource": "*",
+        "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}]}),
+        )],
+    );
+    assert_eq!(status(&run(&f), "iam.core-permissions"), Status::Fail);
+}
+
+#[test]
+fn ec2messages_permissions_depend_on_the_agent_version() {
+    let mut f = private_with_endpoints();
+    set_policies(
+        &mut f,
+        vec![],
+        vec![inline(
+            json!({"Statement": [{"Effect": "Allow", "Action": ["ssm:UpdateInstanceInformation", "ssmmessages:*"], "Resource": "*"}]}),
+        )],
+    );
+    assert_eq!(status(&run(&f), "iam.core-permissions"), Status::Warn);
+    agent_mut(&mut f).agent_version = Some("3.2.582.0".into());
+    let report = run(&f);
+    assert_eq!(status(&report, "iam.core-permissions"), Status::Fail);
+    assert!(message(&report, "iam.core-permissions").contains("ec2messages:GetMessages"));
+}
+
+#[test]
+fn unreadable_policy_document_is_an_error_naming_the_call() {
+    let mut f = private_with_endpoints();
+    collected_mut(&mut f.iam.attached_policies)[0].document = Fetch::Denied {
+        action: "iam:GetPolicyVersion".into(),
+        message: "denied".into(),
+    };
+    let report = run(&f);
+    assert_eq!(status(&report, "iam.core-permissions"), Status::Error);
+    assert!(message(&report, "iam.core-permissions").contains("iam:GetPolicyVersion"));
+    assert_eq!(report.verdict, Verdict::Incomplete);
+}
+
+// ---- agent.* -----------------------------------------------------------------------------------
+
+#[test]
+fn unregistered_agent_fails_and_skips_online_and_version() {
+    let mut f = private_with_endpoints();
+    f.agent = Fetch::collected(None);
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["agent.registered"]));
+    assert_eq!(status(&report, "agent.online"), Status::Skip);
+    assert_eq!(status(&report, "agent.version"), Status::Skip);
+}
+
+#[test]
+fn connection_lost_fails_with_the_last_ping() {
+    let mut f = private_with_endpoints();
+    agent_mut(&mut f).ping_status = "ConnectionLost".into();
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["agent.online"]));
+    assert!(message(&report, "agent.online").contains("2026-11-22T06:00:00Z"));
+    assert!(message(&report, "agent.online").contains("restart"));
+}
+
+#[test]
+fn agent_versions_are_judged() {
+    let mut f = private_with_endpoints();
+    agent_mut(&mut f).agent_version = Some("2.3.50.0".into());
+    assert_eq!(status(&run(&f), "agent.version"), Status::Fail);
+    agent_mut(&mut f).agent_version = Some("3.1.0.0".into());
+    agent_mut(&mut f).is_latest_version = Some(false);
+    assert_eq!(status(&run(&f), "agent.version"), Status::Warn);
+}
+
+// ---- network.route -----------------------------------------------------------------------------
+
+#[test]
+fn igw_route_without_public_ip_is_no_path() {
+    let mut f = public_with_igw();
+    instance_mut(&mut f).public_ip = None;
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["network.route"]));
+    assert!(message(&report, "network.route").contains("no public IP"));
+    assert_eq!(status(&report, "vpce.present"), Status::Skip);
+}
+
+#[test]
+fn explicit_route_table_wins_over_the_main_table() {
+    // Main table has the IGW route, but the subnet's own table has no default route.
+    let mut f = public_with_igw();
+    tables_mut(&mut f).push(RouteTable {
+        id: "rtb-isolated".into(),
+        main: false,
+        subnet_ids: vec!["subnet-a".into()],
+        routes: vec![],
+    });
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["network.route"]));
+    assert!(message(&report, "network.route").contains("rtb-isolated"));
+    // And the reverse: the main table is empty, the explicit one reaches a NAT gateway.
+    let nat = private_with_nat();
+    assert_eq!(status(&run(&nat), "network.route"), Status::Pass);
+    assert!(message(&run(&nat), "network.route").contains("nat-1"));
+}
+
+#[test]
+fn unavailable_nat_gateway_is_no_path() {
+    let mut f = private_with_nat();
+    collected_mut(&mut f.network.nat_gateways)[0].state = "failed".into();
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["network.route"]));
+    assert!(message(&report, "network.route").contains("failed"));
+}
+
+#[test]
+fn blackhole_default_route_is_no_path() {
+    let mut f = private_with_nat();
+    tables_mut(&mut f)[1].routes[0].state = "blackhole".into();
+    assert_eq!(fails(&run(&f)), set(&["network.route"]));
+}
+
+#[test]
+fn transit_gateway_route_is_a_warning() {
+    let mut f = private_with_nat();
+    tables_mut(&mut f)[1].routes[0].target = "tgw-1".into();
+    let report = run(&f);
+    assert!(fails(&report).is_empty(), "{:?}", fails(&report));
+    assert_eq!(status(&report, "network.route"), Status::Warn);
+    assert!(message(&report, "network.route").contains("tgw-1"));
+}
+
+// ---- vpce.present ------------------------------------------------------------------------------
+
+#[test]
+fn missing_ssmmessages_endpoint_fails_present_only() {
+    let mut f = private_with_endpoints();
+    endpoints_mut(&mut f).retain(|e| !e.service_name.ends_with("ssmmessages"));
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["vpce.present"]));
+    assert_eq!(status(&report, "network.route"), Status::Warn);
+    assert!(message(&report, "vpce.present").contains("ssmmessages"));
+    let fix = finding(&report, "vpce.present")
+        .remediation
+        .as_ref()
+        .unwrap();
+    assert!(
+        fix.cli.as_ref().unwrap().contains("ssmmessages"),
+        "missing_services filled: {:?}",
+        fix.cli
+    );
+}
+
+#[test]
+fn missing_ec2messages_endpoint_depends_on_the_agent() {
+    let mut f = private_with_endpoints();
+    endpoints_mut(&mut f).retain(|e| !e.service_name.ends_with("ec2messages"));
+    assert_eq!(status(&run(&f), "vpce.present"), Status::Warn);
+    assert_eq!(status(&run(&f), "network.route"), Status::Pass);
+    agent_mut(&mut f).agent_version = Some("3.2.0.0".into());
+    assert_eq!(fails(&run(&f)), set(&["vpce.present"]));
+}
+
+#[test]
+fn pending_endpoint_is_not_present() {
+    let mut f = private_with_endpoints();
+    endpoints_mut(&mut f)[0].state = "pending".into();
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["vpce.present"]));
+    assert!(message(&report, "vpce.present").contains("pending"));
+}
+
+#[test]
+fn no_path_at_all_fails_route_only() {
+    let mut f = private_with_endpoints();
+    f.network.vpc_endpoints = Fetch::collected(vec![]);
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["network.route"]));
+    assert_eq!(status(&report, "vpce.present"), Status::Skip);
+}
+
+// ---- vpce.private-dns --------------------------------------------------------------------------
+
+#[test]
+fn private_dns_off_fails_without_internet_and_warns_with_it() {
+    let mut f = private_with_endpoints();
+    endpoints_mut(&mut f)[0].private_dns_enabled = false;
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["vpce.private-dns"]));
+    assert!(message(&report, "vpce.private-dns").contains("vpce-ssm"));
+    let fix = finding(&report, "vpce.private-dns")
+        .remediation
+        .as_ref()
+        .unwrap();
+    assert!(fix.cli.as_ref().unwrap().contains("vpce-ssm"));
+
+    let mut nat = private_with_nat();
+    *collected_mut(&mut nat.network.vpc_endpoints) = vec![VpcEndpoint {
+        private_dns_enabled: false,
+        ..endpoint("ssm")
+    }];
+    let report = run(&nat);
+    assert!(fails(&report).is_empty(), "{:?}", fails(&report));
+    assert_eq!(status(&report, "vpce.private-dns"), Status::Warn);
+}
+
+// ---- vpce.ingress-443 --------------------------------------------------------------------------
+
+#[test]
+fn endpoint_group_must_admit_the_instance() {
+    let mut f = private_with_endpoints();
+    group_mut(&mut f, "sg-vpce").ingress = vec![SgRule {
+        cidrs: vec!["10.9.0.0/16".into()],
+        ..sg_rule("tcp", Some((443, 443)))
+    }];
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["vpce.ingress-443"]));
+    assert!(message(&report, "vpce.ingress-443").contains("sg-vpce"));
+
+    // From the instance's security group, by reference.
+    group_mut(&mut f, "sg-vpce").ingress = vec![SgRule {
+        group_ids: vec!["sg-inst".into()],
+        ..sg_rule("tcp", Some((443, 443)))
+    }];
+    assert_eq!(status(&run(&f), "vpce.ingress-443"), Status::Pass);
+    // From a prefix list holding the instance's address.
+    group_mut(&mut f, "sg-vpce").ingress = vec![SgRule {
+        prefix_list_ids: vec!["pl-1".into()],
+        ..sg_rule("tcp", Some((443, 443)))
+    }];
+    f.network
+        .prefix_lists
+        .insert("pl-1".into(), Fetch::collected(vec!["10.0.1.0/24".into()]));
+    assert_eq!(status(&run(&f), "vpce.ingress-443"), Status::Pass);
+    // Port 80 only does not count.
+    group_mut(&mut f, "sg-vpce").ingress = vec![SgRule {
+        cidrs: vec!["0.0.0.0/0".into()],
+        ..sg_rule("tcp", Some((80, 80)))
+    }];
+    assert_eq!(status(&run(&f), "vpce.ingress-443"), Status::Fail);
+}
+
+// ---- vpce.policy -------------------------------------------------------------------------------
+
+#[test]
+fn endpoint_policy_must_allow_the_role() {
+    let mut f = private_with_endpoints();
+    let ssmmessages = endpoints_mut(&mut f)
+        .iter_mut()
+        .find(|e| e.id == "vpce-ssmmessages")
+        .unwrap();
+    ssmmessages.policy = Some(
+        json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ssm:*", "Resource": "*"}]}),
+    );
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["vpce.policy"]));
+    assert!(message(&report, "vpce.policy").contains("vpce-ssmmessages"));
+
+    let ssmmessages = endpoints_mut(&mut f)
+        .iter_mut()
+        .find(|e| e.id == "vpce-ssmmessages")
+        .unwrap();
+    ssmmessages.policy = Some(
+        json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "*", "Resource": "*"}]}),
+    );
+    assert_eq!(status(&run(&f), "vpce.policy"), Status::Pass);
+}
+
+// ---- vpc.* -------------------------------------------------------------------------------------
+
+#[test]
+fn vpc_dns_attributes_must_be_on_when_endpoints_carry_traffic() {
+    let mut f = private_with_endpoints();
+    f.network.dns_support = Fetch::collected(false);
+    assert_eq!(fails(&run(&f)), set(&["vpc.dns-support"]));
+    let mut f = private_with_endpoints();
+    f.network.dns_hostnames = Fetch::collected(false);
+    assert_eq!(fails(&run(&f)), set(&["vpc.dns-hostnames"]));
+    f.network.dns_hostnames = Fetch::Denied {
+        action: "ec2:DescribeVpcAttribute".into(),
+        message: "no".into(),
+    };
+    let report = run(&f);
+    assert_eq!(status(&report, "vpc.dns-hostnames"), Status::Error);
+    assert!(message(&report, "vpc.dns-hostnames").contains("ec2:DescribeVpcAttribute"));
+}
+
+// ---- network.egress-443 ------------------------------------------------------------------------
+
+#[test]
+fn egress_only_to_the_endpoint_group_passes() {
+    let mut f = private_with_endpoints();
+    group_mut(&mut f, "sg-inst").egress = vec![SgRule {
+        group_ids: vec!["sg-vpce".into()],
+        ..sg_rule("tcp", Some((443, 443)))
+    }];
+    assert_eq!(status(&run(&f), "network.egress-443"), Status::Pass);
+    // To the endpoint subnet's CIDR also works; to another subnet does not.
+    group_mut(&mut f, "sg-inst").egress = vec![SgRule {
+        cidrs: vec!["10.0.2.0/24".into()],
+        ..sg_rule("tcp", Some((443, 443)))
+    }];
+    assert_eq!(status(&run(&f), "network.egress-443"), Status::Pass);
+    group_mut(&mut f, "sg-inst").egress = vec![SgRule {
+        cidrs: vec!["10.0.3.0/24".into()],
+        ..sg_rule("tcp", Some((443, 443)))
+    }];
+    assert_eq!(fails(&run(&f)), set(&["network.egress-443"]));
+}
+
+#[test]
+fn egress_without_443_fails_on_the_internet_path() {
+    let mut f = private_with_nat();
+    group_mut(&mut f, "sg-inst").egress = vec![SgRule {
+        cidrs: vec!["0.0.0.0/0".into()],
+        ..sg_rule("tcp", Some((80, 80)))
+    }];
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["network.egress-443"]));
+    assert!(message(&report, "network.egress-443").contains("sg-inst"));
+}
+
+#[test]
+fn egress_through_prefix_lists() {
+    let mut f = private_with_endpoints();
+    group_mut(&mut f, "sg-inst").egress = vec![SgRule {
+        prefix_list_ids: vec!["pl-vpce".into()],
+        ..sg_rule("tcp", Some((443, 443)))
+    }];
+    f.network.prefix_lists.insert(
+        "pl-vpce".into(),
+        Fetch::collected(vec!["10.0.0.0/16".into()]),
+    );
+    assert_eq!(status(&run(&f), "network.egress-443"), Status::Pass);
+    f.network.prefix_lists.insert(
+        "pl-vpce".into(),
+        Fetch::Denied {
+            action: "ec2:GetManagedPrefixListEntries".into(),
+            message: "no".into(),
+        },
+    );
+    let report = run(&f);
+    assert_eq!(status(&report, "network.egress-443"), Status::Error);
+    assert!(message(&report, "network.egress-443").contains("ec2:GetManagedPrefixListEntries"));
+}
+
+// ---- network.nacl ------------------------------------------------------------------------------
+
+#[test]
+fn nacl_deny_before_allow_fails_naming_the_rule() {
+    let mut f = private_with_nat();
+    acls_mut(&mut f)[0]
+        .entries
+        .push(nacl_entry(50, true, "deny", "0.0.0.0/0", Some((443, 443))));
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["network.nacl"]));
+    let m = message(&report, "network.nacl");
+    assert!(m.contains("acl-default") && m.contains("rule 50"), "{m}");
+}
+
+#[test]
+fn nacl_allow_before_a_later_deny_passes() {
+    let mut f = private_with_nat();
+    acls_mut(&mut f)[0]
+        .entries
+        .push(nacl_entry(200, true, "deny", "0.0.0.0/0", Some((443, 443))));
+    assert_eq!(status(&run(&f), "network.nacl"), Status::Pass);
+}
+
+#[test]
+fn nacl_without_return_rule_hits_the_implicit_deny() {
+    let mut f = private_with_nat();
+    acls_mut(&mut f)[0].entries = vec![nacl_entry(
+        100,
+        true,
+        "allow",
+        "0.0.0.0/0",
+        Some((443, 443)),
+    )];
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["network.nacl"]));
+    assert!(
+        message(&report, "network.nacl").contains("implicit deny"),
+        "{}",
+        message(&report, "network.nacl")
+    );
+    // Return traffic on 32768-65535 only: a warning, not a failure.
+    acls_mut(&mut f)[0].entries.push(nacl_entry(
+        100,
+        false,
+        "allow",
+        "0.0.0.0/0",
+        Some((32768, 65535)),
+    ));
+    assert_eq!(status(&run(&f), "network.nacl"), Status::Warn);
+}
+
+#[test]
+fn endpoint_subnet_acl_must_admit_https_from_the_instance() {
+    let mut f = private_with_endpoints();
+    let mut theirs = open_acl("acl-endpoints", false, &["subnet-b"]);
+    theirs.entries.push(nacl_entry(
+        10,
+        false,
+        "deny",
+        "10.0.1.0/24",
+        Some((443, 443)),
+    ));
+    acls_mut(&mut f)[0].subnet_ids.retain(|s| s != "subnet-b");
+    acls_mut(&mut f).push(theirs);
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["network.nacl"]));
+    let m = message(&report, "network.nacl");
+    assert!(m.contains("acl-endpoints") && m.contains("rule 10"), "{m}");
+}
+
+// ---- compound ----------------------------------------------------------------------------------
+
+#[test]
+fn two_faults_are_both_named() {
+    let mut f = private_with_endpoints();
+    endpoints_mut(&mut f).retain(|e| !e.service_name.ends_with("ssmmessages"));
+    group_mut(&mut f, "sg-vpce").ingress.clear();
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["vpce.present", "vpce.ingress-443"]));
+    assert_eq!(report.verdict.exit_code(), 1);
+}

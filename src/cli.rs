@@ -1,0 +1,155 @@
+//! Command-line interface: argument parsing and validation, with the exit codes runbooks rely on.
+
+use crate::render::Format;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub const EXIT_USAGE: u8 = 2;
+
+const AFTER_HELP: &str = "\
+Examples:
+  ssm-doctor i-0123456789abcdef0
+  ssm-doctor i-0123456789abcdef0 --region eu-west-1 --profile prod
+  ssm-doctor i-0123456789abcdef0 --output markdown > ticket.md
+  ssm-doctor i-0123456789abcdef0 --save-facts facts.json   # diagnose later or elsewhere
+  ssm-doctor --facts fixtures/private-missing-ssmmessages.json   # no AWS access needed
+  ssm-doctor explain vpce.present
+  ssm-doctor checks
+
+Exit codes:
+  0  healthy: every check passed (warnings allowed)
+  1  at least one check failed: the instance is not reachable until it is fixed
+  2  bad usage or input, or no usable AWS credentials/region: nothing was diagnosed
+  3  incomplete: no failure found, but some check could not be evaluated (see its error)
+
+ssm-doctor only reads (Describe/Get/List calls); docs/iam-policy.json is the least-privilege
+policy it needs.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ssm-doctor",
+    version,
+    about = "Tells you why an EC2 instance cannot be reached with Session Manager, and how to fix it",
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub diagnose: Diagnose,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a check's page: what it verifies, why it matters, how to fix it
+    Explain {
+        /// A check id, e.g. vpce.present (see `ssm-doctor checks`)
+        check_id: String,
+    },
+    /// List every check
+    Checks,
+}
+
+#[derive(Debug, Args)]
+pub struct Diagnose {
+    /// The instance to diagnose, e.g. i-0123456789abcdef0
+    pub instance_id: Option<String>,
+
+    /// AWS region (default: AWS_REGION or the profile's region)
+    #[arg(long)]
+    pub region: Option<String>,
+
+    /// Named profile from ~/.aws/config (default: AWS_PROFILE or "default")
+    #[arg(long)]
+    pub profile: Option<String>,
+
+    /// Report format
+    #[arg(short, long, value_enum, default_value_t = Format::Human)]
+    pub output: Format,
+
+    /// Colour in human output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Diagnose from a snapshot written by --save-facts, without calling AWS
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["region", "profile", "save_facts"])]
+    pub facts: Option<PathBuf>,
+
+    /// Also write the collected facts (no credentials) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub save_facts: Option<PathBuf>,
+
+    /// Attempts per API call, including the first (throttling and 5xx are retried)
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub max_attempts: u32,
+
+    /// Seconds to wait for one API call attempt
+    #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// `auto` follows the conventions: colour only on a terminal, never with NO_COLOR or TERM=dumb.
+    pub fn enabled(self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+                let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+                !no_color && !dumb && std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+/// EC2 instance ids: `i-` and 8 or 17 lowercase hex digits.
+pub fn validate_instance_id(id: &str) -> Result<(), String> {
+    let hex = id.strip_prefix("i-").unwrap_or("");
+    let ok = matches!(hex.len(), 8 | 17)
+        && hex
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{id:?} is not an EC2 instance id (expected i- followed by 8 or 17 hex digits, e.g. i-0123456789abcdef0)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn instance_ids_are_validated() {
+        assert!(validate_instance_id("i-0123456789abcdef0").is_ok());
+        assert!(validate_instance_id("i-12345678").is_ok());
+        for bad in [
+            "i-123",
+            "0123456789abcdef0",
+            "i-0123456789ABCDEF0",
+            "i-0123456789abcdefg",
+            "explain",
+        ] {
+            assert!(validate_instance_id(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! EC2 questions: the instance, and its VPC's network objects (asked once per VPC, concurrently).
+
+use super::{Aws, failure};
+use crate::facts::*;
+use aws_sdk_ec2::types::{self as t, Filter, VpcAttributeName};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Drains a paginator into one list, counting each page; the first failed page decides the outcome.
+macro_rules! paged {
+    ($aws:expr, $action:literal, $request:expr, |$page:ident| $items:expr) => {{
+        let mut stream = $request.into_paginator().send();
+        let mut all = Vec::new();
+        loop {
+            $aws.tally();
+            match stream.next().await {
+                None => break Fetch::collected(all),
+                Some(Ok($page)) => all.extend($items),
+                Some(Err(e)) => break failure($action, e),
+            }
+        }
+    }};
+}
+pub(super) use paged;
+
+fn vpc_filter(vpc_id: &str) -> Filter {
+    Filter::builder().name("vpc-id").values(vpc_id).build()
+}
+
+fn strings<'a>(items: impl IntoIterator<Item = Option<&'a str>>) -> Vec<String> {
+    items.into_iter().flatten().map(str::to_string).collect()
+}
+
+impl Aws {
+    pub(super) async fn instance(&self, instance_id: &str) -> Fetch<Option<Instance>> {
+        self.tally();
+        let result = self
+            .ec2
+            .describe_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Fetch::collected(out.reservations().iter().find_map(|r| {
+                r.instances()
+                    .iter()
+                    .find(|i| i.instance_id() == Some(instance_id))
+                    .map(|i| instance(i, r.owner_id()))
+            })),
+            Err(e)
+                if e.as_service_error()
+                    .and_then(|s| aws_sdk_ec2::error::ProvideErrorMetadata::code(s))
+                    == Some("InvalidInstanceID.NotFound") =>
+            {
+                Fetch::collected(None)
+            }
+            Err(e) => failure("ec2:DescribeInstances", e),
+        }
+    }
+
+    /// The instance's VPC: every object the network checks read, one concurrent round of calls.
+    pub(super) async fn network(&self, vpc_id: Option<&str>) -> NetworkFacts {
+        let Some(vpc) = vpc_id else {
+            return NetworkFacts::unknown("the instance is not in a VPC");
+        };
+        let ec2 = &self.ec2;
+        let (
+            route_tables,
+            nat_gateways,
+            network_acls,
+            subnets,
+            vpc_endpoints,
+            security_groups,
+            dns_support,
+            dns_hostnames,
+        ) = tokio::join!(
+            async {
+                paged!(
+                    self,
+                    "ec2:DescribeRouteTables",
+                    ec2.describe_route_tables().filters(vpc_filter(vpc)),
+                    |p| p.route_tables().iter().map(route_table)
+                )
+            },
+            async {
+                paged!(
+                    self,
+                    "ec2:DescribeNatGateways",
+                    ec2.describe_nat_gateways().filter(vpc_filter(vpc)),
+                    |p| p.nat_gateways().iter().map(nat_gateway)
+                )
+            },
+            async {
+                paged!(
+                    self,
+                    "ec2:DescribeNetworkAcls",
+                    ec2.describe_network_acls().filters(vpc_filter(vpc)),
+                    |p| p.network_acls().iter().map(network_acl)
+                )
+            },
+            async {
+                paged!(
+                    self,
+                    "ec2:DescribeSubnets",
+                    ec2.describe_subnets().filters(vpc_filter(vpc)),
+                    |p| p.subnets().iter().map(subnet)
+                )
+            },
+            async {
+                paged!(
+                    self,
+                    "ec2:DescribeVpcEndpoints",
+                    ec2.describe_vpc_endpoints().filters(vpc_filter(vpc)),
+                    |p| p.vpc_endpoints().iter().map(vpc_endpoint)
+                )
+            },
+            async {
+                paged!(
+                    self,
+                    "ec2:DescribeSecurityGroups",
+                    ec2.describe_security_groups().filters(vpc_filter(vpc)),
+                    |p| p.security_groups().iter().map(security_group)
+                )
+            },
+            self.vpc_attribute(vpc, VpcAttributeName::EnableDnsSupport),
+            self.vpc_attribute(vpc, VpcAttributeName::EnableDnsHostnames),
+        );
+        let prefix_lists = self.prefix_lists(&security_groups).await;
+        NetworkFacts {
+            route_tables,
+            nat_gateways,
+            network_acls,
+            subnets,
+            vpc_endpoints,
+            security_groups,
+            prefix_lists,
+            dns_support,
+            dns_hostnames,
+        }
+    }
+
+    async fn vpc_attribute(&self, vpc_id: &str, attribute: VpcAttributeName) -> Fetch<bool> {
+        self.tally();
+        let result = self
+            .ec2
+            .describe_vpc_attribute()
+            .vpc_id(vpc_id)
+            .attribute(attribute.clone())
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let value = match attribute {
+                    VpcAttributeName::EnableDnsSupport => out.enable_dns_support(),
+                    _ => out.enable_dns_hostnames(),
+                };
+                Fetch::collected(value.and_then(|v| v.value()).unwrap_or(false))
+            }
+            Err(e) => failure("ec2:DescribeVpcAttribute", e),
+        }
+    }
+
+    /// Entries of every customer-managed prefix list the VPC's security group rules reference.
+    async fn prefix_lists(
+        &self,
+        groups: &Fetch<Vec<SecurityGroup>>,
+    ) -> BTreeMap<String, Fetch<Vec<String>>> {
+        let ids: BTreeSet<&str> = groups
+            .value()
+            .into_iter()
+            .flatten()
+            .flat_map(|g| g.ingress.iter().chain(&g.egress))
+            .flat_map(|r| r.prefix_list_ids.iter().map(String::as_str))
+            .collect();
+        let fetches = ids.into_iter().map(|id| async move {
+            let entries = paged!(
+                self,
+                "ec2:GetManagedPrefixListEntries",
+                self.ec2
+                    .get_managed_prefix_list_entries()
+                    .prefix_list_id(id),
+                |p| p
+                    .entries()
+                    .iter()
+                    .filter_map(|e| e.cidr().map(str::to_string))
+            );
+            (id.to_string(), entries)
+        });
+        futures::future::join_all(fetches)
+            .await
+            .into_iter()
+            .collect()
+    }
+}
+
+fn instance(i: &t::Instance, owner: Option<&str>) -> Instance {
+    let metadata = i.metadata_options();
+    Instance {
+        instance_id: i.instance_id().unwrap_or_default().to_string(),
+        owner_account: owner.map(str::to_string),
+        state: i
+            .state()
+            .and_then(|s| s.name())
+            .map_or("unknown", |n| n.as_str())
+            .to_string(),
+        vpc_id: i.vpc_id().map(str::to_string),
+        subnet_id: i.subnet_id().map(str::to_string),
+        private_ip: i.private_ip_address().map(str::to_string),
+        public_ip: i.public_ip_address().map(str::to_string),
+        security_group_ids: strings(i.security_groups().iter().map(|g| g.group_id())),
+        instance_profile_arn: i
+            .iam_instance_profile()
+            .and_then(|p| p.arn())
+            .map(str::to_string),
+        metadata: MetadataOptions {
+            http_endpoint: metadata
+                .and_then(|m| m.http_endpoint())
+                .map(|e| e.as_str().to_string()),
+            http_tokens: metadata
+                .and_then(|m| m.http_tokens())
+                .map(|e| e.as_str().to_string()),
+            http_put_response_hop_limit: metadata.and_then(|m| m.http_put_response_hop_limit()),
+        },
+        platform: i.platform_details().map(str::to_string),
+        name: i
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some("Name"))
+            .and_then(|t| t.value())
+            .map(str::to_string),
+    }
+}
+
+fn route_table(rt: &t::RouteTable) -> RouteTable {
+    RouteTable {
+        id: rt.route_table_id().unwrap_or_default().to_string(),
+        main: rt.associations().iter().any(|a| a.main() == Some(true)),
+        subnet_ids: strings(rt.associations().iter().map(|a| a.subnet_id())),
+        routes: rt
+            .routes()
+            .iter()
+            .map(|r| Route {
+                destination: r.destination_cidr_block().map(str::to_string),
+                destination_prefix_list: r.destination_prefix_list_id().map(str::to_string),
+                target: [
+                    r.gateway_id(),
+                    r.nat_gateway_id(),
+                    r.transit_gateway_id(),
+                    r.vpc_peering_connection_id(),
+                    r.network_interface_id(),
+                    r.instance_id(),
+                    r.egress_only_internet_gateway_id(),
+                    r.carrier_gateway_id(),
+                    r.local_gateway_id(),
+                    r.core_network_arn(),
+                ]
+                .into_iter()
+                .flatten()
+                .next()
+                .unwrap_or("unknown")
+                .to_string(),
+                state: r.state().map_or("active", |s| s.as_str()).to_string(),
+            })
+            .collect(),
+    }
+}
+
+fn nat_gateway(n: &t::NatGateway) -> NatGateway {
+    NatGateway {
+        id: n.nat_gateway_id().unwrap_or_default().to_string(),
+        state: n.state().map_or("unknown", |s| s.as_str()).to_string(),
+        subnet_id: n.subnet_id().map(str::to_string),
+        connectivity: n.connectivity_type().map(|c| c.as_str().to_string()),
+    }
+}
+
+fn network_acl(a: &t::NetworkAcl) -> NetworkAcl {
+    NetworkAcl {
+        id: a.network_acl_id().unwrap_or_default().to_string(),
+        is_default: a.is_default().unwrap_or(false),
+        subnet_ids: strings(a.associations().iter().map(|s| s.subnet_id())),
+        entries: a
+            .entries()
+            .iter()
+            .map(|e| NaclEntry {
+                rule_number: e.rule_number().unwrap_or(32767),
+                egress: e.egress().unwrap_or(false),
+                protocol: e.protocol().unwrap_or("-1").to_string(),
+                action: e.rule_action().map_or("deny", |r| r.as_str()).to_string(),
+                cidr: e.cidr_block().map(str::to_string),
+                port_from: e.port_range().and_then(|p| p.from()),
+                port_to: e.port_range().and_then(|p| p.to()),
+            })
+            .collect(),
+    }
+}
+
+fn subnet(s: &t::Subnet) -> Subnet {
+    Subnet {
+        id: s.subnet_id().unwrap_or_default().to_string(),
+        cidr: s.cidr_block().unwrap_or_default().to_string(),
+        availability_zone: s.availability_zone().map(str::to_string),
+        map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
+    }
+}
+
+fn vpc_endpoint(e: &t::VpcEndpoint) -> VpcEndpoint {
+    VpcEndpoint {
+        id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
+        service_name: e.service_name().unwrap_or_default().to_string(),
+        endpoint_type: e.vpc_endpoint_type().map_or("", |t| t.as_str()).to_string(),
+        state: e.state().map_or("unknown", |s| s.as_str()).to_string(),
+        private_dns_enabled: e.private_dns_enabled().unwrap_or(false),
+        subnet_ids: e.subnet_ids().to_vec(),
+        security_group_ids: strings(e.groups().iter().map(|g| g.group_id())),
+        // An unreadable policy is kept as text so the policy check reports it instead of passing.
+        policy: e.policy_document().map(|p| {
+            serde_json::from_str(p).unwrap_or_else(|_| serde_json::Value::String(p.to_string()))
+        }),
+    }
+}
+
+fn security_group(g: &t::SecurityGroup) -> SecurityGroup {
+    let rules = |perms: &[t::IpPermission]| -> Vec<SgRule> {
+        perms
+            .iter()
+            .map(|p| SgRule {
+                protocol: p.ip_protocol().unwrap_or("-1").to_string(),
+                port_from: p.from_port(),
+                port_to: p.to_port(),
+                cidrs: strings(p.ip_ranges().iter().map(|r| r.cidr_ip())),
+                ipv6_cidrs: strings(p.ipv6_ranges().iter().map(|r| r.cidr_ipv6())),
+                prefix_list_ids: strings(p.prefix_list_ids().iter().map(|r| r.prefix_list_id())),
+                group_ids: strings(p.user_id_group_pairs().iter().map(|r| r.group_id())),
+            })
+            .collect()
+    };
+    SecurityGroup {
+        id: g.group_id().unwrap_or_default().to_string(),
+        name: g.group_name().unwrap_or_default().to_string(),
+        ingress: rules(g.ip_permissions()),
+        egress: rules(g.ip_permissions_egress()),
+    }
+}

@@ -1,0 +1,346 @@
+//! The AWS boundary: the only code that talks to AWS. It asks read-only questions, as many at once
+//! as the data's dependencies allow, and records every answer as a [`Fetch`] so that a denied or
+//! failed call becomes evidence for the checks instead of an abort.
+
+mod ec2;
+mod iam;
+mod ssm;
+
+use crate::facts::{
+    Caller, CollectionStats, FACTS_SCHEMA_VERSION, Facts, Fetch, IamFacts, NetworkFacts, Target,
+};
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// How to reach AWS; everything else comes from the SDK's usual chain (env, profiles, SSO, IMDS).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub max_attempts: u32,
+    pub timeout: Duration,
+}
+
+/// Why no diagnosis could start: there is no usable identity or region, so every call would fail.
+#[derive(Debug)]
+pub enum SetupError {
+    NoRegion,
+    Credentials(String),
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetupError::NoRegion => write!(
+                f,
+                "no AWS region is configured: pass --region (e.g. --region eu-west-1), set AWS_REGION, \
+                 or set a region in your profile"
+            ),
+            SetupError::Credentials(detail) => write!(
+                f,
+                "no usable AWS credentials ({detail}). Set AWS_PROFILE or pass --profile, run \
+                 `aws sso login` if your SSO session expired, or export AWS_ACCESS_KEY_ID / \
+                 AWS_SECRET_ACCESS_KEY"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+/// The SDK clients plus a tally of calls made, shared by the per-service collectors.
+pub struct Aws {
+    ec2: aws_sdk_ec2::Client,
+    ssm: aws_sdk_ssm::Client,
+    iam: aws_sdk_iam::Client,
+    sts: aws_sdk_sts::Client,
+    region: String,
+    calls: AtomicU32,
+}
+
+impl Aws {
+    pub async fn connect(settings: &Settings) -> Result<Aws, SetupError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts.max(1)))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(settings.timeout)
+                    .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
+                    .build(),
+            );
+        if let Some(region) = &settings.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        let config = loader.load().await;
+        let region = config.region().ok_or(SetupError::NoRegion)?.to_string();
+        Ok(Aws {
+            ec2: aws_sdk_ec2::Client::new(&config),
+            ssm: aws_sdk_ssm::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+            region,
+            calls: AtomicU32::new(0),
+        })
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Counts one request (one page of a paginated call counts as one).
+    fn tally(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Gathers every fact about one instance.
+    pub async fn collect(&self, instance_id: &str) -> Result<Facts, SetupError> {
+        let started = Instant::now();
+        let (caller, instance, agent, dhmc) = tokio::join!(
+            self.caller(),
+            self.instance(instance_id),
+            self.agent(instance_id),
+            self.dhmc(),
+        );
+        if let Some(problem) = credential_problem(&caller) {
+            return Err(SetupError::Credentials(problem));
+        }
+        let found = instance.value().and_then(Option::as_ref);
+        let (network, iam) = match found {
+            Some(i) => {
+                tokio::join!(
+                    self.network(i.vpc_id.as_deref()),
+                    self.iam_facts(i.instance_profile_arn.as_deref())
+                )
+            }
+            None => {
+                let why = match instance.problem() {
+                    Some(p) => format!("the instance could not be read ({p})"),
+                    None => "the instance was not found".to_string(),
+                };
+                (NetworkFacts::unknown(&why), IamFacts::unknown(&why))
+            }
+        };
+        Ok(Facts {
+            schema_version: FACTS_SCHEMA_VERSION,
+            target: Target {
+                instance_id: instance_id.to_string(),
+                region: self.region.clone(),
+            },
+            caller,
+            instance,
+            agent,
+            dhmc,
+            network,
+            iam,
+            stats: CollectionStats {
+                api_calls: self.calls.load(Ordering::Relaxed),
+                duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
+            },
+        })
+    }
+
+    async fn caller(&self) -> Fetch<Caller> {
+        self.tally();
+        match self.sts.get_caller_identity().send().await {
+            Ok(out) => Fetch::collected(Caller {
+                account: out.account().unwrap_or_default().to_string(),
+                arn: out.arn().unwrap_or_default().to_string(),
+            }),
+            Err(e) => failure("sts:GetCallerIdentity", e),
+        }
+    }
+}
+
+impl NetworkFacts {
+    fn unknown(why: &str) -> NetworkFacts {
+        NetworkFacts {
+            route_tables: Fetch::not_applicable(why),
+            nat_gateways: Fetch::not_applicable(why),
+            network_acls: Fetch::not_applicable(why),
+            subnets: Fetch::not_applicable(why),
+            vpc_endpoints: Fetch::not_applicable(why),
+            security_groups: Fetch::not_applicable(why),
+            prefix_lists: Default::default(),
+            dns_support: Fetch::not_applicable(why),
+            dns_hostnames: Fetch::not_applicable(why),
+        }
+    }
+}
+
+impl IamFacts {
+    fn unknown(why: &str) -> IamFacts {
+        IamFacts {
+            instance_profile: Fetch::not_applicable(why),
+            role: Fetch::not_applicable(why),
+            attached_policies: Fetch::not_applicable(why),
+            inline_policies: Fetch::not_applicable(why),
+            permissions_boundary: Fetch::not_applicable(why),
+        }
+    }
+}
+
+/// Error codes AWS services use for "this caller may not do that".
+const DENIED_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnauthorizedAccess",
+    "AuthorizationError",
+];
+
+/// Error codes that mean the credentials themselves are bad, whatever the call.
+const CREDENTIAL_CODES: &[&str] = &[
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "UnrecognizedClientException",
+    "AuthFailure",
+    "InvalidAccessKeyId",
+    "RequestExpired",
+];
+
+/// Maps an SDK error to `Denied` or `Failed`, keeping the service's code and message.
+fn failure<T, E, R>(action: &str, err: SdkError<E, R>) -> Fetch<T>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    let action = action.to_string();
+    if let Some(service) = err.as_service_error() {
+        let code = service.code().unwrap_or("Unknown");
+        let message = service.message().unwrap_or("no message").to_string();
+        return if DENIED_CODES.contains(&code) {
+            Fetch::Denied { action, message }
+        } else {
+            Fetch::Failed {
+                action,
+                reason: format!("{code}: {message}"),
+            }
+        };
+    }
+    Fetch::Failed {
+        action,
+        reason: readable(&DisplayErrorContext(&err).to_string()),
+    }
+}
+
+/// The SDK's error chain, minus the multi-line provider list and the trailing `Debug` dump that
+/// `DisplayErrorContext` appends: one line a person can act on.
+fn readable(chain: &str) -> String {
+    let first = chain.lines().next().unwrap_or(chain);
+    let bytes = first.as_bytes();
+    let debug_start = (0..bytes.len().saturating_sub(3)).find(|&i| {
+        bytes[i] == b' '
+            && bytes[i + 1] == b'('
+            && bytes[i + 2].is_ascii_uppercase()
+            && first[i + 2..]
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .next()
+                .is_some_and(|word| first[i + 2 + word.len()..].starts_with('('))
+    });
+    let text = &first[..debug_start.unwrap_or(first.len())];
+    text.trim_end()
+        .trim_end_matches("Attempted:")
+        .trim_end()
+        .to_string()
+}
+
+/// A message when the identity call shows that no call can succeed.
+fn credential_problem(caller: &Fetch<Caller>) -> Option<String> {
+    let Fetch::Failed { reason, .. } = caller else {
+        return None;
+    };
+    let lower = reason.to_ascii_lowercase();
+    let bad_code = CREDENTIAL_CODES
+        .iter()
+        .any(|c| reason.starts_with(&format!("{c}:")));
+    let no_provider =
+        lower.contains("credential") || lower.contains("sso") || lower.contains("token");
+    (bad_code || no_provider).then(|| reason.clone())
+}
+
+/// IAM hands out policy documents URL-encoded; some emulators and older APIs send them plain.
+fn decode_policy(action: &str, raw: &str) -> Fetch<serde_json::Value> {
+    let text = if raw.trim_start().starts_with('{') {
+        raw.to_string()
+    } else {
+        match percent_encoding::percent_decode_str(raw).decode_utf8() {
+            Ok(t) => t.into_owned(),
+            Err(e) => {
+                return Fetch::Failed {
+                    action: action.to_string(),
+                    reason: format!("policy document is not valid URL-encoded UTF-8: {e}"),
+                };
+            }
+        }
+    };
+    match serde_json::from_str(&text) {
+        Ok(v) => Fetch::collected(v),
+        Err(e) => Fetch::Failed {
+            action: action.to_string(),
+            reason: format!("policy document is not valid JSON: {e}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_documents_are_url_decoded() {
+        let raw = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
+        let doc = decode_policy("iam:GetRolePolicy", raw);
+        assert_eq!(doc.value().unwrap()["Version"], "2012-10-17");
+        assert!(
+            decode_policy("iam:GetRolePolicy", "{\"a\":1}")
+                .value()
+                .is_some()
+        );
+        assert!(matches!(
+            decode_policy("x", "%7Bnot json"),
+            Fetch::Failed { .. }
+        ));
+    }
+
+    #[test]
+    fn sdk_error_chains_are_shortened_to_one_line() {
+        let chain = "dispatch failure: other: no credentials found in chain. Attempted:\n  Environment: not set (DispatchFailure(DispatchFailure { source: x }))";
+        assert_eq!(
+            readable(chain),
+            "dispatch failure: other: no credentials found in chain."
+        );
+        let refused = "dispatch failure: io error: Connection refused (os error 111) (DispatchFailure(DispatchFailure { x }))";
+        assert_eq!(
+            readable(refused),
+            "dispatch failure: io error: Connection refused (os error 111)"
+        );
+    }
+
+    #[test]
+    fn credential_failures_are_recognised() {
+        let failed = |reason: &str| Fetch::<Caller>::Failed {
+            action: "sts:GetCallerIdentity".into(),
+            reason: reason.into(),
+        };
+        assert!(
+            credential_problem(&failed(
+                "ExpiredToken: The security token included in the request is expired"
+            ))
+            .is_some()
+        );
+        assert!(
+            credential_problem(&failed("dispatch failure: no credentials in the chain")).is_some()
+        );
+        assert!(credential_problem(&failed("dispatch failure: connection refused")).is_none());
+    }
+}

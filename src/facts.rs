@@ -1,0 +1,350 @@
+//! The `Facts` snapshot: everything the checks may look at, gathered once.
+//!
+//! Facts are plain serialisable data, independent of the AWS SDK types, so that a run can be saved
+//! (`--save-facts`), replayed (`--facts`), built by hand in tests, and later filled from other sources
+//! (the on-instance mode). Every value fetched from an API is wrapped in [`Fetch`], which keeps the
+//! difference between "collected", "the caller may not ask", "the call failed" and "not asked because
+//! it does not apply": a check must never read a denied call as an empty answer.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Bumped whenever a saved snapshot would no longer load or would mean something else.
+pub const FACTS_SCHEMA_VERSION: u32 = 1;
+
+/// The outcome of asking one question of an API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Fetch<T> {
+    Collected {
+        value: T,
+    },
+    /// The API refused: `action` is the IAM action the caller lacks, e.g. `ec2:DescribeRouteTables`.
+    Denied {
+        action: String,
+        message: String,
+    },
+    /// The call failed for another reason (network, throttling, service error).
+    Failed {
+        action: String,
+        reason: String,
+    },
+    /// Not asked, because an earlier answer made it meaningless (e.g. no instance profile to read).
+    NotApplicable {
+        reason: String,
+    },
+}
+
+impl<T> Fetch<T> {
+    pub fn collected(value: T) -> Self {
+        Fetch::Collected { value }
+    }
+
+    pub fn not_applicable(reason: impl Into<String>) -> Self {
+        Fetch::NotApplicable {
+            reason: reason.into(),
+        }
+    }
+
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Fetch::Collected { value } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Why the value is missing, phrased for a report, or `None` when it was collected.
+    pub fn problem(&self) -> Option<String> {
+        match self {
+            Fetch::Collected { .. } => None,
+            Fetch::Denied { action, message } => Some(format!(
+                "access denied: {action} is not allowed ({message})"
+            )),
+            Fetch::Failed { action, reason } => Some(format!("{action} failed: {reason}")),
+            Fetch::NotApplicable { reason } => Some(format!("not collected: {reason}")),
+        }
+    }
+
+    /// Same outcome with the value mapped; the error variants carry over unchanged.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Fetch<U> {
+        match self {
+            Fetch::Collected { value } => Fetch::Collected { value: f(value) },
+            Fetch::Denied { action, message } => Fetch::Denied { action, message },
+            Fetch::Failed { action, reason } => Fetch::Failed { action, reason },
+            Fetch::NotApplicable { reason } => Fetch::NotApplicable { reason },
+        }
+    }
+
+    pub fn as_ref(&self) -> Fetch<&T> {
+        match self {
+            Fetch::Collected { value } => Fetch::Collected { value },
+            Fetch::Denied { action, message } => Fetch::Denied {
+                action: action.clone(),
+                message: message.clone(),
+            },
+            Fetch::Failed { action, reason } => Fetch::Failed {
+                action: action.clone(),
+                reason: reason.clone(),
+            },
+            Fetch::NotApplicable { reason } => Fetch::NotApplicable {
+                reason: reason.clone(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
+    pub schema_version: u32,
+    pub target: Target,
+    /// `sts:GetCallerIdentity`: who is asking, and in which account.
+    pub caller: Fetch<Caller>,
+    /// `ec2:DescribeInstances`; `None` when the instance does not exist in this account and region.
+    pub instance: Fetch<Option<Instance>>,
+    /// `ssm:DescribeInstanceInformation`; `None` when SSM does not know the instance.
+    pub agent: Fetch<Option<AgentInfo>>,
+    /// `ssm:GetServiceSetting` for Default Host Management Configuration.
+    pub dhmc: Fetch<DhmcSetting>,
+    pub network: NetworkFacts,
+    pub iam: IamFacts,
+    pub stats: CollectionStats,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    pub instance_id: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Caller {
+    pub account: String,
+    pub arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    pub instance_id: String,
+    pub owner_account: Option<String>,
+    /// `pending`, `running`, `stopping`, `stopped`, `shutting-down`, `terminated`.
+    pub state: String,
+    pub vpc_id: Option<String>,
+    pub subnet_id: Option<String>,
+    pub private_ip: Option<String>,
+    pub public_ip: Option<String>,
+    pub security_group_ids: Vec<String>,
+    /// ARN of the attached instance profile, if any.
+    pub instance_profile_arn: Option<String>,
+    pub metadata: MetadataOptions,
+    pub platform: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetadataOptions {
+    /// `enabled` or `disabled`; `None` when the API did not say (AWS's default is enabled).
+    pub http_endpoint: Option<String>,
+    /// `optional` (IMDSv1 allowed) or `required` (IMDSv2 only).
+    pub http_tokens: Option<String>,
+    pub http_put_response_hop_limit: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    /// `Online`, `ConnectionLost` or `Inactive`.
+    pub ping_status: String,
+    /// RFC 3339.
+    pub last_ping: Option<String>,
+    pub agent_version: Option<String>,
+    pub is_latest_version: Option<bool>,
+    pub platform_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DhmcSetting {
+    /// The role DHMC hands to instances without a profile; `None` when DHMC is off.
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkFacts {
+    /// All route tables of the instance's VPC (the subnet's is found among them).
+    pub route_tables: Fetch<Vec<RouteTable>>,
+    pub nat_gateways: Fetch<Vec<NatGateway>>,
+    pub network_acls: Fetch<Vec<NetworkAcl>>,
+    pub subnets: Fetch<Vec<Subnet>>,
+    /// Interface endpoints of the VPC (all services; the checks pick the ones they need).
+    pub vpc_endpoints: Fetch<Vec<VpcEndpoint>>,
+    /// All security groups of the VPC: the instance's and the endpoints' are among them.
+    pub security_groups: Fetch<Vec<SecurityGroup>>,
+    /// Entries of the managed prefix lists that the relevant security group rules reference.
+    pub prefix_lists: BTreeMap<String, Fetch<Vec<String>>>,
+    pub dns_support: Fetch<bool>,
+    pub dns_hostnames: Fetch<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteTable {
+    pub id: String,
+    pub main: bool,
+    pub subnet_ids: Vec<String>,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Route {
+    /// IPv4 CIDR, or `None` for IPv6/prefix-list destinations.
+    pub destination: Option<String>,
+    pub destination_prefix_list: Option<String>,
+    /// `igw-…`, `nat-…`, `vgw-…`, `tgw-…`, `pcx-…`, `eni-…`, `local`, …
+    pub target: String,
+    /// `active` or `blackhole`.
+    pub state: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NatGateway {
+    pub id: String,
+    /// `pending`, `available`, `deleting`, `deleted`, `failed`.
+    pub state: String,
+    pub subnet_id: Option<String>,
+    /// `public` or `private`.
+    pub connectivity: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkAcl {
+    pub id: String,
+    pub is_default: bool,
+    pub subnet_ids: Vec<String>,
+    pub entries: Vec<NaclEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NaclEntry {
+    pub rule_number: i32,
+    pub egress: bool,
+    /// `-1` (all), `6` (tcp), `17` (udp), …
+    pub protocol: String,
+    /// `allow` or `deny`.
+    pub action: String,
+    /// IPv4 CIDR; `None` for IPv6 entries.
+    pub cidr: Option<String>,
+    pub port_from: Option<i32>,
+    pub port_to: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subnet {
+    pub id: String,
+    pub cidr: String,
+    pub availability_zone: Option<String>,
+    pub map_public_ip_on_launch: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VpcEndpoint {
+    pub id: String,
+    /// e.g. `com.amazonaws.eu-west-1.ssmmessages`.
+    pub service_name: String,
+    /// `Interface`, `Gateway`, `GatewayLoadBalancer`.
+    pub endpoint_type: String,
+    /// `available`, `pending`, `pendingAcceptance`, `deleting`, `rejected`, `failed`, …
+    pub state: String,
+    pub private_dns_enabled: bool,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    /// The endpoint policy, decoded; `None` means the default full-access policy.
+    pub policy: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroup {
+    pub id: String,
+    pub name: String,
+    pub ingress: Vec<SgRule>,
+    pub egress: Vec<SgRule>,
+}
+
+/// One IP permission of a security group (one protocol/port range, several peers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SgRule {
+    /// `-1` (all), `tcp`, `udp`, `icmp`, or a protocol number.
+    pub protocol: String,
+    pub port_from: Option<i32>,
+    pub port_to: Option<i32>,
+    pub cidrs: Vec<String>,
+    pub ipv6_cidrs: Vec<String>,
+    pub prefix_list_ids: Vec<String>,
+    pub group_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamFacts {
+    /// `iam:GetInstanceProfile`; not applicable when no profile is attached.
+    pub instance_profile: Fetch<InstanceProfile>,
+    /// `iam:GetRole` of the profile's role: trust policy and permissions boundary.
+    pub role: Fetch<Role>,
+    /// `iam:ListAttachedRolePolicies` → `GetPolicy` → `GetPolicyVersion`.
+    pub attached_policies: Fetch<Vec<Policy>>,
+    /// `iam:ListRolePolicies` → `GetRolePolicy`.
+    pub inline_policies: Fetch<Vec<Policy>>,
+    /// The boundary's document; not applicable when the role has no boundary.
+    pub permissions_boundary: Fetch<Policy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceProfile {
+    pub name: String,
+    pub arn: String,
+    /// Names of the roles in the profile (AWS allows at most one).
+    pub role_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    pub name: String,
+    pub arn: String,
+    /// The trust policy, decoded from its URL-encoded form.
+    pub trust_policy: serde_json::Value,
+    pub permissions_boundary_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Policy name (managed or inline).
+    pub name: String,
+    /// ARN for managed policies; `None` for inline ones.
+    pub arn: Option<String>,
+    /// The document (default version for managed policies), decoded.
+    pub document: Fetch<serde_json::Value>,
+}
+
+impl Policy {
+    /// How a report names this policy: its ARN, or `inline:<name>`.
+    pub fn label(&self) -> String {
+        match &self.arn {
+            Some(arn) => arn.clone(),
+            None => format!("inline:{}", self.name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CollectionStats {
+    pub api_calls: u32,
+    pub duration_ms: u64,
+}
+
+impl Facts {
+    pub fn instance(&self) -> Option<&Instance> {
+        self.instance.value().and_then(Option::as_ref)
+    }
+
+    /// The account to show in a report: the instance owner, else the caller's.
+    pub fn account(&self) -> Option<&str> {
+        self.instance()
+            .and_then(|i| i.owner_account.as_deref())
+            .or_else(|| self.caller.value().map(|c| c.account.as_str()))
+    }
+}

@@ -1,0 +1,15 @@
+//! ssm-doctor: why an EC2 instance cannot be reached with Session Manager, and how to fix it.
+//!
+//! The pipeline: [`collect`] (the only AWS boundary) → [`facts::Facts`] → [`checks`] (pure) →
+//! [`report::Report`] → [`render`].
+
+pub mod analysis;
+pub mod app;
+pub mod catalog;
+pub mod checks;
+pub mod cli;
+pub mod collect;
+pub mod facts;
+pub mod policy;
+pub mod render;
+pub mod report;

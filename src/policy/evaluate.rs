@@ -1,0 +1,929 @@
+//! AWS's decision logic over statements: explicit deny, then allow, then implicit deny; a permissions
+//! boundary must allow too; statements whose applying is unknown make the answer uncertain only when
+//! they could change it.
+
+use super::decision::{Decision, Evaluation, StatementRef};
+use super::document::PolicyDocument;
+use super::outcome::Outcome;
+use super::request::Request;
+use super::statement::Effect;
+use std::slice;
+
+/// A policy document with the name reports give it, e.g. its ARN or `inline:Name`.
+#[derive(Debug, Clone, Copy)]
+pub struct Labeled<'a> {
+    pub label: &'a str,
+    pub document: &'a PolicyDocument,
+}
+
+/// Is the request allowed by a role's identity-based policies (managed and inline), within its
+/// permissions boundary if it has one? Principal elements and `request.principal` are ignored.
+pub fn evaluate_identity(
+    policies: &[Labeled],
+    boundary: Option<&Labeled>,
+    request: &Request,
+) -> Evaluation {
+    let grants = Findings::scan(policies, request, false);
+    let limit = boundary.map(|b| (b.label, Findings::scan(slice::from_ref(b), request, false)));
+    decide(grants, limit)
+}
+
+/// Does a resource-based policy (a trust policy, a VPC endpoint policy) allow the request? Its
+/// `Principal` elements are matched against `request.principal`; a statement without one is about
+/// every principal.
+pub fn evaluate_resource_policy(policy: &Labeled, request: &Request) -> Evaluation {
+    decide(Findings::scan(slice::from_ref(policy), request, true), None)
+}
+
+/// What the statements of some policies say about one request.
+struct Findings {
+    denies: Vec<StatementRef>,
+    allows: Vec<StatementRef>,
+    /// Statements that may or may not apply, in document order, with what they depend on.
+    maybe: Vec<(Effect, StatementRef, Vec<String>)>,
+}
+
+impl Findings {
+    fn scan(policies: &[Labeled], request: &Request, match_principal: bool) -> Self {
+        let mut findings = Findings {
+            denies: Vec::new(),
+            allows: Vec::new(),
+            maybe: Vec::new(),
+        };
+        for policy in policies {
+            for (index, statement) in policy.document.statements.iter().enumerate() {
+                let reference = || StatementRef {
+                    policy: policy.label.to_string(),
+                    index,
+                    sid: statement.sid.clone(),
+                };
+                match (
+                    statement.applies(request, match_principal),
+                    statement.effect,
+                ) {
+                    (Outcome::No, _) => {}
+                    (Outcome::Yes, Effect::Deny) => findings.denies.push(reference()),
+                    (Outcome::Yes, Effect::Allow) => findings.allows.push(reference()),
+                    (Outcome::Unknown(reasons), effect) => {
+                        findings.maybe.push((effect, reference(), reasons))
+                    }
+                }
+            }
+        }
+        findings
+    }
+
+    fn may_allow(&self) -> bool {
+        !self.allows.is_empty()
+            || self
+                .maybe
+                .iter()
+                .any(|(effect, ..)| *effect == Effect::Allow)
+    }
+
+    /// The unknown statements that could turn the answer: every possible deny, and the possible
+    /// allows when nothing allows for certain.
+    fn doubts(&self) -> impl Iterator<Item = &(Effect, StatementRef, Vec<String>)> {
+        self.maybe
+            .iter()
+            .filter(|(effect, ..)| *effect == Effect::Deny || self.allows.is_empty())
+    }
+}
+
+fn decide(grants: Findings, boundary: Option<(&str, Findings)>) -> Evaluation {
+    let limit = boundary.as_ref().map(|(_, findings)| findings);
+    let answer = |decision, statements| Evaluation {
+        decision,
+        statements,
+        unevaluable: Vec::new(),
+        boundary: None,
+    };
+    let denies: Vec<StatementRef> = grants
+        .denies
+        .iter()
+        .chain(limit.iter().flat_map(|l| &l.denies))
+        .cloned()
+        .collect();
+    if !denies.is_empty() {
+        return answer(Decision::ExplicitDeny, denies);
+    }
+    if !grants.may_allow() {
+        return answer(Decision::ImplicitDeny, Vec::new());
+    }
+    if let Some((label, limit)) = &boundary
+        && !limit.may_allow()
+    {
+        return Evaluation {
+            boundary: Some(label.to_string()),
+            ..answer(Decision::DeniedByBoundary, Vec::new())
+        };
+    }
+    let doubts: Vec<_> = grants
+        .doubts()
+        .chain(limit.into_iter().flat_map(Findings::doubts))
+        .collect();
+    if !doubts.is_empty() {
+        let mut unevaluable: Vec<String> = Vec::new();
+        for reason in doubts.iter().flat_map(|(_, _, reasons)| reasons) {
+            if !unevaluable.contains(reason) {
+                unevaluable.push(reason.clone());
+            }
+        }
+        return Evaluation {
+            unevaluable,
+            ..answer(
+                Decision::Uncertain,
+                doubts.into_iter().map(|(_, s, _)| s.clone()).collect(),
+            )
+        };
+    }
+    let allows = grants
+        .allows
+        .iter()
+        .chain(limit.iter().flat_map(|l| &l.allows))
+        .cloned()
+        .collect();
+    answer(Decision::Allowed, allows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::request::Principal;
+    use serde_json::{Value, json};
+    use std::collections::BTreeMap;
+
+    const ACCOUNT: &str = "123456789012";
+    const ROLE: &str = "arn:aws:iam::123456789012:role/Name";
+    const INSTANCE: &str = "arn:aws:ec2:eu-west-1:123456789012:instance/i-0abc1234567890def";
+    const CORE: &str = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
+    const GUARD: &str = "arn:aws:iam::123456789012:policy/Guard";
+    const BOUNDARY: &str = "arn:aws:iam::123456789012:policy/Boundary";
+
+    /// What an instance's agent needs; only `ssm:UpdateInstanceInformation` has a resource type.
+    const CORE_ACTIONS: [&str; 11] = [
+        "ssm:UpdateInstanceInformation",
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+        "ec2messages:AcknowledgeMessage",
+        "ec2messages:DeleteMessage",
+        "ec2messages:FailMessage",
+        "ec2messages:GetEndpoint",
+        "ec2messages:GetMessages",
+        "ec2messages:SendReply",
+    ];
+
+    fn resource_of(action: &str) -> &'static str {
+        if action == "ssm:UpdateInstanceInformation" {
+            INSTANCE
+        } else {
+            "*"
+        }
+    }
+
+    fn managed_instance_core() -> Value {
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "ssm:DescribeAssociation",
+                        "ssm:GetDeployablePatchSnapshotForInstance",
+                        "ssm:GetDocument",
+                        "ssm:DescribeDocument",
+                        "ssm:GetManifest",
+                        "ssm:GetParameter",
+                        "ssm:GetParameters",
+                        "ssm:ListAssociations",
+                        "ssm:ListInstanceAssociations",
+                        "ssm:PutInventory",
+                        "ssm:PutComplianceItems",
+                        "ssm:PutConfigurePackageResult",
+                        "ssm:UpdateAssociationStatus",
+                        "ssm:UpdateInstanceAssociationStatus",
+                        "ssm:UpdateInstanceInformation"
+                    ],
+                    "Resource": "*"
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "ssmmessages:CreateControlChannel",
+                        "ssmmessages:CreateDataChannel",
+                        "ssmmessages:OpenControlChannel",
+                        "ssmmessages:OpenDataChannel"
+                    ],
+                    "Resource": "*"
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "ec2messages:AcknowledgeMessage",
+                        "ec2messages:DeleteMessage",
+                        "ec2messages:FailMessage",
+                        "ec2messages:GetEndpoint",
+                        "ec2messages:GetMessages",
+                        "ec2messages:SendReply"
+                    ],
+                    "Resource": "*"
+                }
+            ]
+        })
+    }
+
+    fn doc(v: Value) -> PolicyDocument {
+        PolicyDocument::parse(&v).unwrap()
+    }
+
+    fn context() -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("aws:RequestedRegion".to_string(), "eu-west-1".to_string()),
+            ("aws:PrincipalArn".to_string(), ROLE.to_string()),
+            ("aws:PrincipalAccount".to_string(), ACCOUNT.to_string()),
+        ])
+    }
+
+    fn at(policy: &str, index: usize, sid: Option<&str>) -> StatementRef {
+        StatementRef {
+            policy: policy.to_string(),
+            index,
+            sid: sid.map(str::to_string),
+        }
+    }
+
+    /// Evaluates `action` on its usual resource against `(label, document)` identity policies.
+    fn identity(
+        policies: &[(&str, &PolicyDocument)],
+        boundary: Option<(&str, &PolicyDocument)>,
+        action: &str,
+    ) -> Evaluation {
+        let policies: Vec<Labeled> = policies
+            .iter()
+            .map(|&(label, document)| Labeled { label, document })
+            .collect();
+        let boundary = boundary.map(|(label, document)| Labeled { label, document });
+        let context = context();
+        let request = Request {
+            action,
+            resource: resource_of(action),
+            principal: None,
+            context: &context,
+        };
+        evaluate_identity(&policies, boundary.as_ref(), &request)
+    }
+
+    fn resource_based(
+        label: &str,
+        document: &PolicyDocument,
+        principal: &Principal,
+        action: &str,
+    ) -> Evaluation {
+        let context = context();
+        let request = Request {
+            action,
+            resource: resource_of(action),
+            principal: Some(principal),
+            context: &context,
+        };
+        evaluate_resource_policy(&Labeled { label, document }, &request)
+    }
+
+    fn decision_of(evaluation: Evaluation) -> Decision {
+        evaluation.decision
+    }
+
+    #[test]
+    fn managed_instance_core_allows_every_core_action() {
+        let core = doc(managed_instance_core());
+        for action in CORE_ACTIONS {
+            let e = identity(&[(CORE, &core)], None, action);
+            let index = match action.split(':').next() {
+                Some("ssm") => 0,
+                Some("ssmmessages") => 1,
+                _ => 2,
+            };
+            assert_eq!(e.decision, Decision::Allowed, "{action}");
+            assert_eq!(e.statements, vec![at(CORE, index, None)], "{action}");
+            assert!(e.unevaluable.is_empty() && e.boundary.is_none());
+        }
+        assert_eq!(
+            decision_of(identity(&[(CORE, &core)], None, "ssm:StartSession")),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            decision_of(identity(&[(CORE, &core)], None, "s3:PutObject")),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn no_policies_at_all_is_an_implicit_deny() {
+        let e = identity(&[], None, "ssm:UpdateInstanceInformation");
+        assert_eq!(e.decision, Decision::ImplicitDeny);
+        assert!(e.statements.is_empty());
+        assert_eq!(
+            e.to_string(),
+            "not allowed by any statement (implicit deny)"
+        );
+    }
+
+    #[test]
+    fn an_explicit_deny_in_one_policy_beats_an_allow_in_another() {
+        let core = doc(managed_instance_core());
+        let guard = doc(json!({"Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+            {"Sid": "DenyMessages", "Effect": "Deny", "Action": "ssmmessages:*", "Resource": "*"}
+        ]}));
+        let policies = [(CORE, &core), (GUARD, &guard)];
+        let e = identity(&policies, None, "ssmmessages:OpenDataChannel");
+        assert_eq!(e.decision, Decision::ExplicitDeny);
+        assert_eq!(e.statements, vec![at(GUARD, 1, Some("DenyMessages"))]);
+        assert_eq!(
+            e.to_string(),
+            "denied by statement 'DenyMessages' (#1) of arn:aws:iam::123456789012:policy/Guard"
+        );
+        assert_eq!(
+            decision_of(identity(&policies, None, "ssm:UpdateInstanceInformation")),
+            Decision::Allowed
+        );
+    }
+
+    #[test]
+    fn not_action_allow_grants_everything_else() {
+        let admin_ish =
+            doc(json!({"Statement": {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}}));
+        for action in CORE_ACTIONS {
+            assert_eq!(
+                decision_of(identity(&[("inline:NotIam", &admin_ish)], None, action)),
+                Decision::Allowed
+            );
+        }
+        assert_eq!(
+            decision_of(identity(
+                &[("inline:NotIam", &admin_ish)],
+                None,
+                "iam:PassRole"
+            )),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn not_action_deny_denies_everything_else() {
+        let core = doc(managed_instance_core());
+        let only_ssm = doc(
+            json!({"Statement": {"Sid": "OnlySsm", "Effect": "Deny", "NotAction": ["ssm:*", "ec2messages:*"], "Resource": "*"}}),
+        );
+        let policies = [(CORE, &core), ("inline:OnlySsm", &only_ssm)];
+        let e = identity(&policies, None, "ssmmessages:CreateControlChannel");
+        assert_eq!(e.decision, Decision::ExplicitDeny);
+        assert_eq!(e.statements, vec![at("inline:OnlySsm", 0, Some("OnlySsm"))]);
+        assert_eq!(
+            decision_of(identity(&policies, None, "ssm:UpdateInstanceInformation")),
+            Decision::Allowed
+        );
+        assert_eq!(
+            decision_of(identity(&policies, None, "ec2messages:GetMessages")),
+            Decision::Allowed
+        );
+    }
+
+    #[test]
+    fn wildcard_actions_and_case() {
+        let allows = |pattern: &str, action: &str| {
+            let d =
+                doc(json!({"Statement": {"Effect": "Allow", "Action": pattern, "Resource": "*"}}));
+            identity(&[("p", &d)], None, action).decision == Decision::Allowed
+        };
+        for pattern in [
+            "ssmmessages:*",
+            "ssm*",
+            "*:*",
+            "*",
+            "SSMMessages:open*",
+            "ssmmessages:Open?ataChannel",
+        ] {
+            assert!(allows(pattern, "ssmmessages:OpenDataChannel"), "{pattern}");
+        }
+        assert!(allows("ssm:Update*", "ssm:UpdateInstanceInformation"));
+        assert!(allows(
+            "SSM:updateinstanceinformation",
+            "ssm:UpdateInstanceInformation"
+        ));
+        assert!(!allows("ssm:Update*", "ssmmessages:OpenDataChannel"));
+        assert!(!allows("ssm:*", "ssmmessages:OpenDataChannel"));
+        assert!(!allows("ec2messages:Get*", "ec2messages:SendReply"));
+    }
+
+    #[test]
+    fn an_instance_arn_resource_does_not_grant_actions_without_resource_types() {
+        let scoped = doc(
+            json!({"Statement": {"Effect": "Allow", "Action": ["ssm:*", "ssmmessages:*"], "Resource": INSTANCE}}),
+        );
+        let policies = [("inline:Scoped", &scoped)];
+        assert_eq!(
+            decision_of(identity(&policies, None, "ssm:UpdateInstanceInformation")),
+            Decision::Allowed
+        );
+        assert_eq!(
+            decision_of(identity(&policies, None, "ssmmessages:OpenDataChannel")),
+            Decision::ImplicitDeny
+        );
+        let star_suffix =
+            doc(json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "arn:aws:*"}}));
+        assert_eq!(
+            decision_of(identity(
+                &[("p", &star_suffix)],
+                None,
+                "ec2messages:GetMessages"
+            )),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn a_boundary_that_allows_only_ssm_denies_ssmmessages() {
+        let core = doc(managed_instance_core());
+        let boundary =
+            doc(json!({"Statement": {"Effect": "Allow", "Action": "ssm:*", "Resource": "*"}}));
+        let e = identity(
+            &[(CORE, &core)],
+            Some((BOUNDARY, &boundary)),
+            "ssmmessages:OpenControlChannel",
+        );
+        assert_eq!(e.decision, Decision::DeniedByBoundary);
+        assert_eq!(e.boundary.as_deref(), Some(BOUNDARY));
+        assert!(e.statements.is_empty());
+        assert_eq!(
+            e.to_string(),
+            "not allowed by the permissions boundary arn:aws:iam::123456789012:policy/Boundary"
+        );
+        let e = identity(
+            &[(CORE, &core)],
+            Some((BOUNDARY, &boundary)),
+            "ssm:UpdateInstanceInformation",
+        );
+        assert_eq!(e.decision, Decision::Allowed);
+        assert_eq!(e.statements, vec![at(CORE, 0, None), at(BOUNDARY, 0, None)]);
+    }
+
+    #[test]
+    fn a_boundary_does_not_grant_what_the_identity_policies_do_not() {
+        let boundary =
+            doc(json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}));
+        let nothing = doc(json!({"Statement": []}));
+        let e = identity(
+            &[("inline:Empty", &nothing)],
+            Some((BOUNDARY, &boundary)),
+            "ssm:UpdateInstanceInformation",
+        );
+        assert_eq!(e.decision, Decision::ImplicitDeny);
+    }
+
+    #[test]
+    fn an_explicit_deny_in_the_boundary_is_an_explicit_deny_naming_the_boundary() {
+        let core = doc(managed_instance_core());
+        let boundary = doc(json!({"Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Sid": "NoEc2Messages", "Effect": "Deny", "Action": "ec2messages:*", "Resource": "*"}
+        ]}));
+        let e = identity(
+            &[(CORE, &core)],
+            Some((BOUNDARY, &boundary)),
+            "ec2messages:GetMessages",
+        );
+        assert_eq!(e.decision, Decision::ExplicitDeny);
+        assert_eq!(e.statements, vec![at(BOUNDARY, 1, Some("NoEc2Messages"))]);
+        let e = identity(
+            &[(CORE, &core)],
+            Some((BOUNDARY, &boundary)),
+            "ssmmessages:OpenDataChannel",
+        );
+        assert_eq!(e.decision, Decision::Allowed);
+    }
+
+    #[test]
+    fn a_boundary_allow_with_an_unevaluable_condition_is_uncertain() {
+        let core = doc(managed_instance_core());
+        let boundary = doc(
+            json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceVpc": "vpc-0abc"}}}}),
+        );
+        let e = identity(
+            &[(CORE, &core)],
+            Some((BOUNDARY, &boundary)),
+            "ssmmessages:OpenDataChannel",
+        );
+        assert_eq!(e.decision, Decision::Uncertain);
+        assert_eq!(e.statements, vec![at(BOUNDARY, 0, None)]);
+        assert_eq!(
+            e.unevaluable,
+            vec!["aws:SourceVpc (StringEquals)".to_string()]
+        );
+    }
+
+    #[test]
+    fn evaluable_region_conditions() {
+        let in_region = |region: &str| {
+            doc(
+                json!({"Statement": {"Effect": "Allow", "Action": "ssmmessages:*", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:RequestedRegion": region}}}}),
+            )
+        };
+        let ireland = in_region("eu-west-1");
+        let virginia = in_region("us-east-1");
+        assert_eq!(
+            decision_of(identity(
+                &[("p", &ireland)],
+                None,
+                "ssmmessages:OpenDataChannel"
+            )),
+            Decision::Allowed
+        );
+        assert_eq!(
+            decision_of(identity(
+                &[("p", &virginia)],
+                None,
+                "ssmmessages:OpenDataChannel"
+            )),
+            Decision::ImplicitDeny
+        );
+        // The usual region guard: denies elsewhere, so it does not apply here.
+        let core = doc(managed_instance_core());
+        let guard = doc(
+            json!({"Statement": {"Effect": "Deny", "NotAction": "iam:*", "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1", "eu-central-1"]}}}}),
+        );
+        assert_eq!(
+            decision_of(identity(
+                &[(CORE, &core), (GUARD, &guard)],
+                None,
+                "ssmmessages:OpenDataChannel"
+            )),
+            Decision::Allowed
+        );
+        let elsewhere = doc(
+            json!({"Statement": {"Effect": "Deny", "NotAction": "iam:*", "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}}}}),
+        );
+        assert_eq!(
+            decision_of(identity(
+                &[(CORE, &core), (GUARD, &elsewhere)],
+                None,
+                "ssmmessages:OpenDataChannel"
+            )),
+            Decision::ExplicitDeny
+        );
+    }
+
+    #[test]
+    fn an_allow_with_an_unevaluable_condition_is_uncertain_unless_another_allows() {
+        let from_office = doc(
+            json!({"Statement": {"Sid": "Office", "Effect": "Allow", "Action": "*", "Resource": "*",
+            "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}}),
+        );
+        let e = identity(
+            &[("inline:Office", &from_office)],
+            None,
+            "ssmmessages:OpenDataChannel",
+        );
+        assert_eq!(e.decision, Decision::Uncertain);
+        assert_eq!(e.statements, vec![at("inline:Office", 0, Some("Office"))]);
+        assert_eq!(e.unevaluable, vec!["aws:SourceIp (IpAddress)".to_string()]);
+        assert_eq!(
+            e.to_string(),
+            "uncertain: depends on aws:SourceIp (IpAddress) in statement 'Office' (#0) of inline:Office"
+        );
+        let core = doc(managed_instance_core());
+        let e = identity(
+            &[("inline:Office", &from_office), (CORE, &core)],
+            None,
+            "ssmmessages:OpenDataChannel",
+        );
+        assert_eq!(e.decision, Decision::Allowed);
+        assert_eq!(e.statements, vec![at(CORE, 1, None)]);
+    }
+
+    #[test]
+    fn a_deny_with_an_unevaluable_condition_is_uncertain_unless_a_certain_deny_exists() {
+        let core = doc(managed_instance_core());
+        let maybe = doc(
+            json!({"Statement": {"Sid": "NotFromVpc", "Effect": "Deny", "Action": "*", "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:SourceVpc": "vpc-0abc"}}}}),
+        );
+        let e = identity(
+            &[(CORE, &core), (GUARD, &maybe)],
+            None,
+            "ssm:UpdateInstanceInformation",
+        );
+        assert_eq!(e.decision, Decision::Uncertain);
+        assert_eq!(e.statements, vec![at(GUARD, 0, Some("NotFromVpc"))]);
+        assert_eq!(
+            e.unevaluable,
+            vec!["aws:SourceVpc (StringNotEquals)".to_string()]
+        );
+        let certain =
+            doc(json!({"Statement": {"Effect": "Deny", "Action": "ssm:*", "Resource": "*"}}));
+        let e = identity(
+            &[(CORE, &core), (GUARD, &maybe), ("inline:NoSsm", &certain)],
+            None,
+            "ssm:UpdateInstanceInformation",
+        );
+        assert_eq!(e.decision, Decision::ExplicitDeny);
+        assert_eq!(e.statements, vec![at("inline:NoSsm", 0, None)]);
+        // Without any allow, a possible deny changes nothing.
+        assert_eq!(
+            decision_of(identity(
+                &[(GUARD, &maybe)],
+                None,
+                "ssm:UpdateInstanceInformation"
+            )),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn unevaluable_reasons_are_listed_once_in_document_order() {
+        // One condition per statement: the order of keys within a block is serde_json's map order.
+        let ip = json!({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}});
+        let via = json!({"Bool": {"aws:ViaAWSService": "false"}});
+        let maybe = |sid: &str, effect: &str, condition: &Value| json!({"Sid": sid, "Effect": effect, "Action": "*", "Resource": "*", "Condition": condition});
+        let d = doc(json!({"Statement": [
+            maybe("A", "Allow", &ip),
+            maybe("D", "Deny", &via),
+            maybe("B", "Allow", &ip)
+        ]}));
+        let e = identity(&[("p", &d)], None, "ssm:GetDocument");
+        assert_eq!(e.decision, Decision::Uncertain);
+        assert_eq!(
+            e.statements,
+            vec![
+                at("p", 0, Some("A")),
+                at("p", 1, Some("D")),
+                at("p", 2, Some("B"))
+            ]
+        );
+        assert_eq!(
+            e.unevaluable,
+            vec![
+                "aws:SourceIp (IpAddress)".to_string(),
+                "aws:ViaAWSService (Bool)".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn identity_evaluation_ignores_principals() {
+        let d = doc(
+            json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "*", "Resource": "*"}}),
+        );
+        let role = Principal::Aws(ROLE.into());
+        let context = context();
+        let request = Request {
+            action: "ssm:GetDocument",
+            resource: "*",
+            principal: Some(&role),
+            context: &context,
+        };
+        let e = evaluate_identity(
+            &[Labeled {
+                label: "p",
+                document: &d,
+            }],
+            None,
+            &request,
+        );
+        assert_eq!(e.decision, Decision::Allowed);
+    }
+
+    fn ec2() -> Principal {
+        Principal::Service("ec2.amazonaws.com".into())
+    }
+
+    const TRUST: &str = "trust:Name";
+
+    #[test]
+    fn trust_policies_for_ec2() {
+        let trust = |principal: Value, action: Value| {
+            doc(
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": principal, "Action": action}]}),
+            )
+        };
+        let assume = "sts:AssumeRole";
+        let as_string = trust(
+            json!({"Service": "ec2.amazonaws.com"}),
+            json!("sts:AssumeRole"),
+        );
+        let e = resource_based(TRUST, &as_string, &ec2(), assume);
+        assert_eq!(e.decision, Decision::Allowed);
+        assert_eq!(e.statements, vec![at(TRUST, 0, None)]);
+        let as_array = trust(
+            json!({"Service": ["ssm.amazonaws.com", "ec2.amazonaws.com"]}),
+            json!(["sts:AssumeRole", "sts:TagSession"]),
+        );
+        assert_eq!(
+            decision_of(resource_based(TRUST, &as_array, &ec2(), assume)),
+            Decision::Allowed
+        );
+        let sts_star = trust(json!({"Service": "ec2.amazonaws.com"}), json!("sts:*"));
+        assert_eq!(
+            decision_of(resource_based(TRUST, &sts_star, &ec2(), assume)),
+            Decision::Allowed
+        );
+        let web_identity = trust(
+            json!({"Service": "ec2.amazonaws.com"}),
+            json!("sts:AssumeRoleWithWebIdentity"),
+        );
+        assert_eq!(
+            decision_of(resource_based(TRUST, &web_identity, &ec2(), assume)),
+            Decision::ImplicitDeny
+        );
+        let aws_only = trust(
+            json!({"AWS": "arn:aws:iam::123456789012:root"}),
+            json!("sts:AssumeRole"),
+        );
+        assert_eq!(
+            decision_of(resource_based(TRUST, &aws_only, &ec2(), assume)),
+            Decision::ImplicitDeny
+        );
+        let other_service = trust(
+            json!({"Service": "lambda.amazonaws.com"}),
+            json!("sts:AssumeRole"),
+        );
+        assert_eq!(
+            decision_of(resource_based(TRUST, &other_service, &ec2(), assume)),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn trust_policy_conditions_and_denies() {
+        let conditional = doc(
+            json!({"Statement": {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+            "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}}),
+        );
+        let e = resource_based(TRUST, &conditional, &ec2(), "sts:AssumeRole");
+        assert_eq!(e.decision, Decision::Uncertain);
+        assert_eq!(
+            e.unevaluable,
+            vec!["aws:SourceAccount (StringEquals)".to_string()]
+        );
+        let denied = doc(json!({"Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"},
+            {"Sid": "NoServices", "Effect": "Deny", "Principal": "*", "Action": "sts:*"}
+        ]}));
+        let e = resource_based(TRUST, &denied, &ec2(), "sts:AssumeRole");
+        assert_eq!(e.decision, Decision::ExplicitDeny);
+        assert_eq!(e.statements, vec![at(TRUST, 1, Some("NoServices"))]);
+    }
+
+    const ENDPOINT: &str = "vpce-0abc (ssmmessages)";
+
+    fn role() -> Principal {
+        Principal::Aws(ROLE.into())
+    }
+
+    #[test]
+    fn the_default_endpoint_policy_allows_everything() {
+        let full = doc(
+            json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}),
+        );
+        for action in CORE_ACTIONS {
+            let e = resource_based(ENDPOINT, &full, &role(), action);
+            assert_eq!(e.decision, Decision::Allowed, "{action}");
+            assert_eq!(e.statements, vec![at(ENDPOINT, 0, None)]);
+        }
+    }
+
+    #[test]
+    fn an_endpoint_policy_allowing_only_ssm_denies_ssmmessages() {
+        let ssm_only = doc(
+            json!({"Statement": {"Effect": "Allow", "Principal": "*", "Action": "ssm:*", "Resource": "*"}}),
+        );
+        assert_eq!(
+            decision_of(resource_based(
+                ENDPOINT,
+                &ssm_only,
+                &role(),
+                "ssm:UpdateInstanceInformation"
+            )),
+            Decision::Allowed
+        );
+        assert_eq!(
+            decision_of(resource_based(
+                ENDPOINT,
+                &ssm_only,
+                &role(),
+                "ssmmessages:CreateControlChannel"
+            )),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn endpoint_policy_principals() {
+        let for_principal = |aws: Value| {
+            doc(
+                json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": aws}, "Action": "*", "Resource": "*"}}),
+            )
+        };
+        let allows = |d: &PolicyDocument| {
+            resource_based(ENDPOINT, d, &role(), "ssmmessages:OpenDataChannel").decision
+        };
+        assert_eq!(
+            allows(&for_principal(json!("111122223333"))),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            allows(&for_principal(json!("arn:aws:iam::111122223333:role/Name"))),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(allows(&for_principal(json!(ACCOUNT))), Decision::Allowed);
+        assert_eq!(
+            allows(&for_principal(json!("arn:aws:iam::123456789012:root"))),
+            Decision::Allowed
+        );
+        assert_eq!(allows(&for_principal(json!(ROLE))), Decision::Allowed);
+        assert_eq!(allows(&for_principal(json!("*"))), Decision::Allowed);
+        let all_but_role = doc(json!({"Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "NotPrincipal": {"AWS": ROLE}, "Action": "*", "Resource": "*"}
+        ]}));
+        assert_eq!(allows(&all_but_role), Decision::Allowed);
+        let other = Principal::Aws("arn:aws:iam::123456789012:role/Other".into());
+        assert_eq!(
+            resource_based(ENDPOINT, &all_but_role, &other, "ssm:GetDocument").decision,
+            Decision::ExplicitDeny
+        );
+    }
+
+    #[test]
+    fn endpoint_policy_conditions_on_the_principal() {
+        let org = doc(
+            json!({"Statement": {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}, "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/*"}}}}),
+        );
+        assert_eq!(
+            decision_of(resource_based(
+                ENDPOINT,
+                &org,
+                &role(),
+                "ssm:UpdateInstanceInformation"
+            )),
+            Decision::Allowed
+        );
+        let tagged = doc(
+            json!({"Statement": {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc"}}}}),
+        );
+        let e = resource_based(ENDPOINT, &tagged, &role(), "ssm:UpdateInstanceInformation");
+        assert_eq!(e.decision, Decision::Uncertain);
+        assert_eq!(
+            e.unevaluable,
+            vec!["aws:PrincipalOrgID (StringEquals)".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_resource_policy_without_a_principal_in_the_request_is_uncertain_for_listed_principals() {
+        let trust = doc(
+            json!({"Statement": {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}}),
+        );
+        let context = context();
+        let request = Request {
+            action: "sts:AssumeRole",
+            resource: "*",
+            principal: None,
+            context: &context,
+        };
+        let e = evaluate_resource_policy(
+            &Labeled {
+                label: TRUST,
+                document: &trust,
+            },
+            &request,
+        );
+        assert_eq!(e.decision, Decision::Uncertain);
+        assert_eq!(
+            e.unevaluable,
+            vec!["Principal (no principal in the request)".to_string()]
+        );
+    }
+
+    #[test]
+    fn malformed_documents_are_errors_not_decisions() {
+        assert_eq!(
+            PolicyDocument::parse(&json!({"Version": "2012-10-17"})).unwrap_err(),
+            "the policy document has no Statement"
+        );
+        let wrong_effect =
+            json!({"Statement": {"Effect": "Maybe", "Action": "*", "Resource": "*"}});
+        assert_eq!(
+            PolicyDocument::parse(&wrong_effect).unwrap_err(),
+            "statement #0: Effect must be \"Allow\" or \"Deny\", got \"Maybe\""
+        );
+    }
+}

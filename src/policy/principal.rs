@@ -1,0 +1,201 @@
+//! The `Principal` / `NotPrincipal` element of resource-based policies (trust and endpoint policies).
+
+use super::document::string_list;
+use super::outcome::Outcome;
+use super::pattern::{Pattern, Syntax};
+use super::request::{Principal, is_account_id};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum PrincipalElement {
+    /// `"Principal": "*"`: everyone.
+    Anyone,
+    /// `"Principal": {"AWS": [...], "Service": ...}`, one entry per value.
+    Listed(Vec<(Kind, String)>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Aws,
+    Service,
+    Federated,
+    CanonicalUser,
+}
+
+const PRINCIPAL_SYNTAX: Syntax = Syntax {
+    wildcards: true,
+    case_insensitive: false,
+    variables: false,
+};
+
+impl PrincipalElement {
+    pub(super) fn parse(value: &Value, element: &str) -> Result<Self, String> {
+        match value {
+            Value::String(s) if s == "*" => Ok(PrincipalElement::Anyone),
+            Value::Object(kinds) => {
+                let mut listed = Vec::new();
+                for (name, values) in kinds {
+                    let kind = match name.as_str() {
+                        "AWS" => Kind::Aws,
+                        "Service" => Kind::Service,
+                        "Federated" => Kind::Federated,
+                        "CanonicalUser" => Kind::CanonicalUser,
+                        other => {
+                            return Err(format!(
+                                "{element} has an unknown key \"{other}\" (expected AWS, Service, Federated or CanonicalUser)"
+                            ));
+                        }
+                    };
+                    let values = string_list(values, &format!("{element}.{name}"))?;
+                    listed.extend(values.into_iter().map(|v| (kind, v)));
+                }
+                Ok(PrincipalElement::Listed(listed))
+            }
+            other => Err(format!(
+                "{element} must be \"*\" or an object such as {{\"AWS\": ...}}, got {other}"
+            )),
+        }
+    }
+
+    /// Whether the element names the principal. Without a principal in the request only the
+    /// everyone-forms can be decided.
+    pub(super) fn matches(&self, principal: Option<&Principal>) -> Outcome {
+        let listed = match self {
+            PrincipalElement::Anyone => return Outcome::Yes,
+            PrincipalElement::Listed(listed) => listed,
+        };
+        // `{"AWS": "*"}` is documented as the same as `"*"`, services included.
+        if listed
+            .iter()
+            .any(|(kind, v)| *kind == Kind::Aws && v == "*")
+        {
+            return Outcome::Yes;
+        }
+        let Some(principal) = principal else {
+            return Outcome::Unknown(vec!["Principal (no principal in the request)".to_string()]);
+        };
+        Outcome::from_bool(
+            listed
+                .iter()
+                .any(|(kind, value)| names(*kind, value, principal)),
+        )
+    }
+}
+
+fn names(kind: Kind, value: &str, principal: &Principal) -> bool {
+    let glob = |text: &str| {
+        Pattern::new(value, PRINCIPAL_SYNTAX).matches(text, &BTreeMap::new()) == Outcome::Yes
+    };
+    match (kind, principal) {
+        (Kind::Aws, Principal::Aws(arn)) => {
+            glob(arn)
+                || account_named(value).is_some_and(|account| principal.account() == Some(account))
+        }
+        (Kind::Service, Principal::Service(service)) => glob(service),
+        _ => false,
+    }
+}
+
+/// The account an `AWS` value stands for as a whole: `123456789012` or `arn:aws:iam::123456789012:root`.
+fn account_named(value: &str) -> Option<&str> {
+    if is_account_id(value) {
+        return Some(value);
+    }
+    match value.split(':').collect::<Vec<_>>()[..] {
+        ["arn", _, "iam", "", account, "root"] if is_account_id(account) => Some(account),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::outcome::Outcome::{No, Unknown, Yes};
+    use serde_json::json;
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/Name";
+
+    fn element(v: Value) -> PrincipalElement {
+        PrincipalElement::parse(&v, "Principal").unwrap()
+    }
+
+    fn role() -> Principal {
+        Principal::Aws(ROLE.into())
+    }
+
+    fn ec2() -> Principal {
+        Principal::Service("ec2.amazonaws.com".into())
+    }
+
+    #[test]
+    fn everyone_forms_match_any_principal_even_an_absent_one() {
+        for v in [
+            json!("*"),
+            json!({"AWS": "*"}),
+            json!({"AWS": ["arn:aws:iam::1:root", "*"]}),
+        ] {
+            let e = element(v);
+            assert_eq!(e.matches(Some(&role())), Yes);
+            assert_eq!(e.matches(Some(&ec2())), Yes);
+            assert_eq!(e.matches(None), Yes);
+        }
+    }
+
+    #[test]
+    fn service_principals_as_string_or_array() {
+        assert_eq!(
+            element(json!({"Service": "ec2.amazonaws.com"})).matches(Some(&ec2())),
+            Yes
+        );
+        let both = element(json!({"Service": ["lambda.amazonaws.com", "ec2.amazonaws.com"]}));
+        assert_eq!(both.matches(Some(&ec2())), Yes);
+        assert_eq!(both.matches(Some(&role())), No);
+        assert_eq!(
+            element(json!({"Service": "lambda.amazonaws.com"})).matches(Some(&ec2())),
+            No
+        );
+    }
+
+    #[test]
+    fn aws_values_match_the_arn_a_glob_or_the_whole_account() {
+        assert_eq!(element(json!({"AWS": ROLE})).matches(Some(&role())), Yes);
+        assert_eq!(element(json!({"AWS": ROLE})).matches(Some(&ec2())), No);
+        let glob = element(json!({"AWS": "arn:aws:iam::123456789012:role/*"}));
+        assert_eq!(glob.matches(Some(&role())), Yes);
+        assert_eq!(
+            element(json!({"AWS": "123456789012"})).matches(Some(&role())),
+            Yes
+        );
+        let root = element(json!({"AWS": "arn:aws:iam::123456789012:root"}));
+        assert_eq!(root.matches(Some(&role())), Yes);
+        let other = element(json!({"AWS": ["111122223333", "arn:aws:iam::111122223333:root"]}));
+        assert_eq!(other.matches(Some(&role())), No);
+        let other_role = element(json!({"AWS": "arn:aws:iam::123456789012:role/Other"}));
+        assert_eq!(other_role.matches(Some(&role())), No);
+    }
+
+    #[test]
+    fn federated_and_canonical_users_never_name_a_role_or_service() {
+        let e = element(json!({"Federated": "*", "CanonicalUser": "*"}));
+        assert_eq!(e.matches(Some(&role())), No);
+        assert_eq!(e.matches(Some(&ec2())), No);
+    }
+
+    #[test]
+    fn a_listed_principal_is_unknown_without_a_principal_in_the_request() {
+        assert_eq!(
+            element(json!({"Service": "ec2.amazonaws.com"})).matches(None),
+            Unknown(vec!["Principal (no principal in the request)".into()])
+        );
+    }
+
+    #[test]
+    fn malformed_principals_are_errors() {
+        let err = |v: Value| PrincipalElement::parse(&v, "NotPrincipal").unwrap_err();
+        assert!(err(json!("ec2.amazonaws.com")).starts_with("NotPrincipal must be \"*\""));
+        assert!(err(json!({"Aws": "*"})).contains("unknown key \"Aws\""));
+        assert!(err(json!({"AWS": 123456789012u64})).starts_with("NotPrincipal.AWS must be"));
+        assert!(err(json!(["*"])).contains("must be \"*\""));
+    }
+}

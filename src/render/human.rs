@@ -1,0 +1,208 @@
+//! The terminal report: problems first with their fix, then every check by area, then the verdict.
+//! Fits 80 columns; colour only when the caller says the terminal wants it.
+
+use crate::report::{Finding, Report, Status, Verdict};
+use owo_colors::OwoColorize;
+use std::fmt::Write;
+
+const WIDTH: usize = 80;
+const INDENT: &str = "    ";
+
+pub fn render(report: &Report, color: bool) -> String {
+    let paint = Paint(color);
+    let mut out = String::new();
+    let t = &report.target;
+    let account = t.account.as_deref().unwrap_or("unknown account");
+    let _ = writeln!(
+        out,
+        "{} {} · account {account} · {}\n",
+        paint.bold("ssm-doctor"),
+        paint.bold(&t.instance_id),
+        t.region
+    );
+
+    let attention = report.attention();
+    if !attention.is_empty() {
+        let _ = writeln!(out, "{}", paint.bold("Needs attention"));
+        for f in &attention {
+            problem(&mut out, f, paint);
+        }
+    }
+
+    let _ = writeln!(out, "{}", paint.bold("All checks"));
+    let mut area = "";
+    for f in &report.checks {
+        let this = f.id.split('.').next().unwrap_or("");
+        if this != area {
+            area = this;
+            let _ = writeln!(out, "  {}", paint.dim(area_title(area)));
+        }
+        let head = format!("  {} {:<22} ", paint.symbol(f.status), f.id);
+        let body = wrap(&f.message, WIDTH - 27);
+        let mut lines = body.lines();
+        let _ = writeln!(out, "{head}{}", lines.next().unwrap_or(""));
+        for line in lines {
+            let _ = writeln!(out, "{:27}{line}", "");
+        }
+    }
+
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "\n{} pass, {} warn, {} fail, {} skip, {} error · {} API calls in {} ms",
+        s.pass, s.warn, s.fail, s.skip, s.error, report.stats.api_calls, report.stats.duration_ms
+    );
+    let verdict = format!("{} {}", verdict_symbol(report.verdict), report.headline());
+    let _ = writeln!(out, "{}", paint.verdict(report.verdict, &verdict));
+    if report.summary.fail + report.summary.warn > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.dim("Terraform and CloudFormation fixes: --output markdown; a check's page: ssm-doctor explain <ID>")
+        );
+    }
+    out
+}
+
+fn problem(out: &mut String, f: &Finding, paint: Paint) {
+    let _ = writeln!(
+        out,
+        "\n{} {} {}",
+        paint.symbol(f.status),
+        paint.status_word(f.status),
+        paint.bold(&format!("{} — {}", f.id, f.title))
+    );
+    for line in wrap(&f.message, WIDTH - INDENT.len()).lines() {
+        let _ = writeln!(out, "{INDENT}{line}");
+    }
+    if let Some(r) = &f.remediation {
+        let text = format!("Fix: {}", r.text);
+        for line in wrap(&text, WIDTH - INDENT.len()).lines() {
+            let _ = writeln!(out, "{INDENT}{}", paint.cyan(line));
+        }
+        if let Some(cli) = &r.cli {
+            for line in cli.lines() {
+                let _ = writeln!(out, "{INDENT}  {}", paint.dim(line));
+            }
+        }
+    }
+    let _ = writeln!(out, "{INDENT}{}", paint.dim(&format!("Docs: {}", f.docs)));
+    out.push('\n');
+}
+
+fn area_title(area: &str) -> &'static str {
+    match area {
+        "instance" => "Instance",
+        "iam" => "Identity (IAM)",
+        "agent" => "SSM agent",
+        "network" => "Network (instance subnet)",
+        "vpce" => "VPC endpoints",
+        "vpc" => "VPC DNS",
+        _ => "Other",
+    }
+}
+
+fn verdict_symbol(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "✓",
+        Verdict::Warn => "!",
+        Verdict::Fail => "✗",
+        Verdict::Incomplete => "?",
+    }
+}
+
+/// Greedy word wrap; words longer than the width (ARNs) stay whole on their own line.
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    for paragraph in text.trim().split('\n') {
+        let mut line_len = 0;
+        for word in paragraph.split_whitespace() {
+            let len = word.chars().count();
+            if line_len > 0 && line_len + 1 + len > width {
+                out.push('\n');
+                line_len = 0;
+            }
+            if line_len > 0 {
+                out.push(' ');
+                line_len += 1;
+            }
+            out.push_str(word);
+            line_len += len;
+        }
+        out.push('\n');
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn apply(self, text: &str, style: impl Fn(&str) -> String) -> String {
+        if self.0 {
+            style(text)
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn bold(self, t: &str) -> String {
+        self.apply(t, |t| t.bold().to_string())
+    }
+
+    fn dim(self, t: &str) -> String {
+        self.apply(t, |t| t.dimmed().to_string())
+    }
+
+    fn cyan(self, t: &str) -> String {
+        self.apply(t, |t| t.cyan().to_string())
+    }
+
+    fn by_status(self, status: Status, t: &str) -> String {
+        self.apply(t, |t| match status {
+            Status::Pass => t.green().to_string(),
+            Status::Warn => t.yellow().to_string(),
+            Status::Fail => t.red().bold().to_string(),
+            Status::Error => t.magenta().to_string(),
+            Status::Skip => t.dimmed().to_string(),
+        })
+    }
+
+    fn symbol(self, status: Status) -> String {
+        let s = match status {
+            Status::Pass => "✓",
+            Status::Warn => "!",
+            Status::Fail => "✗",
+            Status::Error => "?",
+            Status::Skip => "-",
+        };
+        self.by_status(status, s)
+    }
+
+    fn status_word(self, status: Status) -> String {
+        self.by_status(status, &status.as_str().to_uppercase())
+    }
+
+    fn verdict(self, v: Verdict, t: &str) -> String {
+        let status = match v {
+            Verdict::Pass => Status::Pass,
+            Verdict::Warn => Status::Warn,
+            Verdict::Fail => Status::Fail,
+            Verdict::Incomplete => Status::Error,
+        };
+        self.by_status(status, t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wraps_at_width_and_keeps_long_words() {
+        assert_eq!(wrap("aaa bbb ccc", 7), "aaa bbb\nccc");
+        let arn = "arn:aws:iam::123456789012:policy/a-very-long-policy-name";
+        assert_eq!(wrap(&format!("x {arn}"), 10), format!("x\n{arn}"));
+    }
+}

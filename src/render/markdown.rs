@@ -1,0 +1,99 @@
+//! A ticket-ready Markdown summary: verdict, what to fix (with every snippet), then the full table
+//! folded away.
+
+use crate::report::{Finding, Report, Status};
+use std::fmt::Write;
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let t = &report.target;
+    let s = &report.summary;
+    let _ = writeln!(out, "## ssm-doctor: `{}`\n", t.instance_id);
+    let _ = writeln!(
+        out,
+        "**Verdict: {}** — {}\n",
+        verdict_word(report),
+        report.headline()
+    );
+    let _ = writeln!(
+        out,
+        "Account `{}` · region `{}` · {} pass, {} warn, {} fail, {} skip, {} error · ssm-doctor {}\n",
+        t.account.as_deref().unwrap_or("unknown"),
+        t.region,
+        s.pass,
+        s.warn,
+        s.fail,
+        s.skip,
+        s.error,
+        report.tool.version
+    );
+    let attention = report.attention();
+    if !attention.is_empty() {
+        let _ = writeln!(out, "### To fix\n");
+        for f in attention {
+            finding(&mut out, f);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "<details><summary>All {} checks</summary>\n\n| | Check | Status | Finding |\n|---|---|---|---|",
+        report.checks.len()
+    );
+    for f in &report.checks {
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {} | {} |",
+            symbol(f.status),
+            f.id,
+            f.status,
+            cell(&f.message)
+        );
+    }
+    let _ = writeln!(out, "\n</details>");
+    out
+}
+
+fn finding(out: &mut String, f: &Finding) {
+    let _ = writeln!(out, "#### {} `{}` — {}\n", symbol(f.status), f.id, f.title);
+    let _ = writeln!(out, "{}\n", f.message);
+    let Some(r) = &f.remediation else { return };
+    let _ = writeln!(out, "**Fix:** {}\n", r.text.replace('\n', " "));
+    let snippets = [
+        ("AWS CLI", "bash", &r.cli),
+        ("Terraform", "hcl", &r.terraform),
+        ("CloudFormation", "yaml", &r.cloudformation),
+    ];
+    for (name, lang, body) in snippets {
+        if let Some(body) = body {
+            let _ = writeln!(
+                out,
+                "<details><summary>{name}</summary>\n\n```{lang}\n{body}\n```\n\n</details>\n"
+            );
+        }
+    }
+    let _ = writeln!(out, "Docs: <{}>\n", f.docs);
+}
+
+fn verdict_word(report: &Report) -> &'static str {
+    match report.verdict {
+        crate::report::Verdict::Pass => "✅ pass",
+        crate::report::Verdict::Warn => "⚠️ pass with warnings",
+        crate::report::Verdict::Fail => "❌ fail",
+        crate::report::Verdict::Incomplete => "❔ incomplete",
+    }
+}
+
+fn symbol(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "✅",
+        Status::Warn => "⚠️",
+        Status::Fail => "❌",
+        Status::Error => "❔",
+        Status::Skip => "➖",
+    }
+}
+
+/// A table cell: one line, pipes escaped.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}

@@ -1,0 +1,26 @@
+//! Renderers: present a finished [`Report`] (or a check's page); they never decide anything.
+
+pub mod human;
+pub mod markdown;
+pub mod page;
+
+use crate::report::Report;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Markdown,
+}
+
+pub fn render(report: &Report, format: Format, color: bool) -> String {
+    match format {
+        Format::Human => human::render(report, color),
+        Format::Json => {
+            let mut json = serde_json::to_string_pretty(report).expect("a report is plain data");
+            json.push('\n');
+            json
+        }
+        Format::Markdown => markdown::render(report),
+    }
+}

@@ -1,0 +1,192 @@
+//! The report: every check's finding for one instance, the verdict, and the exit code it maps to.
+//! Renderers only present a `Report`; all decisions are made before it exists.
+
+use crate::catalog::Severity;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Fail,
+    Error,
+    Warn,
+    Skip,
+    Pass,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+            Status::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Warn,
+    Fail,
+    /// No failure found, but some check could not be evaluated: the instance may still be broken.
+    Incomplete,
+}
+
+impl Verdict {
+    /// The process exit code a runbook can branch on (documented in `--help` and the README).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Pass | Verdict::Warn => 0,
+            Verdict::Fail => 1,
+            Verdict::Incomplete => 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Remediation {
+    pub text: String,
+    pub cli: Option<String>,
+    pub terraform: Option<String>,
+    pub cloudformation: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub id: String,
+    pub title: String,
+    pub status: Status,
+    pub severity: Severity,
+    pub message: String,
+    pub evidence: serde_json::Map<String, serde_json::Value>,
+    /// Present for `fail`, `warn` and `error`.
+    pub remediation: Option<Remediation>,
+    pub docs: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub pass: u32,
+    pub warn: u32,
+    pub fail: u32,
+    pub skip: u32,
+    pub error: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportTarget {
+    pub instance_id: String,
+    pub region: String,
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub api_calls: u32,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub target: ReportTarget,
+    pub verdict: Verdict,
+    pub summary: Summary,
+    pub checks: Vec<Finding>,
+    pub stats: Stats,
+}
+
+impl Report {
+    pub fn new(target: ReportTarget, checks: Vec<Finding>, stats: Stats) -> Report {
+        let mut summary = Summary::default();
+        for finding in &checks {
+            *match finding.status {
+                Status::Pass => &mut summary.pass,
+                Status::Warn => &mut summary.warn,
+                Status::Fail => &mut summary.fail,
+                Status::Skip => &mut summary.skip,
+                Status::Error => &mut summary.error,
+            } += 1;
+        }
+        let verdict = if summary.fail > 0 {
+            Verdict::Fail
+        } else if summary.error > 0 {
+            Verdict::Incomplete
+        } else if summary.warn > 0 {
+            Verdict::Warn
+        } else {
+            Verdict::Pass
+        };
+        Report {
+            schema_version: REPORT_SCHEMA_VERSION,
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME").to_string(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+            },
+            target,
+            verdict,
+            summary,
+            checks,
+            stats,
+        }
+    }
+
+    /// Findings that need a reader's attention, most serious first, in catalogue order within a status.
+    pub fn attention(&self) -> Vec<&Finding> {
+        let mut out: Vec<&Finding> = self
+            .checks
+            .iter()
+            .filter(|f| matches!(f.status, Status::Fail | Status::Error | Status::Warn))
+            .collect();
+        out.sort_by_key(|f| f.status);
+        out
+    }
+
+    /// One sentence for the end of a report.
+    pub fn headline(&self) -> String {
+        let s = &self.summary;
+        let id = &self.target.instance_id;
+        match self.verdict {
+            Verdict::Pass => format!("{id} should be reachable with Session Manager."),
+            Verdict::Warn => format!(
+                "{id} should be reachable with Session Manager ({} warning{}).",
+                s.warn,
+                plural(s.warn)
+            ),
+            Verdict::Fail => format!(
+                "{id} is NOT reachable with Session Manager: {} problem{} to fix.",
+                s.fail,
+                plural(s.fail)
+            ),
+            Verdict::Incomplete => format!(
+                "{id}: no failure found, but {} check{} could not be evaluated.",
+                s.error,
+                plural(s.error)
+            ),
+        }
+    }
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
