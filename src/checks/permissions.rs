@@ -13,7 +13,6 @@ pub struct ActionVerdict {
 
 /// `subject` names whose permissions these are, e.g. "Role web-app" or "Endpoint vpce-1 (ssm)".
 pub fn judge(subject: &str, verdicts: &[ActionVerdict]) -> Outcome {
-    let line = |v: &&ActionVerdict| format!("{} ({})", v.action, v.evaluation);
     let not_allowed = |v: &&ActionVerdict| {
         !matches!(
             v.evaluation.decision,
@@ -39,7 +38,7 @@ pub fn judge(subject: &str, verdicts: &[ActionVerdict]) -> Outcome {
             (v.action.to_string(), evaluation)
         })
         .collect();
-    let list = |vs: &[&ActionVerdict]| vs.iter().map(line).collect::<Vec<_>>().join("; ");
+    let list = |vs: &[&ActionVerdict]| grouped(vs).join("; ");
     let outcome = if !denied_required.is_empty() {
         Outcome::fail(format!(
             "{subject} is not allowed: {}.",
@@ -63,4 +62,20 @@ pub fn judge(subject: &str, verdicts: &[ActionVerdict]) -> Outcome {
         ))
     };
     outcome.with("actions", evidence)
+}
+
+/// "a, b (denied by X); c (no statement allows it)": actions sharing one explanation are listed once.
+fn grouped(verdicts: &[&ActionVerdict]) -> Vec<String> {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for v in verdicts {
+        let why = v.evaluation.to_string();
+        match groups.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, actions)) => actions.push(v.action),
+            None => groups.push((why, vec![v.action])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(why, actions)| format!("{} ({why})", actions.join(", ")))
+        .collect()
 }

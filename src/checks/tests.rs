@@ -1079,3 +1079,90 @@ fn two_faults_are_both_named() {
     assert_eq!(fails(&report), set(&["vpce.present", "vpce.ingress-443"]));
     assert_eq!(report.verdict.exit_code(), 1);
 }
+
+// ---- fixtures/: the bundled example snapshots are these builders, serialised ------------------
+
+/// Each bundled snapshot and how it is made. `tests/cli.rs` holds what the binary must say of each.
+fn fixtures() -> Vec<(&'static str, Facts)> {
+    let mut missing_ssmmessages = private_with_endpoints();
+    endpoints_mut(&mut missing_ssmmessages).retain(|e| !e.service_name.ends_with("ssmmessages"));
+
+    let mut no_profile = public_with_igw();
+    instance_mut(&mut no_profile).instance_profile_arn = None;
+    no_profile.iam = IamFacts {
+        instance_profile: Fetch::not_applicable("no instance profile is attached"),
+        role: Fetch::not_applicable("no instance profile is attached"),
+        attached_policies: Fetch::not_applicable("no instance profile is attached"),
+        inline_policies: Fetch::not_applicable("no instance profile is attached"),
+        permissions_boundary: Fetch::not_applicable("no instance profile is attached"),
+    };
+    no_profile.agent = Fetch::collected(None);
+
+    let mut deny_policy = private_with_nat();
+    deny_policy.iam.inline_policies = Fetch::collected(vec![policy(
+        "guardrail",
+        None,
+        json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoInteractiveSessions",
+            "Effect": "Deny", "Action": "ssmmessages:*", "Resource": "*"}]}),
+    )]);
+
+    let mut nacl_blocks = private_with_nat();
+    acls_mut(&mut nacl_blocks)[0].entries.push(nacl_entry(
+        90,
+        true,
+        "deny",
+        "0.0.0.0/0",
+        Some((443, 443)),
+    ));
+    agent_mut(&mut nacl_blocks).ping_status = "ConnectionLost".into();
+
+    let mut endpoint_sg = private_with_endpoints();
+    group_mut(&mut endpoint_sg, "sg-vpce").ingress = vec![SgRule {
+        cidrs: vec!["10.0.2.0/24".into()],
+        ..sg_rule("tcp", Some((443, 443)))
+    }];
+    agent_mut(&mut endpoint_sg).ping_status = "ConnectionLost".into();
+
+    vec![
+        ("healthy-private-endpoints", private_with_endpoints()),
+        ("healthy-public-igw", public_with_igw()),
+        ("healthy-private-nat", private_with_nat()),
+        ("broken-missing-ssmmessages-endpoint", missing_ssmmessages),
+        ("broken-no-instance-profile", no_profile),
+        ("broken-deny-ssmmessages", deny_policy),
+        ("broken-nacl-blocks-443", nacl_blocks),
+        ("broken-endpoint-sg-blocks-443", endpoint_sg),
+    ]
+}
+
+/// Fails when a fixture file drifts from its builder; `SSM_DOCTOR_BLESS=1 cargo test` rewrites them.
+#[test]
+fn bundled_fixtures_match_their_builders() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let bless = std::env::var_os("SSM_DOCTOR_BLESS").is_some();
+    let mut expected_files = BTreeSet::new();
+    for (name, facts) in fixtures() {
+        let path = dir.join(format!("{name}.json"));
+        let json = serde_json::to_string_pretty(&facts).unwrap() + "\n";
+        if bless {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &json).unwrap();
+        }
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            on_disk == json,
+            "{} differs from its builder; SSM_DOCTOR_BLESS=1 cargo test rewrites it",
+            path.display()
+        );
+        expected_files.insert(format!("{name}.json"));
+    }
+    let present: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    assert_eq!(
+        present, expected_files,
+        "fixtures/ holds a snapshot no builder makes"
+    );
+}

@@ -27,6 +27,7 @@ pub fn render(report: &Report, color: bool) -> String {
         for f in &attention {
             problem(&mut out, f, paint);
         }
+        out.push('\n');
     }
 
     let _ = writeln!(out, "{}", paint.bold("All checks"));
@@ -58,7 +59,7 @@ pub fn render(report: &Report, color: bool) -> String {
         let _ = writeln!(
             out,
             "{}",
-            paint.dim("Terraform and CloudFormation fixes: --output markdown; a check's page: ssm-doctor explain <ID>")
+            paint.dim("Terraform/CloudFormation: --output markdown · more: ssm-doctor explain ID")
         );
     }
     out
@@ -70,8 +71,12 @@ fn problem(out: &mut String, f: &Finding, paint: Paint) {
         "\n{} {} {}",
         paint.symbol(f.status),
         paint.status_word(f.status),
-        paint.bold(&format!("{} — {}", f.id, f.title))
+        paint.bold(&f.id)
     );
+    let expected = format!("Expected: {}", f.title);
+    for line in wrap(&expected, WIDTH - INDENT.len()).lines() {
+        let _ = writeln!(out, "{INDENT}{}", paint.dim(line));
+    }
     for line in wrap(&f.message, WIDTH - INDENT.len()).lines() {
         let _ = writeln!(out, "{INDENT}{line}");
     }
@@ -80,14 +85,14 @@ fn problem(out: &mut String, f: &Finding, paint: Paint) {
         for line in wrap(&text, WIDTH - INDENT.len()).lines() {
             let _ = writeln!(out, "{INDENT}{}", paint.cyan(line));
         }
-        if let Some(cli) = &r.cli {
+        // Commands only for failures: a warning's fix is a judgement call, its page has them.
+        if let Some(cli) = r.cli.as_ref().filter(|_| f.status == Status::Fail) {
             for line in cli.lines() {
                 let _ = writeln!(out, "{INDENT}  {}", paint.dim(line));
             }
         }
     }
     let _ = writeln!(out, "{INDENT}{}", paint.dim(&format!("Docs: {}", f.docs)));
-    out.push('\n');
 }
 
 fn area_title(area: &str) -> &'static str {
@@ -111,10 +116,11 @@ fn verdict_symbol(v: Verdict) -> &'static str {
     }
 }
 
-/// Greedy word wrap; words longer than the width (ARNs) stay whole on their own line.
+/// Greedy word wrap of paragraphs (separated by blank lines; single newlines are soft, as in
+/// Markdown); words longer than the width (ARNs) stay whole on their own line.
 pub fn wrap(text: &str, width: usize) -> String {
     let mut out = String::new();
-    for paragraph in text.trim().split('\n') {
+    for paragraph in text.trim().split("\n\n") {
         let mut line_len = 0;
         for word in paragraph.split_whitespace() {
             let len = word.chars().count();
@@ -202,6 +208,7 @@ mod tests {
     #[test]
     fn wraps_at_width_and_keeps_long_words() {
         assert_eq!(wrap("aaa bbb ccc", 7), "aaa bbb\nccc");
+        assert_eq!(wrap("one\ntwo\n\nthree", 80), "one two\nthree");
         let arn = "arn:aws:iam::123456789012:policy/a-very-long-policy-name";
         assert_eq!(wrap(&format!("x {arn}"), 10), format!("x\n{arn}"));
     }

@@ -1,0 +1,300 @@
+//! The binary as a user meets it, over the bundled snapshots: verdicts, exit codes, formats, errors.
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("fixtures").join(format!("{name}.json"))
+}
+
+/// Runs the binary with no AWS configuration at all, so any AWS call would fail loudly.
+fn ssm_doctor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ssm-doctor"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("run ssm-doctor")
+}
+
+fn json_report(name: &str) -> (Value, i32) {
+    let out = ssm_doctor(&[
+        "--facts",
+        fixture(name).to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    let report = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    (report, out.status.code().unwrap())
+}
+
+fn ids_with(report: &Value, status: &str) -> BTreeSet<String> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == status)
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn set(ids: &[&str]) -> BTreeSet<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+/// What each bundled snapshot must produce: the injected root cause as `fail` (and the agent's
+/// symptom where the snapshot has one), nothing else failing, and the exit code.
+const EXPECTED: &[(&str, &[&str], i32)] = &[
+    ("healthy-private-endpoints", &[], 0),
+    ("healthy-public-igw", &[], 0),
+    ("healthy-private-nat", &[], 0),
+    ("broken-missing-ssmmessages-endpoint", &["vpce.present"], 1),
+    (
+        "broken-no-instance-profile",
+        &["iam.profile", "agent.registered"],
+        1,
+    ),
+    ("broken-deny-ssmmessages", &["iam.core-permissions"], 1),
+    (
+        "broken-nacl-blocks-443",
+        &["network.nacl", "agent.online"],
+        1,
+    ),
+    (
+        "broken-endpoint-sg-blocks-443",
+        &["vpce.ingress-443", "agent.online"],
+        1,
+    ),
+];
+
+#[test]
+fn bundled_snapshots_name_their_root_cause_and_exit_accordingly() {
+    for (name, fails, code) in EXPECTED {
+        let (report, exit) = json_report(name);
+        assert_eq!(ids_with(&report, "fail"), set(fails), "{name}");
+        assert_eq!(exit, *code, "{name}");
+        assert!(ids_with(&report, "error").is_empty(), "{name}");
+        for check in report["checks"].as_array().unwrap() {
+            if check["status"] == "fail" {
+                let fix = &check["remediation"];
+                for field in ["text", "cli", "terraform", "cloudformation"] {
+                    let text = fix[field].as_str().unwrap_or_default();
+                    assert!(!text.is_empty(), "{name}: {} has no {field}", check["id"]);
+                    assert!(
+                        !text.contains("{{"),
+                        "{name}: unfilled placeholder in {}",
+                        check["id"]
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn json_output_validates_against_the_documented_schema() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("docs/output.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema is valid");
+    for (name, _, _) in EXPECTED {
+        let (report, _) = json_report(name);
+        let errors: Vec<String> = validator
+            .iter_errors(&report)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+    }
+    // The schema is not vacuous: a report missing its verdict, or with an unknown status, fails it.
+    let (mut report, _) = json_report("healthy-public-igw");
+    report["checks"][0]["status"] = Value::from("maybe");
+    assert!(!validator.is_valid(&report));
+    report.as_object_mut().unwrap().remove("verdict");
+    assert!(!validator.is_valid(&report));
+}
+
+#[test]
+fn an_error_makes_the_run_incomplete_with_exit_3() {
+    let mut facts: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("healthy-private-nat")).unwrap())
+            .unwrap();
+    facts["network"]["network_acls"] = serde_json::json!({"status": "denied", "action": "ec2:DescribeNetworkAcls", "message": "not authorized"});
+    let path = std::env::temp_dir().join(format!("ssm-doctor-denied-{}.json", std::process::id()));
+    std::fs::write(&path, facts.to_string()).unwrap();
+    let out = ssm_doctor(&["--facts", path.to_str().unwrap(), "--output", "json"]);
+    std::fs::remove_file(&path).ok();
+    assert_eq!(out.status.code(), Some(3));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "incomplete");
+    assert_eq!(ids_with(&report, "error"), set(&["network.nacl"]));
+    let nacl = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "network.nacl")
+        .unwrap();
+    assert!(
+        nacl["message"]
+            .as_str()
+            .unwrap()
+            .contains("ec2:DescribeNetworkAcls")
+    );
+}
+
+#[test]
+fn human_output_is_plain_when_piped_and_leads_with_the_failure() {
+    let out = ssm_doctor(&[
+        "--facts",
+        fixture("broken-deny-ssmmessages").to_str().unwrap(),
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !text.contains('\u{1b}'),
+        "no ANSI escapes when stdout is not a terminal"
+    );
+    let first_fail = text
+        .find("✗ FAIL iam.core-permissions")
+        .expect("failure is listed");
+    assert!(
+        first_fail < text.find("All checks").unwrap(),
+        "failures come before the full list"
+    );
+    assert!(
+        text.contains("NoInteractiveSessions"),
+        "names the denying statement"
+    );
+    assert!(
+        text.trim_end()
+            .lines()
+            .any(|l| l.starts_with("✗ ") && l.contains("NOT reachable"))
+    );
+    for line in text
+        .lines()
+        .filter(|l| !l.contains("https://") && !l.starts_with("      "))
+    {
+        assert!(
+            line.chars().count() <= 80,
+            "line wider than 80 columns: {line:?}"
+        );
+    }
+    let forced = ssm_doctor(&[
+        "--facts",
+        fixture("broken-deny-ssmmessages").to_str().unwrap(),
+        "--color",
+        "always",
+    ]);
+    assert!(String::from_utf8(forced.stdout).unwrap().contains('\u{1b}'));
+}
+
+#[test]
+fn markdown_is_ticket_ready() {
+    let out = ssm_doctor(&[
+        "--facts",
+        fixture("broken-nacl-blocks-443").to_str().unwrap(),
+        "-o",
+        "markdown",
+    ]);
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.starts_with("## ssm-doctor: `i-0123456789abcdef0`"));
+    assert!(md.contains("**Verdict: ❌ fail**"));
+    assert!(md.contains("#### ❌ `network.nacl`"));
+    assert!(md.contains("```hcl") && md.contains("```yaml") && md.contains("```bash"));
+    assert!(md.contains("<details><summary>All 18 checks</summary>"));
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2_before_any_aws_call() {
+    let cases: &[&[&str]] = &[
+        &["i-123"],
+        &["not-an-instance"],
+        &["explain", "no.such-check"],
+        &["--facts", "/nonexistent/facts.json"],
+        &["--facts", "Cargo.toml"],
+        &["--output", "yaml", "i-0123456789abcdef0"],
+        &[],
+    ];
+    for args in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_ssm-doctor"))
+            .args(*args)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+        assert!(!out.stderr.is_empty(), "{args:?} said nothing");
+    }
+    // A snapshot of another instance is refused rather than reported under the wrong id.
+    let out = ssm_doctor(&[
+        "i-0fedcba9876543210",
+        "--facts",
+        fixture("healthy-public-igw").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("i-0123456789abcdef0")
+    );
+}
+
+#[test]
+fn missing_credentials_get_advice_not_an_sdk_dump() {
+    let out = ssm_doctor(&[
+        "i-0123456789abcdef0",
+        "--region",
+        "eu-west-1",
+        "--max-attempts",
+        "1",
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("credentials") && err.contains("aws sso login"),
+        "{err}"
+    );
+    assert!(!err.contains("DispatchFailure"), "{err}");
+
+    let out = ssm_doctor(&["i-0123456789abcdef0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("--region"));
+}
+
+#[test]
+fn explain_and_checks_list_the_catalogue() {
+    let out = ssm_doctor(&["checks"]);
+    let list = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(list.lines().count(), 18);
+    assert!(list.lines().next().unwrap().starts_with("instance.found"));
+    let out = ssm_doctor(&["explain", "vpce.present"]);
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.starts_with("# vpce.present: "));
+    assert!(page.contains("## How to fix") && page.contains("### Terraform"));
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn help_documents_exit_codes_and_examples() {
+    let out = ssm_doctor(&["--help"]);
+    let help = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "Exit codes:",
+        "  3  incomplete",
+        "Examples:",
+        "--facts",
+        "explain",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle:?}");
+    }
+}
