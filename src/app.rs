@@ -3,9 +3,11 @@
 use crate::catalog::Catalog;
 use crate::checks::{self, REGISTRY};
 use crate::cli::{Cli, Command, Diagnose, EXIT_USAGE, validate_instance_id};
-use crate::collect::{Aws, Settings};
+use crate::collect::{Aws, Selection, Settings};
 use crate::facts::{FACTS_SCHEMA_VERSION, Facts};
-use crate::render::{page::check_page, render};
+use crate::progress;
+use crate::render::{page::check_page, render, render_fleet};
+use crate::report::{FleetReport, Stats};
 use clap::Parser;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -61,57 +63,123 @@ fn list_checks() -> String {
     out
 }
 
-fn diagnose(args: &Diagnose) -> Result<u8, Failure> {
-    if let Some(id) = &args.instance_id {
+/// Reads `-` from standard input (ids separated by whitespace) and validates every id.
+fn instance_ids(args: &Diagnose) -> Result<Vec<String>, Failure> {
+    let mut ids = Vec::new();
+    for arg in &args.instance_ids {
+        if arg == "-" {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|e| usage(format!("cannot read instance ids from stdin: {e}")))?;
+            ids.extend(text.split_whitespace().map(str::to_string));
+        } else {
+            ids.push(arg.clone());
+        }
+    }
+    for id in &ids {
         validate_instance_id(id).map_err(usage)?;
     }
-    let facts = match &args.facts {
-        Some(path) => load_facts(path, args.instance_id.as_deref())?,
+    ids.dedup();
+    Ok(ids)
+}
+
+fn diagnose(args: &Diagnose) -> Result<u8, Failure> {
+    let ids = instance_ids(args)?;
+    let selection = Selection {
+        instance_ids: ids,
+        asg: args.asg.clone(),
+        tags: args.tag.clone(),
+        vpc: args.vpc.clone(),
+        all: args.all,
+        unmanaged: args.unmanaged,
+    };
+    let (facts, fleet) = match &args.facts {
+        Some(path) => load_facts(path, &selection.instance_ids)?,
         None => {
-            let id = args
-                .instance_id
-                .as_deref()
-                .ok_or_else(|| usage("missing INSTANCE_ID (or --facts FILE); see --help"))?;
-            collect(args, id)?
+            if selection.instance_ids.is_empty() && !selection.is_fleet() {
+                return Err(usage(
+                    "say which instances: INSTANCE_ID..., -, --asg, --tag, --vpc or --all (or --facts FILE); see --help",
+                ));
+            }
+            if args.instance_ids.iter().any(|a| a == "-") && selection.instance_ids.is_empty() {
+                return Err(usage("no instance id on standard input"));
+            }
+            (collect(args, &selection)?, selection.is_fleet())
         }
     };
     if let Some(path) = &args.save_facts {
-        let json = serde_json::to_string_pretty(&facts).expect("facts are plain data");
+        let json = match fleet {
+            true => serde_json::to_string_pretty(&facts),
+            false => serde_json::to_string_pretty(&facts[0]),
+        }
+        .expect("facts are plain data");
         std::fs::write(path, json + "\n")
             .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
     }
-    let report = checks::run(&facts);
-    print!("{}", render(&report, args.output, args.color.enabled()));
-    Ok(report.verdict.exit_code())
+    let color = args.color.enabled();
+    if !fleet {
+        let report = checks::run(&facts[0]);
+        print!("{}", render(&report, args.output, color));
+        return Ok(report.verdict.exit_code());
+    }
+    let stats = facts.first().map_or(
+        Stats {
+            api_calls: 0,
+            duration_ms: 0,
+        },
+        |f| Stats {
+            api_calls: f.stats.api_calls,
+            duration_ms: f.stats.duration_ms,
+        },
+    );
+    let fleet = FleetReport::new(facts.iter().map(checks::run).collect(), stats);
+    print!("{}", render_fleet(&fleet, args.output, color));
+    Ok(fleet.exit_code())
 }
 
-fn load_facts(path: &std::path::Path, instance_id: Option<&str>) -> Result<Facts, Failure> {
+/// A snapshot holds one instance's facts (an object) or a fleet's (an array).
+fn load_facts(path: &std::path::Path, ids: &[String]) -> Result<(Vec<Facts>, bool), Failure> {
     let shown = path.display();
     let text =
         std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {shown}: {e}")))?;
-    let version = serde_json::from_str::<serde_json::Value>(&text)
-        .map_err(|e| usage(format!("{shown} is not JSON: {e}")))?
-        .get("schema_version")
-        .and_then(serde_json::Value::as_u64);
-    if version != Some(u64::from(FACTS_SCHEMA_VERSION)) {
-        return Err(usage(format!(
-            "{shown} is not an ssm-doctor facts snapshot of schema version {FACTS_SCHEMA_VERSION} (found {version:?})"
-        )));
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| usage(format!("{shown} is not JSON: {e}")))?;
+    let (items, fleet) = match value {
+        serde_json::Value::Array(items) => (items, true),
+        single => (vec![single], false),
+    };
+    let mut facts = Vec::with_capacity(items.len());
+    for item in items {
+        let version = item
+            .get("schema_version")
+            .and_then(serde_json::Value::as_u64);
+        if version != Some(u64::from(FACTS_SCHEMA_VERSION)) {
+            return Err(usage(format!(
+                "{shown} is not an ssm-doctor facts snapshot of schema version {FACTS_SCHEMA_VERSION} (found {version:?})"
+            )));
+        }
+        let f: Facts = serde_json::from_value(item)
+            .map_err(|e| usage(format!("{shown} is not a valid facts snapshot: {e}")))?;
+        facts.push(f);
     }
-    let facts: Facts = serde_json::from_str(&text)
-        .map_err(|e| usage(format!("{shown} is not a valid facts snapshot: {e}")))?;
-    if let Some(id) = instance_id
-        && id != facts.target.instance_id
-    {
-        return Err(usage(format!(
-            "{shown} holds facts about {}, not {id}",
-            facts.target.instance_id
-        )));
+    if !ids.is_empty() {
+        let held: Vec<String> = facts.iter().map(|f| f.target.instance_id.clone()).collect();
+        facts.retain(|f| ids.contains(&f.target.instance_id));
+        if facts.is_empty() {
+            return Err(usage(format!(
+                "{shown} holds facts about {}, not {}",
+                held.join(", "),
+                ids.join(", ")
+            )));
+        }
     }
-    Ok(facts)
+    if facts.is_empty() {
+        return Err(usage(format!("{shown} holds no instance")));
+    }
+    Ok((facts, fleet))
 }
 
-fn collect(args: &Diagnose, instance_id: &str) -> Result<Facts, Failure> {
+fn collect(args: &Diagnose, selection: &Selection) -> Result<Vec<Facts>, Failure> {
     let settings = Settings {
         region: args.region.clone(),
         profile: args.profile.clone(),
@@ -125,9 +193,13 @@ fn collect(args: &Diagnose, instance_id: &str) -> Result<Facts, Failure> {
     runtime.block_on(async {
         let aws = Aws::connect(&settings)
             .await
-            .map_err(|e| usage(e.to_string()))?;
-        aws.collect(instance_id)
-            .await
-            .map_err(|e| usage(e.to_string()))
+            .map_err(|e| Failure(e.to_string(), e.exit_code()))?;
+        let progress = progress::Spinner::default();
+        let facts = tokio::select! {
+            facts = aws.collect(selection) => facts,
+            never = progress.run(&aws) => match never {},
+        };
+        progress.finish();
+        facts.map_err(|e| Failure(e.to_string(), e.exit_code()))
     })
 }

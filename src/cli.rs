@@ -9,6 +9,11 @@ pub const EXIT_USAGE: u8 = 2;
 const AFTER_HELP: &str = "\
 Examples:
   ssm-doctor i-0123456789abcdef0
+  ssm-doctor --asg web-prod                       # every InService instance of the group
+  ssm-doctor --tag team=payments --tag env=prod   # tags combine
+  ssm-doctor --vpc vpc-0a1b2c3d4e5f67890 --unmanaged   # what SSM does not list as Online
+  ssm-doctor --all --output json > fleet.json
+  aws ec2 describe-instances --query 'Reservations[].Instances[].InstanceId' --output text | ssm-doctor -
   ssm-doctor i-0123456789abcdef0 --region eu-west-1 --profile prod
   ssm-doctor i-0123456789abcdef0 --output markdown > ticket.md
   ssm-doctor i-0123456789abcdef0 --save-facts facts.json   # diagnose later or elsewhere
@@ -21,6 +26,7 @@ Exit codes:
   1  at least one check failed: the instance is not reachable until it is fixed
   2  bad usage or input, or no usable AWS credentials/region: nothing was diagnosed
   3  incomplete: no failure found, but some check could not be evaluated (see its error)
+  With several instances, the worst one decides (1 before 3 before 0).
 
 ssm-doctor only reads (Describe/Get/List calls); docs/iam-policy.json is the least-privilege
 policy it needs.";
@@ -53,8 +59,28 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct Diagnose {
-    /// The instance to diagnose, e.g. i-0123456789abcdef0
-    pub instance_id: Option<String>,
+    /// Instances to diagnose, e.g. i-0123456789abcdef0; `-` reads ids from standard input
+    pub instance_ids: Vec<String>,
+
+    /// Diagnose the InService instances of this Auto Scaling group
+    #[arg(long, value_name = "NAME")]
+    pub asg: Option<String>,
+
+    /// Diagnose instances with this tag (repeatable; all must match)
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_tag)]
+    pub tag: Vec<(String, String)>,
+
+    /// Diagnose the instances of this VPC
+    #[arg(long, value_name = "VPC_ID", value_parser = parse_vpc)]
+    pub vpc: Option<String>,
+
+    /// Diagnose every instance in the region
+    #[arg(long, conflicts_with_all = ["instance_ids", "asg", "tag", "vpc"])]
+    pub all: bool,
+
+    /// Only the selected instances that SSM does not list as Online
+    #[arg(long)]
+    pub unmanaged: bool,
 
     /// AWS region (default: AWS_REGION or the profile's region)
     #[arg(long)]
@@ -73,7 +99,7 @@ pub struct Diagnose {
     pub color: ColorChoice,
 
     /// Diagnose from a snapshot written by --save-facts, without calling AWS
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["region", "profile", "save_facts"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["region", "profile", "save_facts", "asg", "tag", "vpc", "all", "unmanaged"])]
     pub facts: Option<PathBuf>,
 
     /// Also write the collected facts (no credentials) to FILE
@@ -112,13 +138,34 @@ impl ColorChoice {
     }
 }
 
-/// EC2 instance ids: `i-` and 8 or 17 lowercase hex digits.
-pub fn validate_instance_id(id: &str) -> Result<(), String> {
-    let hex = id.strip_prefix("i-").unwrap_or("");
-    let ok = matches!(hex.len(), 8 | 17)
+/// AWS resource ids: a prefix and 8 or 17 lowercase hex digits.
+fn is_resource_id(id: &str, prefix: &str) -> bool {
+    let hex = id.strip_prefix(prefix).unwrap_or("");
+    matches!(hex.len(), 8 | 17)
         && hex
             .chars()
-            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+fn parse_vpc(id: &str) -> Result<String, String> {
+    match is_resource_id(id, "vpc-") {
+        true => Ok(id.to_string()),
+        false => Err(format!(
+            "{id:?} is not a VPC id (vpc- and 8 or 17 hex digits)"
+        )),
+    }
+}
+
+fn parse_tag(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+
+/// EC2 instance ids: `i-` and 8 or 17 lowercase hex digits.
+pub fn validate_instance_id(id: &str) -> Result<(), String> {
+    let ok = is_resource_id(id, "i-");
     if ok {
         Ok(())
     } else {
@@ -136,6 +183,22 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn selectors_are_validated() {
+        assert_eq!(
+            parse_tag("team=a=b").unwrap(),
+            ("team".into(), "a=b".into())
+        );
+        assert_eq!(
+            parse_tag("empty=").unwrap(),
+            ("empty".into(), String::new())
+        );
+        assert!(parse_tag("=x").is_err() && parse_tag("novalue").is_err());
+        assert!(parse_vpc("vpc-0a1b2c3d4e5f67890").is_ok() && parse_vpc("vpc-1").is_err());
+        let all_and_ids = Cli::try_parse_from(["ssm-doctor", "--all", "i-0123456789abcdef0"]);
+        assert!(all_and_ids.is_err());
     }
 
     #[test]

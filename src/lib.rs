@@ -11,5 +11,6 @@ pub mod cli;
 pub mod collect;
 pub mod facts;
 pub mod policy;
+pub mod progress;
 pub mod render;
 pub mod report;

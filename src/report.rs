@@ -97,6 +97,8 @@ pub struct ReportTarget {
     pub instance_id: String,
     pub region: String,
     pub account: Option<String>,
+    /// The instance's `Name` tag, when it has one.
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -189,4 +191,65 @@ impl Report {
 
 fn plural(n: u32) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+/// Several instances' reports, from one collection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetReport {
+    pub schema_version: u32,
+    pub reports: Vec<Report>,
+    pub summary: FleetSummary,
+    pub stats: Stats,
+}
+
+/// How many instances ended with each verdict.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetSummary {
+    pub instances: u32,
+    pub pass: u32,
+    pub warn: u32,
+    pub fail: u32,
+    pub incomplete: u32,
+}
+
+impl FleetReport {
+    pub fn new(reports: Vec<Report>, stats: Stats) -> FleetReport {
+        let mut summary = FleetSummary {
+            instances: reports.len().try_into().unwrap_or(u32::MAX),
+            ..FleetSummary::default()
+        };
+        for r in &reports {
+            *match r.verdict {
+                Verdict::Pass => &mut summary.pass,
+                Verdict::Warn => &mut summary.warn,
+                Verdict::Fail => &mut summary.fail,
+                Verdict::Incomplete => &mut summary.incomplete,
+            } += 1;
+        }
+        FleetReport {
+            schema_version: REPORT_SCHEMA_VERSION,
+            reports,
+            summary,
+            stats,
+        }
+    }
+
+    /// The worst instance decides: any failure is 1, else any incomplete report is 3, else 0.
+    pub fn exit_code(&self) -> u8 {
+        if self.summary.fail > 0 {
+            1
+        } else if self.summary.incomplete > 0 {
+            3
+        } else {
+            0
+        }
+    }
+}
+
+impl Report {
+    /// The check a reader of a fleet table should look at first: the first failure, else error,
+    /// else warning.
+    pub fn first_problem(&self) -> Option<&Finding> {
+        self.attention().into_iter().next()
+    }
 }

@@ -130,6 +130,7 @@ pub fn run(facts: &Facts) -> Report {
         instance_id: facts.target.instance_id.clone(),
         region: facts.target.region.clone(),
         account: facts.account().map(str::to_string),
+        name: facts.instance().and_then(|i| i.name.clone()),
     };
     let stats = Stats {
         api_calls: facts.stats.api_calls,

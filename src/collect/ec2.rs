@@ -5,14 +5,14 @@ use crate::facts::*;
 use aws_sdk_ec2::types::{self as t, Filter, VpcAttributeName};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Drains a paginator into one list, counting each page; the first failed page decides the outcome.
+/// Drains a paginator into one list, each page one counted call under the concurrency limit; the
+/// first failed page decides the outcome.
 macro_rules! paged {
     ($aws:expr, $action:literal, $request:expr, |$page:ident| $items:expr) => {{
         let mut stream = $request.into_paginator().send();
         let mut all = Vec::new();
         loop {
-            $aws.tally();
-            match stream.next().await {
+            match $aws.page(stream.next()).await {
                 None => break Fetch::collected(all),
                 Some(Ok($page)) => all.extend($items),
                 Some(Err(e)) => break failure($action, e),
@@ -31,37 +31,8 @@ fn strings<'a>(items: impl IntoIterator<Item = Option<&'a str>>) -> Vec<String> 
 }
 
 impl Aws {
-    pub(super) async fn instance(&self, instance_id: &str) -> Fetch<Option<Instance>> {
-        self.tally();
-        let result = self
-            .ec2
-            .describe_instances()
-            .instance_ids(instance_id)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Fetch::collected(out.reservations().iter().find_map(|r| {
-                r.instances()
-                    .iter()
-                    .find(|i| i.instance_id() == Some(instance_id))
-                    .map(|i| instance(i, r.owner_id()))
-            })),
-            Err(e)
-                if e.as_service_error()
-                    .and_then(|s| aws_sdk_ec2::error::ProvideErrorMetadata::code(s))
-                    == Some("InvalidInstanceID.NotFound") =>
-            {
-                Fetch::collected(None)
-            }
-            Err(e) => failure("ec2:DescribeInstances", e),
-        }
-    }
-
     /// The instance's VPC: every object the network checks read, one concurrent round of calls.
-    pub(super) async fn network(&self, vpc_id: Option<&str>) -> NetworkFacts {
-        let Some(vpc) = vpc_id else {
-            return NetworkFacts::unknown("the instance is not in a VPC");
-        };
+    pub(super) async fn network(&self, vpc: &str) -> NetworkFacts {
         let ec2 = &self.ec2;
         let (
             route_tables,
@@ -139,14 +110,12 @@ impl Aws {
     }
 
     async fn vpc_attribute(&self, vpc_id: &str, attribute: VpcAttributeName) -> Fetch<bool> {
-        self.tally();
-        let result = self
+        let request = self
             .ec2
             .describe_vpc_attribute()
             .vpc_id(vpc_id)
-            .attribute(attribute.clone())
-            .send()
-            .await;
+            .attribute(attribute.clone());
+        let result = self.call(request.send()).await;
         match result {
             Ok(out) => {
                 let value = match attribute {
@@ -192,7 +161,7 @@ impl Aws {
     }
 }
 
-fn instance(i: &t::Instance, owner: Option<&str>) -> Instance {
+pub(super) fn instance(i: &t::Instance, owner: Option<&str>) -> Instance {
     let metadata = i.metadata_options();
     Instance {
         instance_id: i.instance_id().unwrap_or_default().to_string(),

@@ -1,66 +1,131 @@
-//! IAM questions: the instance profile, its role, and every policy document that shapes the role's
-//! effective permissions (attached, inline, boundary).
+//! IAM questions: instance profiles, their roles, and every policy document that shapes a role's
+//! effective permissions (attached, inline, boundary), each asked once however many instances share it.
 
 use super::ec2::paged;
 use super::{Aws, decode_policy, failure};
 use crate::facts::{Fetch, IamFacts, InstanceProfile, Policy, Role};
 use futures::future::join_all;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// `arn:aws:iam::123456789012:instance-profile/path/Name` → `Name` (same for policy ARNs).
 fn last_segment(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
+/// What the role itself says: its trust and boundary, and which policies it has.
+struct RoleParts {
+    role: Fetch<Role>,
+    /// (ARN, name) of each attached managed policy.
+    attached: Fetch<Vec<(String, String)>>,
+    inline: Fetch<Vec<String>>,
+}
+
 impl Aws {
-    pub(super) async fn iam_facts(&self, profile_arn: Option<&str>) -> IamFacts {
-        let Some(arn) = profile_arn else {
-            return IamFacts::unknown("no instance profile is attached");
-        };
-        let instance_profile = self.instance_profile(last_segment(arn)).await;
-        let Some(role_name) = instance_profile
-            .value()
-            .and_then(|p| p.role_names.first())
-            .cloned()
-        else {
-            let why = match instance_profile.problem() {
-                Some(p) => format!("the instance profile could not be read ({p})"),
-                None => "the instance profile holds no role".to_string(),
-            };
-            return IamFacts {
-                instance_profile,
-                ..IamFacts::unknown(&why)
-            };
-        };
-        let (role, attached_policies, inline_policies) = tokio::join!(
-            self.role(&role_name),
-            self.attached_policies(&role_name),
-            self.inline_policies(&role_name),
-        );
-        let permissions_boundary = match role.value().map(|r| r.permissions_boundary_arn.as_deref())
-        {
-            Some(Some(boundary)) => Fetch::collected(
-                self.managed_policy(boundary.to_string(), last_segment(boundary).to_string())
-                    .await,
-            ),
-            Some(None) => Fetch::not_applicable("the role has no permissions boundary"),
-            None => Fetch::not_applicable("the role could not be read"),
-        };
-        IamFacts {
-            instance_profile,
-            role,
-            attached_policies,
-            inline_policies,
-            permissions_boundary,
+    /// The IAM facts of each instance profile ARN.
+    pub(super) async fn iam_for_profiles(
+        &self,
+        profile_arns: BTreeSet<&str>,
+    ) -> BTreeMap<String, IamFacts> {
+        // A profile made by the console holds the role of the same name: asking for that role while
+        // the profile is read saves a round trip when right, and costs three refused calls when not.
+        let first = join_all(profile_arns.iter().map(|arn| async move {
+            let name = last_segment(arn);
+            let (profile, guess) = tokio::join!(self.instance_profile(name), self.role_parts(name));
+            (arn.to_string(), profile, name.to_string(), guess)
+        }))
+        .await;
+        let mut roles: BTreeMap<String, RoleParts> = BTreeMap::new();
+        let mut profiles = Vec::new();
+        for (arn, profile, guessed, guess) in first {
+            let role_name = profile.value().and_then(|p| p.role_names.first()).cloned();
+            if role_name.as_deref() == Some(guessed.as_str()) {
+                roles.insert(guessed, guess);
+            }
+            profiles.push((arn, profile, role_name));
         }
+        let unguessed: BTreeSet<String> = profiles
+            .iter()
+            .filter_map(|(_, _, role)| role.clone())
+            .filter(|r| !roles.contains_key(r))
+            .collect();
+        let fetched = join_all(unguessed.into_iter().map(|r| async move {
+            let parts = self.role_parts(&r).await;
+            (r, parts)
+        }))
+        .await;
+        roles.extend(fetched);
+
+        let mut managed_arns: BTreeSet<&str> = BTreeSet::new();
+        let mut inline_names: BTreeSet<(&str, &str)> = BTreeSet::new();
+        for (role, parts) in &roles {
+            managed_arns.extend(
+                parts
+                    .attached
+                    .value()
+                    .into_iter()
+                    .flatten()
+                    .map(|(arn, _)| arn.as_str()),
+            );
+            managed_arns.extend(
+                parts
+                    .role
+                    .value()
+                    .and_then(|r| r.permissions_boundary_arn.as_deref()),
+            );
+            inline_names.extend(
+                parts
+                    .inline
+                    .value()
+                    .into_iter()
+                    .flatten()
+                    .map(|n| (role.as_str(), n.as_str())),
+            );
+        }
+        let (managed, inline) = tokio::join!(
+            join_all(
+                managed_arns
+                    .into_iter()
+                    .map(|arn| async move { (arn.to_string(), self.managed_policy(arn).await) })
+            ),
+            join_all(inline_names.into_iter().map(|(role, name)| async move {
+                (
+                    (role.to_string(), name.to_string()),
+                    self.inline_policy(role, name).await,
+                )
+            })),
+        );
+        let managed: BTreeMap<String, Policy> = managed.into_iter().collect();
+        let inline: BTreeMap<(String, String), Policy> = inline.into_iter().collect();
+
+        profiles
+            .into_iter()
+            .map(|(arn, profile, role_name)| {
+                let facts = match role_name.as_ref().and_then(|r| roles.get(r)) {
+                    Some(parts) => assemble(profile, parts, &managed, &inline),
+                    None => {
+                        let why = match profile.problem() {
+                            Some(p) => format!("the instance profile could not be read ({p})"),
+                            None => "the instance profile holds no role".to_string(),
+                        };
+                        IamFacts {
+                            instance_profile: profile,
+                            ..IamFacts::unknown(&why)
+                        }
+                    }
+                };
+                (arn, facts)
+            })
+            .collect()
     }
 
     async fn instance_profile(&self, name: &str) -> Fetch<InstanceProfile> {
-        self.tally();
         match self
-            .iam
-            .get_instance_profile()
-            .instance_profile_name(name)
-            .send()
+            .call(
+                self.iam
+                    .get_instance_profile()
+                    .instance_profile_name(name)
+                    .send(),
+            )
             .await
         {
             Ok(out) => match out.instance_profile() {
@@ -82,9 +147,42 @@ impl Aws {
         }
     }
 
+    async fn role_parts(&self, name: &str) -> RoleParts {
+        let (role, attached, inline) = tokio::join!(
+            self.role(name),
+            async {
+                paged!(
+                    self,
+                    "iam:ListAttachedRolePolicies",
+                    self.iam.list_attached_role_policies().role_name(name),
+                    |p| p
+                        .attached_policies()
+                        .iter()
+                        .filter_map(|a| Some((
+                            a.policy_arn()?.to_string(),
+                            a.policy_name().unwrap_or_default().to_string()
+                        )))
+                        .collect::<Vec<_>>()
+                )
+            },
+            async {
+                paged!(
+                    self,
+                    "iam:ListRolePolicies",
+                    self.iam.list_role_policies().role_name(name),
+                    |p| p.policy_names().to_vec()
+                )
+            },
+        );
+        RoleParts {
+            role,
+            attached,
+            inline,
+        }
+    }
+
     async fn role(&self, name: &str) -> Fetch<Role> {
-        self.tally();
-        match self.iam.get_role().role_name(name).send().await {
+        match self.call(self.iam.get_role().role_name(name).send()).await {
             Ok(out) => match out.role() {
                 Some(r) => decode_policy(
                     "iam:GetRole",
@@ -108,37 +206,12 @@ impl Aws {
         }
     }
 
-    async fn attached_policies(&self, role: &str) -> Fetch<Vec<Policy>> {
-        let listed = paged!(
-            self,
-            "iam:ListAttachedRolePolicies",
-            self.iam.list_attached_role_policies().role_name(role),
-            |p| p
-                .attached_policies()
-                .iter()
-                .filter_map(|a| Some((
-                    a.policy_arn()?.to_string(),
-                    a.policy_name().unwrap_or_default().to_string()
-                )))
-                .collect::<Vec<_>>()
-        );
-        match listed {
-            Fetch::Collected { value } => Fetch::collected(
-                join_all(
-                    value
-                        .into_iter()
-                        .map(|(arn, name)| self.managed_policy(arn, name)),
-                )
-                .await,
-            ),
-            other => other.map(|_| Vec::new()),
-        }
-    }
-
     /// A managed policy's default version: `GetPolicy` names it, `GetPolicyVersion` holds it.
-    async fn managed_policy(&self, arn: String, name: String) -> Policy {
-        self.tally();
-        let version = match self.iam.get_policy().policy_arn(&arn).send().await {
+    async fn managed_policy(&self, arn: &str) -> Policy {
+        let version = match self
+            .call(self.iam.get_policy().policy_arn(arn).send())
+            .await
+        {
             Ok(out) => match out.policy().and_then(|p| p.default_version_id()) {
                 Some(v) => Fetch::collected(v.to_string()),
                 None => Fetch::Failed {
@@ -150,15 +223,12 @@ impl Aws {
         };
         let document = match version {
             Fetch::Collected { value } => {
-                self.tally();
-                match self
+                let request = self
                     .iam
                     .get_policy_version()
-                    .policy_arn(&arn)
-                    .version_id(value)
-                    .send()
-                    .await
-                {
+                    .policy_arn(arn)
+                    .version_id(value);
+                match self.call(request.send()).await {
                     Ok(out) => match out.policy_version().and_then(|v| v.document()) {
                         Some(doc) => decode_policy("iam:GetPolicyVersion", doc),
                         None => Fetch::Failed {
@@ -172,43 +242,59 @@ impl Aws {
             other => other.map(|_| serde_json::Value::Null),
         };
         Policy {
-            name,
-            arn: Some(arn),
+            name: last_segment(arn).to_string(),
+            arn: Some(arn.to_string()),
             document,
         }
     }
 
-    async fn inline_policies(&self, role: &str) -> Fetch<Vec<Policy>> {
-        let names = paged!(
-            self,
-            "iam:ListRolePolicies",
-            self.iam.list_role_policies().role_name(role),
-            |p| p.policy_names().to_vec()
-        );
-        match names {
-            Fetch::Collected { value } => Fetch::collected(
-                join_all(value.into_iter().map(|name| async move {
-                    self.tally();
-                    let document = match self
-                        .iam
-                        .get_role_policy()
-                        .role_name(role)
-                        .policy_name(&name)
-                        .send()
-                        .await
-                    {
-                        Ok(out) => decode_policy("iam:GetRolePolicy", out.policy_document()),
-                        Err(e) => failure("iam:GetRolePolicy", e),
-                    };
-                    Policy {
-                        name,
-                        arn: None,
-                        document,
-                    }
-                }))
-                .await,
-            ),
-            other => other.map(|_| Vec::new()),
+    async fn inline_policy(&self, role: &str, name: &str) -> Policy {
+        let request = self.iam.get_role_policy().role_name(role).policy_name(name);
+        let document = match self.call(request.send()).await {
+            Ok(out) => decode_policy("iam:GetRolePolicy", out.policy_document()),
+            Err(e) => failure("iam:GetRolePolicy", e),
+        };
+        Policy {
+            name: name.to_string(),
+            arn: None,
+            document,
         }
+    }
+}
+
+fn assemble(
+    profile: Fetch<InstanceProfile>,
+    parts: &RoleParts,
+    managed: &BTreeMap<String, Policy>,
+    inline: &BTreeMap<(String, String), Policy>,
+) -> IamFacts {
+    let role_name = parts
+        .role
+        .value()
+        .map(|r| r.name.clone())
+        .unwrap_or_default();
+    let permissions_boundary = match parts
+        .role
+        .value()
+        .map(|r| r.permissions_boundary_arn.as_deref())
+    {
+        Some(Some(arn)) => Fetch::collected(managed[arn].clone()),
+        Some(None) => Fetch::not_applicable("the role has no permissions boundary"),
+        None => Fetch::not_applicable("the role could not be read"),
+    };
+    IamFacts {
+        instance_profile: profile,
+        role: parts.role.clone(),
+        attached_policies: parts
+            .attached
+            .as_ref()
+            .map(|list| list.iter().map(|(arn, _)| managed[arn].clone()).collect()),
+        inline_policies: parts.inline.as_ref().map(|names| {
+            names
+                .iter()
+                .map(|n| inline[&(role_name.clone(), n.clone())].clone())
+                .collect()
+        }),
+        permissions_boundary,
     }
 }

@@ -4,15 +4,21 @@
 
 mod ec2;
 mod iam;
+mod select;
 mod ssm;
 
 use crate::facts::{
-    Caller, CollectionStats, FACTS_SCHEMA_VERSION, Facts, Fetch, IamFacts, NetworkFacts, Target,
+    Caller, CollectionStats, DhmcSetting, FACTS_SCHEMA_VERSION, Facts, Fetch, IamFacts,
+    NetworkFacts, Target,
 };
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use futures::future::join_all;
+use select::Selected;
+pub use select::Selection;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -26,11 +32,26 @@ pub struct Settings {
     pub timeout: Duration,
 }
 
-/// Why no diagnosis could start: there is no usable identity or region, so every call would fail.
+/// Requests in flight at once: enough to hide latency, few enough not to invite throttling.
+const CONCURRENCY: usize = 32;
+
+/// Why no diagnosis could start: no usable identity or region (every call would fail), or the
+/// instances to diagnose could not be listed.
 #[derive(Debug)]
 pub enum SetupError {
     NoRegion,
     Credentials(String),
+    Selection(String),
+}
+
+impl SetupError {
+    /// 2 for configuration the user must fix; 3 when AWS could not answer which instances to check.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SetupError::NoRegion | SetupError::Credentials(_) => 2,
+            SetupError::Selection(_) => 3,
+        }
+    }
 }
 
 impl fmt::Display for SetupError {
@@ -47,26 +68,33 @@ impl fmt::Display for SetupError {
                  `aws sso login` if your SSO session expired, or export AWS_ACCESS_KEY_ID / \
                  AWS_SECRET_ACCESS_KEY"
             ),
+            SetupError::Selection(problem) => {
+                write!(f, "cannot list the instances to diagnose: {problem}")
+            }
         }
     }
 }
 
 impl std::error::Error for SetupError {}
 
-/// The SDK clients plus a tally of calls made, shared by the per-service collectors.
+/// The SDK clients, a concurrency limit and a tally of calls made, shared by the per-service
+/// collectors.
 pub struct Aws {
+    autoscaling: aws_sdk_autoscaling::Client,
     ec2: aws_sdk_ec2::Client,
     ssm: aws_sdk_ssm::Client,
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
     region: String,
     calls: AtomicU32,
+    limit: tokio::sync::Semaphore,
 }
 
 impl Aws {
     pub async fn connect(settings: &Settings) -> Result<Aws, SetupError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts.max(1)))
+            // Adaptive retry slows the whole run down when AWS throttles, instead of failing calls.
+            .retry_config(RetryConfig::adaptive().with_max_attempts(settings.max_attempts.max(1)))
             .timeout_config(
                 TimeoutConfig::builder()
                     .operation_attempt_timeout(settings.timeout)
@@ -82,12 +110,14 @@ impl Aws {
         let config = loader.load().await;
         let region = config.region().ok_or(SetupError::NoRegion)?.to_string();
         Ok(Aws {
+            autoscaling: aws_sdk_autoscaling::Client::new(&config),
             ec2: aws_sdk_ec2::Client::new(&config),
             ssm: aws_sdk_ssm::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
             region,
             calls: AtomicU32::new(0),
+            limit: tokio::sync::Semaphore::new(CONCURRENCY),
         })
     }
 
@@ -95,61 +125,166 @@ impl Aws {
         &self.region
     }
 
-    /// Counts one request (one page of a paginated call counts as one).
-    fn tally(&self) {
+    /// Runs one API request under the concurrency limit, counting it (each page counts).
+    async fn call<F: Future>(&self, request: F) -> F::Output {
+        let _permit = self
+            .limit
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         self.calls.fetch_add(1, Ordering::Relaxed);
+        request.await
     }
 
-    /// Gathers every fact about one instance.
-    pub async fn collect(&self, instance_id: &str) -> Result<Facts, SetupError> {
+    /// Awaits one page of a paginator: a call when it yields a page, none when the stream ends.
+    async fn page<T, F: Future<Output = Option<T>>>(&self, next: F) -> Option<T> {
+        let _permit = self
+            .limit
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let page = next.await;
+        if page.is_some() {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+        }
+        page
+    }
+
+    pub fn api_calls(&self) -> u32 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Gathers the facts of every selected instance. Questions are batched: one selection call,
+    /// agents by chunks of ids, each VPC's network objects once, each profile, role and policy once.
+    pub async fn collect(&self, selection: &Selection) -> Result<Vec<Facts>, SetupError> {
         let started = Instant::now();
-        let (caller, instance, agent, dhmc) = tokio::join!(
-            self.caller(),
-            self.instance(instance_id),
-            self.agent(instance_id),
-            self.dhmc(),
-        );
+        let explicit = selection.asg.is_none() && !selection.instance_ids.is_empty();
+        // Round 1: who we are, which instances, DHMC; the agents too when the ids are known already.
+        let (caller, selected, dhmc, early_agents) =
+            tokio::join!(self.caller(), self.select(selection), self.dhmc(), async {
+                match explicit {
+                    true => Some(self.agents(&selection.instance_ids).await),
+                    false => None,
+                }
+            },);
         if let Some(problem) = credential_problem(&caller) {
             return Err(SetupError::Credentials(problem));
         }
-        let found = instance.value().and_then(Option::as_ref);
-        let (network, iam) = match found {
-            Some(i) => {
-                tokio::join!(
-                    self.network(i.vpc_id.as_deref()),
-                    self.iam_facts(i.instance_profile_arn.as_deref())
-                )
-            }
-            None => {
-                let why = match instance.problem() {
-                    Some(p) => format!("the instance could not be read ({p})"),
-                    None => "the instance was not found".to_string(),
-                };
-                (NetworkFacts::unknown(&why), IamFacts::unknown(&why))
+        let selected = match selected {
+            Fetch::Collected { value } => value,
+            other if explicit => return Ok(self.unreadable(selection, &other, &caller, &dhmc)),
+            other => {
+                return Err(SetupError::Selection(other.problem().unwrap_or_default()));
             }
         };
-        Ok(Facts {
+        let mut instances = selected.found;
+        let agents = match early_agents {
+            Some(agents) => agents,
+            None => {
+                let ids: Vec<String> = instances.iter().map(|i| i.instance_id.clone()).collect();
+                self.agents(&ids).await
+            }
+        };
+        if selection.unmanaged {
+            instances.retain(|i| !agents.is_online(&i.instance_id));
+        }
+        // Round 2 on: every VPC and every instance profile once, all at the same time.
+        let vpcs: BTreeSet<&str> = instances
+            .iter()
+            .filter_map(|i| i.vpc_id.as_deref())
+            .collect();
+        let profiles: BTreeSet<&str> = instances
+            .iter()
+            .filter_map(|i| i.instance_profile_arn.as_deref())
+            .collect();
+        let (networks, iam) = tokio::join!(
+            join_all(
+                vpcs.into_iter()
+                    .map(|v| async move { (v.to_string(), self.network(v).await) })
+            ),
+            self.iam_for_profiles(profiles),
+        );
+        let networks: BTreeMap<String, NetworkFacts> = networks.into_iter().collect();
+        let stats = CollectionStats {
+            api_calls: self.api_calls(),
+            duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
+        };
+        let mut facts: Vec<Facts> = instances
+            .into_iter()
+            .map(|i| Facts {
+                schema_version: FACTS_SCHEMA_VERSION,
+                target: self.target(&i.instance_id),
+                caller: caller.clone(),
+                agent: agents.for_instance(&i.instance_id),
+                dhmc: dhmc.clone(),
+                network: match &i.vpc_id {
+                    Some(v) => networks[v].clone(),
+                    None => NetworkFacts::unknown("the instance is not in a VPC"),
+                },
+                iam: match &i.instance_profile_arn {
+                    Some(p) => iam[p].clone(),
+                    None => IamFacts::unknown("no instance profile is attached"),
+                },
+                instance: Fetch::collected(Some(i)),
+                stats: stats.clone(),
+            })
+            .collect();
+        // Asked-for ids that do not exist still get a report, saying so.
+        facts.extend(selected.missing.iter().map(|id| Facts {
             schema_version: FACTS_SCHEMA_VERSION,
-            target: Target {
-                instance_id: instance_id.to_string(),
-                region: self.region.clone(),
-            },
-            caller,
-            instance,
-            agent,
-            dhmc,
-            network,
-            iam,
-            stats: CollectionStats {
-                api_calls: self.calls.load(Ordering::Relaxed),
-                duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
-            },
-        })
+            target: self.target(id),
+            caller: caller.clone(),
+            instance: Fetch::collected(None),
+            agent: agents.for_instance(id),
+            dhmc: dhmc.clone(),
+            network: NetworkFacts::unknown("the instance was not found"),
+            iam: IamFacts::unknown("the instance was not found"),
+            stats: stats.clone(),
+        }));
+        Ok(facts)
+    }
+
+    fn target(&self, instance_id: &str) -> Target {
+        Target {
+            instance_id: instance_id.to_string(),
+            region: self.region.clone(),
+        }
+    }
+
+    /// When the instances themselves cannot be read, each asked-for id gets a report of errors.
+    fn unreadable(
+        &self,
+        selection: &Selection,
+        problem: &Fetch<Selected>,
+        caller: &Fetch<Caller>,
+        dhmc: &Fetch<DhmcSetting>,
+    ) -> Vec<Facts> {
+        let why = format!(
+            "the instance could not be read ({})",
+            problem.problem().unwrap_or_default()
+        );
+        selection
+            .instance_ids
+            .iter()
+            .map(|id| Facts {
+                schema_version: FACTS_SCHEMA_VERSION,
+                target: self.target(id),
+                caller: caller.clone(),
+                instance: problem.as_ref().map(|_| None),
+                agent: Fetch::not_applicable(&why),
+                dhmc: dhmc.clone(),
+                network: NetworkFacts::unknown(&why),
+                iam: IamFacts::unknown(&why),
+                stats: CollectionStats {
+                    api_calls: self.api_calls(),
+                    duration_ms: 0,
+                },
+            })
+            .collect()
     }
 
     async fn caller(&self) -> Fetch<Caller> {
-        self.tally();
-        match self.sts.get_caller_identity().send().await {
+        match self.call(self.sts.get_caller_identity().send()).await {
             Ok(out) => Fetch::collected(Caller {
                 account: out.account().unwrap_or_default().to_string(),
                 arn: out.arn().unwrap_or_default().to_string(),

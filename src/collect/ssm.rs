@@ -1,56 +1,79 @@
-//! SSM questions: what the service knows of the instance's agent, and whether DHMC is on.
+//! SSM questions: what the service knows of the instances' agents, and whether DHMC is on.
 
+use super::ec2::paged;
 use super::{Aws, failure};
 use crate::facts::{AgentInfo, DhmcSetting, Fetch};
 use aws_sdk_ssm::primitives::DateTimeFormat;
-use aws_sdk_ssm::types::{InstanceInformationFilter, InstanceInformationFilterKey};
+use aws_sdk_ssm::types::{
+    InstanceInformation, InstanceInformationFilter, InstanceInformationFilterKey,
+};
+use futures::future::join_all;
+use std::collections::BTreeMap;
 
 /// The service setting that turns on Default Host Management Configuration.
 pub const DHMC_SETTING: &str = "/ssm/managed-instance/default-ec2-instance-management-role";
 
-impl Aws {
-    pub(super) async fn agent(&self, instance_id: &str) -> Fetch<Option<AgentInfo>> {
-        let filter = InstanceInformationFilter::builder()
-            .key(InstanceInformationFilterKey::InstanceIds)
-            .value_set(instance_id)
-            .build()
-            .expect("key and values are set");
-        self.tally();
-        let result = self
-            .ssm
-            .describe_instance_information()
-            .instance_information_filter_list(filter)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Fetch::collected(
-                out.instance_information_list()
-                    .iter()
-                    .find(|i| i.instance_id() == Some(instance_id))
-                    .map(|i| AgentInfo {
-                        ping_status: i
-                            .ping_status()
-                            .map_or("Unknown", |p| p.as_str())
-                            .to_string(),
-                        last_ping: i
-                            .last_ping_date_time()
-                            .and_then(|t| t.fmt(DateTimeFormat::DateTime).ok()),
-                        agent_version: i.agent_version().map(str::to_string),
-                        is_latest_version: i.is_latest_version(),
-                        platform_name: i.platform_name().map(str::to_string),
-                    }),
-            ),
-            Err(e) => failure("ssm:DescribeInstanceInformation", e),
+/// `DescribeInstanceInformation` takes at most 50 ids in its InstanceIds filter.
+const IDS_PER_CALL: usize = 50;
+
+/// The ids asked in one call, and SSM's answer keyed by instance id.
+type Chunk = (Vec<String>, Fetch<BTreeMap<String, AgentInfo>>);
+
+/// SSM's answers for a set of instances, asked in chunks of ids; a failed chunk fails its ids only.
+pub(super) struct Agents {
+    chunks: Vec<Chunk>,
+}
+
+impl Agents {
+    /// `None` inside means SSM does not know the instance.
+    pub fn for_instance(&self, id: &str) -> Fetch<Option<AgentInfo>> {
+        match self
+            .chunks
+            .iter()
+            .find(|(ids, _)| ids.iter().any(|i| i == id))
+        {
+            Some((_, answer)) => answer.as_ref().map(|agents| agents.get(id).cloned()),
+            None => Fetch::collected(None),
         }
     }
 
+    pub fn is_online(&self, id: &str) -> bool {
+        matches!(self.for_instance(id), Fetch::Collected { value: Some(a) } if a.ping_status == "Online")
+    }
+}
+
+impl Aws {
+    pub(super) async fn agents(&self, instance_ids: &[String]) -> Agents {
+        let chunks = join_all(instance_ids.chunks(IDS_PER_CALL).map(|ids| async move {
+            let filter = InstanceInformationFilter::builder()
+                .key(InstanceInformationFilterKey::InstanceIds)
+                .set_value_set(Some(ids.to_vec()))
+                .build()
+                .expect("key and values are set");
+            let request = self
+                .ssm
+                .describe_instance_information()
+                .instance_information_filter_list(filter)
+                .max_results(50);
+            let answer = paged!(self, "ssm:DescribeInstanceInformation", request, |p| p
+                .instance_information_list()
+                .iter()
+                .filter_map(agent)
+                .collect::<Vec<_>>());
+            (ids.to_vec(), answer.map(|list| list.into_iter().collect()))
+        }))
+        .await;
+        Agents { chunks }
+    }
+
     pub(super) async fn dhmc(&self) -> Fetch<DhmcSetting> {
-        self.tally();
         match self
-            .ssm
-            .get_service_setting()
-            .setting_id(DHMC_SETTING)
-            .send()
+            .call(
+                self.ssm
+                    .get_service_setting()
+                    .setting_id(DHMC_SETTING)
+                    .send(),
+            )
             .await
         {
             Ok(out) => {
@@ -71,4 +94,20 @@ impl Aws {
             Err(e) => failure("ssm:GetServiceSetting", e),
         }
     }
+}
+
+fn agent(i: &InstanceInformation) -> Option<(String, AgentInfo)> {
+    let info = AgentInfo {
+        ping_status: i
+            .ping_status()
+            .map_or("Unknown", |p| p.as_str())
+            .to_string(),
+        last_ping: i
+            .last_ping_date_time()
+            .and_then(|t| t.fmt(DateTimeFormat::DateTime).ok()),
+        agent_version: i.agent_version().map(str::to_string),
+        is_latest_version: i.is_latest_version(),
+        platform_name: i.platform_name().map(str::to_string),
+    };
+    Some((i.instance_id()?.to_string(), info))
 }

@@ -1,10 +1,11 @@
 //! Renderers: present a finished [`Report`] (or a check's page); they never decide anything.
 
+pub mod fleet;
 pub mod human;
 pub mod markdown;
 pub mod page;
 
-use crate::report::Report;
+use crate::report::{FleetReport, Report};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -16,11 +17,21 @@ pub enum Format {
 pub fn render(report: &Report, format: Format, color: bool) -> String {
     match format {
         Format::Human => human::render(report, color),
-        Format::Json => {
-            let mut json = serde_json::to_string_pretty(report).expect("a report is plain data");
-            json.push('\n');
-            json
-        }
+        Format::Json => json(report),
         Format::Markdown => markdown::render(report),
     }
+}
+
+pub fn render_fleet(fleet: &FleetReport, format: Format, color: bool) -> String {
+    match format {
+        Format::Human => fleet::human(fleet, color),
+        Format::Json => json(fleet),
+        Format::Markdown => fleet::markdown(fleet),
+    }
+}
+
+fn json(value: &impl serde::Serialize) -> String {
+    let mut json = serde_json::to_string_pretty(value).expect("a report is plain data");
+    json.push('\n');
+    json
 }

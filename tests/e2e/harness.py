@@ -1,0 +1,148 @@
+"""Seeding every scenario into the one emulator and running the binary against each, in parallel."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scenarios import Lab, Scenario
+
+E2E_DIR = Path(__file__).resolve().parent
+ROOT = E2E_DIR.parent.parent
+OUT = E2E_DIR / "out"
+MAX_ATTEMPTS = 2
+TIMEOUT_SECONDS = 30
+SUBPROCESS_TIMEOUT = 120
+
+
+def binary_path() -> Path:
+    return Path(os.environ.get("SSM_DOCTOR_BIN") or ROOT / "target" / "debug" / "ssm-doctor")
+
+
+def access_key_for(index: int) -> str:
+    """Each scenario's binary signs with its own dummy key: faults and log entries are per key."""
+    return f"AKIAE2ESCENARIO{index:05d}"
+
+
+@dataclass
+class Seeded:
+    scenario: Scenario
+    index: int
+    ids: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+    access_key: str = ""
+
+
+@dataclass
+class Run:
+    cmd: list[str]
+    returncode: int | None
+    stdout: str
+    stderr: str
+    seconds: float
+    report: dict[str, Any] | None = None
+    parse_error: str | None = None
+
+    def statuses(self) -> dict[str, str]:
+        return {c["id"]: c["status"] for c in (self.report or {}).get("checks", [])}
+
+    def check(self, check_id: str) -> dict[str, Any]:
+        return next(c for c in self.report["checks"] if c["id"] == check_id)
+
+    def describe(self) -> str:
+        lines = [f"$ {' '.join(self.cmd)}", f"exit {self.returncode} after {self.seconds:.1f}s"]
+        for c in (self.report or {}).get("checks", []):
+            lines.append(f"  {c['id']:<22} {c['status']:<5} {c.get('message', '')}")
+        if self.report is None:
+            lines.append(f"stdout: {self.stdout[:2000]}")
+        if self.stderr.strip():
+            lines.append(f"stderr: {self.stderr[-2000:]}")
+        return "\n".join(lines)
+
+
+def seed(emulator: Any, scenario: Scenario, index: int) -> Seeded:
+    lab = Lab(emulator, scenario, index)
+    seeded = Seeded(scenario, index, lab.ids, access_key=access_key_for(index))
+    try:
+        scenario.seed(lab)
+        assert "instance" in lab.ids, "the seeding function named no instance"
+    except Exception:  # noqa: BLE001 - reported by the scenario's own test
+        seeded.error = traceback.format_exc()
+    return seeded
+
+
+def tool_env(endpoint: str, access_key: str, secret_key: str = "e2e-dummy-secret") -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID=access_key,
+        AWS_SECRET_ACCESS_KEY=secret_key,
+        AWS_EC2_METADATA_DISABLED="true",
+        # never read a developer's ~/.aws
+        AWS_CONFIG_FILE=str(OUT / "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(OUT / "no-aws-credentials"),
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+        NO_COLOR="1",
+    )
+    return env
+
+
+def run_tool(endpoint: str, instance_id: str, region: str, *, access_key: str,
+             secret_key: str = "e2e-dummy-secret", extra: list[str] = (),
+             name: str | None = None, output_json: bool = True,
+             timeout: int = TIMEOUT_SECONDS) -> Run:
+    cmd = [str(binary_path()), instance_id, "--region", region]
+    if output_json:
+        cmd += ["--output", "json"]
+    cmd += ["--max-attempts", str(MAX_ATTEMPTS), "--timeout", str(timeout)]
+    if name:
+        cmd += ["--save-facts", str(OUT / f"{name}.facts.json")]
+    cmd += list(extra)
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(
+            cmd, env=tool_env(endpoint, access_key, secret_key), capture_output=True, text=True,
+            timeout=SUBPROCESS_TIMEOUT, stdin=subprocess.DEVNULL,
+        )
+        rc, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+    except subprocess.TimeoutExpired as e:
+        rc, stdout, stderr = None, e.stdout or "", f"timed out after {SUBPROCESS_TIMEOUT}s"
+        stdout = stdout.decode() if isinstance(stdout, bytes) else stdout
+    run = Run(cmd, rc, stdout, stderr, time.monotonic() - started)
+    if output_json:
+        try:
+            run.report = json.loads(stdout)
+        except ValueError as e:
+            run.parse_error = str(e)
+    if name:
+        (OUT / f"{name}.stdout.json").write_text(stdout)
+        (OUT / f"{name}.stderr.txt").write_text(stderr)
+    return run
+
+
+def run_all(emulator: Any, seeded: list[Seeded], jobs: int) -> dict[str, Run]:
+    for s in seeded:
+        if s.error is None and s.scenario.fault is not None:
+            f = s.scenario.fault
+            emulator.set_fault(f.operation, access_key=s.access_key, status=f.status, delay=f.delay)
+
+    def one(s: Seeded) -> tuple[str, Run]:
+        return s.scenario.name, run_tool(
+            emulator.url, s.ids["instance"], s.scenario.run_region or s.scenario.region,
+            access_key=s.access_key,
+            extra=s.scenario.args, name=s.scenario.name, timeout=s.scenario.timeout,
+        )
+
+    todo = [s for s in seeded if s.error is None]
+    # the slowest (faulted) runs first, so that they overlap with the rest
+    todo.sort(key=lambda s: s.scenario.fault is None)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return dict(pool.map(one, todo))

@@ -1,0 +1,1081 @@
+"""The end-to-end scenarios: one VPC each, seeded with boto3 into the emulator, with the expected
+verdict of every check written down next to the seeding code, before the tool ever runs.
+
+A scenario's expectation is a full map check id → status, built as
+
+    baseline (PUBLIC or ENDPOINTS, below)  ⊕  expect_fail / expect_warn / expect_error / expect_status
+
+and then closed under the general rule of docs/check-semantics.md: a check whose ``depends_on`` check
+did not end ``pass`` or ``warn`` is ``skip``.  The test compares the tool's statuses with that map
+exactly, the set of failing ids, the exit code, and the substrings the messages must contain
+(``expect_message``; ``{name}`` is replaced by the seeded resource id of that name, ``a|b`` means
+either).
+
+Every scenario breaks as little as it can: the SSM agent's state is declared by the scenario (the
+emulator has no agent that would notice a broken network), so that each failure stays attributable
+to the one check under test.  The one exception is forced by the emulator modelling the documented
+API: DescribeInstanceInformation leaves stopped instances out, so a stopped instance is also
+"not registered".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+AMI = "ami-12c6146b"  # one of moto's bundled Amazon Linux images
+
+CHECK_IDS = [
+    "instance.found",
+    "instance.running",
+    "instance.metadata",
+    "iam.profile",
+    "iam.trust",
+    "iam.core-permissions",
+    "agent.registered",
+    "agent.online",
+    "agent.version",
+    "network.route",
+    "network.egress-443",
+    "network.nacl",
+    "vpce.present",
+    "vpce.private-dns",
+    "vpce.ingress-443",
+    "vpce.policy",
+    "vpc.dns-support",
+    "vpc.dns-hostnames",
+]
+
+DEPENDS_ON = {
+    "instance.running": ["instance.found"],
+    "instance.metadata": ["instance.found"],
+    "iam.profile": ["instance.found"],
+    "agent.registered": ["instance.found"],
+    "network.route": ["instance.found"],
+    "iam.trust": ["iam.profile"],
+    "iam.core-permissions": ["iam.profile"],
+    "agent.online": ["agent.registered", "instance.running"],
+    "agent.version": ["agent.registered"],
+    **{
+        c: ["network.route"]
+        for c in CHECK_IDS
+        if c.startswith(("vpce.", "vpc.")) or c in ("network.egress-443", "network.nacl")
+    },
+}
+
+#: Internet path (IGW + public IP, or NAT), no endpoints of the three services in the VPC.
+PUBLIC = {c: "pass" for c in CHECK_IDS} | {
+    "vpce.present": "skip",  # endpoints are not the path
+    "vpce.private-dns": "skip",  # no endpoints of the three services
+    "vpce.ingress-443": "skip",  # no carrying endpoints
+    "vpce.policy": "skip",
+    "vpc.dns-support": "skip",
+    "vpc.dns-hostnames": "skip",
+}
+#: Interface endpoints carry every required service.
+ENDPOINTS = {c: "pass" for c in CHECK_IDS}
+
+SERVICES3 = ("ssm", "ssmmessages", "ec2messages")
+NEW_AGENT = "3.3.1142.0"
+
+EC2_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+CORE_MANAGED = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+SSMMESSAGES_ACTIONS = [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+]
+EC2MESSAGES_ACTIONS = [
+    "ec2messages:AcknowledgeMessage",
+    "ec2messages:DeleteMessage",
+    "ec2messages:FailMessage",
+    "ec2messages:GetEndpoint",
+    "ec2messages:GetMessages",
+    "ec2messages:SendReply",
+]
+
+
+def policy(*statements: dict) -> dict:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(actions: Any, resource: Any = "*", **extra: Any) -> dict:
+    return {"Effect": "Allow", "Action": actions, "Resource": resource, **extra}
+
+
+def deny(actions: Any, resource: Any = "*", **extra: Any) -> dict:
+    return {"Effect": "Deny", "Action": actions, "Resource": resource, **extra}
+
+
+#: The core actions spelled out, with the instance-ARN resource for UpdateInstanceInformation.
+CORE_EXPLICIT = policy(
+    allow("ssm:UpdateInstanceInformation", "arn:aws:ec2:*:*:instance/*"),
+    allow(SSMMESSAGES_ACTIONS),
+    allow(EC2MESSAGES_ACTIONS),
+)
+#: The same with wildcards.
+CORE_WILDCARD = policy(
+    allow(["ssm:UpdateInstanceInformation", "ssmmessages:*", "ec2messages:*"]),
+)
+#: Everything but the ec2messages actions.
+CORE_WITHOUT_EC2MESSAGES = policy(
+    allow("ssm:UpdateInstanceInformation"),
+    allow(SSMMESSAGES_ACTIONS),
+)
+
+
+# ------------------------------------------------------------------------------------------------
+# The declaration
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Fault:
+    """Fault injected by the emulator for this scenario's binary run only (its access key)."""
+
+    operation: str  # e.g. "ssm:DescribeInstanceInformation"
+    status: int | None = 500  # None: answer normally after the delay
+    delay: float = 0.0
+
+
+@dataclass
+class Scenario:
+    name: str
+    seed: Callable[["Lab"], None]
+    exit_code: int
+    baseline: dict[str, str] | None = None  # None: instance not found (everything but found skips)
+    expect_fail: set[str] = field(default_factory=set)
+    expect_warn: set[str] = field(default_factory=set)
+    expect_error: set[str] = field(default_factory=set)
+    expect_status: dict[str, str] = field(default_factory=dict)  # other pins (skip, pass)
+    expect_message: dict[str, list[str]] = field(default_factory=dict)
+    region: str = REGION
+    args: list[str] = field(default_factory=list)
+    fault: Fault | None = None
+    max_seconds: float | None = None  # wall-clock bound for this binary run
+    timeout: int = 30  # --timeout: seconds for one API call attempt
+    run_region: str | None = None  # --region of the run, when not the seeded region
+    doc: str = ""
+
+    def expected_statuses(self) -> dict[str, str]:
+        if self.baseline is None:
+            statuses = {c: "skip" for c in CHECK_IDS} | {"instance.found": "fail"}
+        else:
+            statuses = dict(self.baseline)
+        for group, status in (
+            (self.expect_fail, "fail"),
+            (self.expect_warn, "warn"),
+            (self.expect_error, "error"),
+        ):
+            for check in group:
+                assert check in statuses, f"{self.name}: unknown check id {check}"
+                statuses[check] = status
+        for check, status in self.expect_status.items():
+            assert check in statuses, f"{self.name}: unknown check id {check}"
+            statuses[check] = status
+        for check in CHECK_IDS:  # CHECK_IDS is in dependency order
+            if any(statuses[d] not in ("pass", "warn") for d in DEPENDS_ON.get(check, [])):
+                statuses[check] = "skip"
+        return statuses
+
+
+# ------------------------------------------------------------------------------------------------
+# The seeding toolkit
+# ------------------------------------------------------------------------------------------------
+
+
+class Lab:
+    """Builds one scenario's VPC, IAM and agent state; remembers every id under a short name."""
+
+    def __init__(self, emulator: Any, scenario: Scenario, index: int):
+        self.emu = emulator
+        self.scenario = scenario
+        self.n = index  # the VPC is 10.<n>.0.0/16
+        self.region = scenario.region
+        self.prefix = f"e2e-{index:02d}-{scenario.name}"[:50]
+        self.ec2 = emulator.client("ec2", self.region)
+        self.iam = emulator.client("iam", self.region)
+        self.ssm = emulator.client("ssm", self.region)
+        self.ids: dict[str, str] = {"account": ACCOUNT, "region": self.region}
+
+    # ---- network --------------------------------------------------------------------------
+    def cidr(self, third: int | None = None) -> str:
+        return f"10.{self.n}.0.0/16" if third is None else f"10.{self.n}.{third}.0/24"
+
+    def vpc(self, dns_support: bool = True, dns_hostnames: bool = True) -> str:
+        vpc = self.ec2.create_vpc(CidrBlock=self.cidr())["Vpc"]["VpcId"]
+        self.ec2.create_tags(Resources=[vpc], Tags=[{"Key": "Name", "Value": self.prefix}])
+        self.ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": dns_support})
+        self.ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": dns_hostnames})
+        self.ids["vpc"] = vpc
+        return vpc
+
+    def subnet(self, name: str, third: int) -> str:
+        sid = self.ec2.create_subnet(
+            VpcId=self.ids["vpc"], CidrBlock=self.cidr(third), AvailabilityZone=f"{self.region}a"
+        )["Subnet"]["SubnetId"]
+        self.ids[name] = sid
+        self.ids[f"{name}_cidr"] = self.cidr(third)
+        return sid
+
+    def igw(self) -> str:
+        igw = self.ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        self.ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=self.ids["vpc"])
+        self.ids["igw"] = igw
+        return igw
+
+    def route_table(self, name: str, subnets: list[str], default_route: dict | None) -> str:
+        """A table associated with ``subnets`` (names); ``default_route`` is the target of
+        0.0.0.0/0, e.g. ``{"GatewayId": igw}``, or None for local routes only."""
+        rt = self.ec2.create_route_table(VpcId=self.ids["vpc"])["RouteTable"]["RouteTableId"]
+        if default_route:
+            self.ec2.create_route(RouteTableId=rt, DestinationCidrBlock="0.0.0.0/0", **default_route)
+        for s in subnets:
+            self.ec2.associate_route_table(RouteTableId=rt, SubnetId=self.ids[s])
+        self.ids[name] = rt
+        return rt
+
+    def main_route_table(self, default_route: dict | None = None) -> str:
+        """The VPC's main table (every subnet without an explicit association uses it)."""
+        rt = self.ec2.describe_route_tables(Filters=[
+            {"Name": "vpc-id", "Values": [self.ids["vpc"]]},
+            {"Name": "association.main", "Values": ["true"]},
+        ])["RouteTables"][0]["RouteTableId"]
+        if default_route:
+            self.ec2.create_route(RouteTableId=rt, DestinationCidrBlock="0.0.0.0/0", **default_route)
+        self.ids["main_rt"] = rt
+        return rt
+
+    def nat(self, subnet: str) -> str:
+        eip = self.ec2.allocate_address(Domain="vpc")["AllocationId"]
+        nat = self.ec2.create_nat_gateway(SubnetId=self.ids[subnet], AllocationId=eip)
+        self.ids["nat"] = nat["NatGateway"]["NatGatewayId"]
+        return self.ids["nat"]
+
+    def security_group(self, name: str, ingress: list[dict] | None = None,
+                       egress: list[dict] | None = None) -> str:
+        """``egress`` None keeps AWS's default allow-all egress; a list replaces it."""
+        gid = self.ec2.create_security_group(
+            GroupName=f"{self.prefix}-{name}", Description=name, VpcId=self.ids["vpc"]
+        )["GroupId"]
+        self.ids[name] = gid
+        if ingress:
+            self.ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=ingress)
+        if egress is not None:
+            self.ec2.revoke_security_group_egress(
+                GroupId=gid,
+                IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+            )
+            if egress:
+                self.ec2.authorize_security_group_egress(GroupId=gid, IpPermissions=egress)
+        return gid
+
+    def endpoint(self, service: str, subnet: str, groups: list[str], private_dns: bool = True,
+                 policy_document: dict | None = None) -> str:
+        kwargs: dict[str, Any] = {}
+        if policy_document is not None:
+            kwargs["PolicyDocument"] = json.dumps(policy_document)
+        vpce = self.ec2.create_vpc_endpoint(
+            VpcId=self.ids["vpc"],
+            VpcEndpointType="Interface",
+            ServiceName=f"com.amazonaws.{self.region}.{service}",
+            SubnetIds=[self.ids[subnet]],
+            SecurityGroupIds=[self.ids[g] for g in groups],
+            PrivateDnsEnabled=private_dns,  # ModifyVpcEndpoint ignores it in moto: set it here
+            **kwargs,
+        )["VpcEndpoint"]["VpcEndpointId"]
+        self.ids[f"vpce_{service}"] = vpce
+        return vpce
+
+    def custom_nacl(self, name: str, subnet: str, entries: list[dict]) -> str:
+        """Replace ``subnet``'s NACL by a new one with ``entries``: dicts of RuleNumber, Egress,
+        RuleAction, Protocol ("6"/"-1"), CidrBlock and optionally PortRange."""
+        acl = self.ec2.create_network_acl(VpcId=self.ids["vpc"])["NetworkAcl"]["NetworkAclId"]
+        for e in entries:
+            self.ec2.create_network_acl_entry(NetworkAclId=acl, **e)
+        current = self.ec2.describe_network_acls(
+            Filters=[{"Name": "association.subnet-id", "Values": [self.ids[subnet]]}]
+        )["NetworkAcls"][0]
+        assoc = next(
+            a["NetworkAclAssociationId"]
+            for a in current["Associations"]
+            if a["SubnetId"] == self.ids[subnet]
+        )
+        self.ec2.replace_network_acl_association(AssociationId=assoc, NetworkAclId=acl)
+        self.ids[name] = acl
+        return acl
+
+    def prefix_list(self, name: str, cidrs: list[str]) -> str:
+        pl = self.ec2.create_managed_prefix_list(
+            PrefixListName=f"{self.prefix}-{name}",
+            MaxEntries=max(5, len(cidrs)),
+            AddressFamily="IPv4",
+            Entries=[{"Cidr": c} for c in cidrs],
+        )["PrefixList"]["PrefixListId"]
+        self.ids[name] = pl
+        return pl
+
+    # ---- IAM ------------------------------------------------------------------------------
+    def role(self, trust: dict = EC2_TRUST, managed: list[str] = (CORE_MANAGED,),
+             customer: dict[str, dict] | None = None, inline: dict[str, dict] | None = None,
+             boundary: str | None = None, path: str = "/") -> str:
+        name = f"{self.prefix}-role"[:64]
+        kwargs: dict[str, Any] = {}
+        if boundary:
+            kwargs["PermissionsBoundary"] = boundary
+        self.iam.create_role(
+            RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(trust), **kwargs
+        )
+        for arn in managed:
+            self.iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+        for pname, doc in (customer or {}).items():
+            arn = self.customer_policy(pname, doc)
+            self.iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+        for pname, doc in (inline or {}).items():
+            self.iam.put_role_policy(RoleName=name, PolicyName=pname, PolicyDocument=json.dumps(doc))
+        self.ids["role"] = name
+        return name
+
+    def customer_policy(self, name: str, doc: dict, decoy_first_version: bool = True) -> str:
+        """A customer-managed policy under /e2e/ whose *default* version is ``doc``; with
+        ``decoy_first_version`` its v1 allows nothing useful, so reading v1 instead of the
+        default version would be caught."""
+        first = policy(allow("s3:GetObject")) if decoy_first_version else doc
+        arn = self.iam.create_policy(
+            PolicyName=f"{self.prefix}-{name}"[:128], Path="/e2e/",
+            PolicyDocument=json.dumps(first),
+        )["Policy"]["Arn"]
+        if decoy_first_version:
+            self.iam.create_policy_version(
+                PolicyArn=arn, PolicyDocument=json.dumps(doc), SetAsDefault=True
+            )
+        self.ids[name] = arn
+        return arn
+
+    def profile(self, with_role: bool = True, path: str = "/") -> str:
+        name = f"{self.prefix}-profile"[:128]
+        arn = self.iam.create_instance_profile(InstanceProfileName=name, Path=path)[
+            "InstanceProfile"
+        ]["Arn"]
+        if with_role:
+            self.iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=self.ids["role"])
+        self.ids["profile"] = name
+        self.ids["profile_arn"] = arn
+        return name
+
+    # ---- the instance and its agent ---------------------------------------------------------
+    def instance(self, subnet: str, groups: list[str], public_ip: bool = False,
+                 profile: bool = True, metadata: dict | None = None) -> str:
+        kwargs: dict[str, Any] = {}
+        if profile:
+            kwargs["IamInstanceProfile"] = {"Arn": self.ids["profile_arn"]}
+        if metadata:
+            kwargs["MetadataOptions"] = metadata
+        if public_ip:
+            # moto ignores the groups of a NetworkInterfaces launch spec in the instance's
+            # SecurityGroups, so launch with SubnetId/SecurityGroupIds and let the subnet hand
+            # out the public address
+            self.ec2.modify_subnet_attribute(SubnetId=self.ids[subnet],
+                                             MapPublicIpOnLaunch={"Value": True})
+        iid = self.ec2.run_instances(
+            ImageId=AMI,
+            InstanceType="t3.micro",
+            MinCount=1,
+            MaxCount=1,
+            SubnetId=self.ids[subnet],
+            SecurityGroupIds=[self.ids[g] for g in groups],
+            TagSpecifications=[
+                {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": self.prefix}]}
+            ],
+            **kwargs,
+        )["Instances"][0]["InstanceId"]
+        self.ids["instance"] = iid
+        return iid
+
+    def elastic_ip(self) -> str:
+        alloc = self.ec2.allocate_address(Domain="vpc")["AllocationId"]
+        self.ec2.associate_address(AllocationId=alloc, InstanceId=self.ids["instance"])
+        self.ids["eip"] = alloc
+        return alloc
+
+    def agent(self, ping_status: str = "Online", version: str | None = NEW_AGENT,
+              latest: bool | None = True, last_ping: dt.datetime | None = None) -> None:
+        node = self.emu.register_agent(
+            self.ids["instance"], region=self.region, account=ACCOUNT, ping_status=ping_status,
+            agent_version=version, is_latest_version=latest, last_ping=last_ping,
+        )
+        self.ids["last_ping_date"] = node.last_ping.strftime("%Y-%m-%d")
+
+
+# ------------------------------------------------------------------------------------------------
+# Shapes: a whole healthy VPC of one kind, with knobs to break one thing
+# ------------------------------------------------------------------------------------------------
+
+
+def identity(lab: Lab, *, profile: bool = True, role_kwargs: dict | None = None,
+             profile_with_role: bool = True, profile_path: str = "/") -> bool:
+    if profile:
+        lab.role(**(role_kwargs or {}))
+        lab.profile(with_role=profile_with_role, path=profile_path)
+    return profile
+
+
+def public_shape(lab: Lab, *, public_ip: bool = True, instance_egress: list | None = None,
+                 route: str = "explicit",
+                 profile: bool = True, role_kwargs: dict | None = None,
+                 profile_with_role: bool = True, profile_path: str = "/",
+                 metadata: dict | None = None, agent: dict | None = None,
+                 register: bool = True, endpoints: dict | None = None) -> None:
+    """Instance in a subnet routed to an internet gateway, with a public IP by default.
+    ``endpoints``: {service: {private_dns, policy_document}} to add some interface endpoints too.
+    ``route``: "explicit" (a table associated with the subnet routes to the IGW), "main" (the
+    subnet has no association; the main table routes to the IGW) or "main-shadowed" (the main
+    table routes to the IGW, but the subnet's own table has local routes only)."""
+    lab.vpc()
+    lab.subnet("app", 1)
+    igw = lab.igw()
+    if route == "explicit":
+        lab.route_table("rt", ["app"], {"GatewayId": igw})
+    else:
+        lab.main_route_table({"GatewayId": igw})
+        if route == "main-shadowed":
+            lab.route_table("rt", ["app"], None)
+    lab.security_group("instance_sg", egress=instance_egress)
+    if endpoints:
+        lab.subnet("endpoints", 2)
+        lab.security_group(
+            "endpoint_sg",
+            ingress=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                      "UserIdGroupPairs": [{"GroupId": lab.ids["instance_sg"]}]}],
+        )
+        for service, opts in endpoints.items():
+            lab.endpoint(service, "endpoints", ["endpoint_sg"], **opts)
+    has_profile = identity(lab, profile=profile, role_kwargs=role_kwargs,
+                           profile_with_role=profile_with_role, profile_path=profile_path)
+    lab.instance("app", ["instance_sg"], public_ip=public_ip, profile=has_profile,
+                 metadata=metadata)
+    if register:
+        lab.agent(**(agent or {}))
+
+
+def nat_shape(lab: Lab, *, delete_nat: bool = False) -> None:
+    """Instance without public IP in a private subnet routed to a NAT gateway in a public one."""
+    lab.vpc()
+    lab.subnet("public", 0)
+    lab.subnet("app", 1)
+    igw = lab.igw()
+    lab.route_table("public_rt", ["public"], {"GatewayId": igw})
+    nat = lab.nat("public")
+    lab.route_table("rt", ["app"], {"NatGatewayId": nat})
+    if delete_nat:
+        lab.ec2.delete_nat_gateway(NatGatewayId=nat)
+    lab.security_group("instance_sg")
+    identity(lab)
+    lab.instance("app", ["instance_sg"])
+    lab.agent()
+
+
+def endpoint_shape(lab: Lab, *, services: tuple = SERVICES3, private_dns: dict | None = None,
+                   policies: dict | None = None, endpoint_ingress: list | None = None,
+                   instance_egress: list | None = None, dns_support: bool = True,
+                   dns_hostnames: bool = True, default_route: dict | None = None,
+                   agent: dict | None = None, profile: bool = True,
+                   role_kwargs: dict | None = None) -> None:
+    """Instance in a private subnet without a default route; interface endpoints for ``services``
+    in their own subnet, private DNS on, their security group open to the instance's on 443.
+
+    ``instance_egress`` / ``endpoint_ingress`` may be callables of the lab (ids are known then)."""
+    lab.vpc(dns_support=dns_support, dns_hostnames=dns_hostnames)
+    lab.subnet("app", 1)
+    lab.subnet("endpoints", 2)
+    lab.route_table("rt", ["app"], default_route(lab) if callable(default_route) else default_route)
+    lab.route_table("endpoints_rt", ["endpoints"], None)
+    lab.security_group("endpoint_sg")
+    lab.security_group("instance_sg", egress=None if instance_egress is None else [])
+    if instance_egress is not None:
+        egress = instance_egress(lab) if callable(instance_egress) else instance_egress
+        if egress:
+            lab.ec2.authorize_security_group_egress(GroupId=lab.ids["instance_sg"],
+                                                    IpPermissions=egress)
+    ingress = endpoint_ingress(lab) if callable(endpoint_ingress) else endpoint_ingress
+    if ingress is None:
+        ingress = [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                    "UserIdGroupPairs": [{"GroupId": lab.ids["instance_sg"]}]}]
+    if ingress:
+        lab.ec2.authorize_security_group_ingress(GroupId=lab.ids["endpoint_sg"],
+                                                 IpPermissions=ingress)
+    for service in services:
+        lab.endpoint(
+            service, "endpoints", ["endpoint_sg"],
+            private_dns=(private_dns or {}).get(service, True),
+            policy_document=(policies or {}).get(service),
+        )
+    has_profile = identity(lab, profile=profile, role_kwargs=role_kwargs)
+    lab.instance("app", ["instance_sg"], profile=has_profile)
+    lab.agent(**(agent or {}))
+
+
+def tcp443(**peer: Any) -> dict:
+    return {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, **peer}
+
+
+def nacl_entry(rule: int, egress: bool, action: str, cidr: str = "0.0.0.0/0",
+               ports: tuple[int, int] | None = None, protocol: str = "6") -> dict:
+    e = {"RuleNumber": rule, "Egress": egress, "RuleAction": action, "Protocol": protocol,
+         "CidrBlock": cidr}
+    if ports:
+        e["PortRange"] = {"From": ports[0], "To": ports[1]}
+    return e
+
+
+# ------------------------------------------------------------------------------------------------
+# The scenarios
+# ------------------------------------------------------------------------------------------------
+
+SCENARIOS: list[Scenario] = [
+    # ---- healthy shapes ---------------------------------------------------------------------
+    Scenario(
+        "healthy-public-igw",
+        lambda lab: public_shape(lab),
+        exit_code=0, baseline=PUBLIC,
+        doc="Public subnet, route to an IGW, public IP, AmazonSSMManagedInstanceCore.",
+    ),
+    Scenario(
+        "healthy-private-nat",
+        nat_shape,
+        exit_code=0, baseline=PUBLIC,
+        doc="Private subnet routed to an available NAT gateway in a public subnet.",
+    ),
+    Scenario(
+        "healthy-private-endpoints",
+        lambda lab: endpoint_shape(lab),
+        exit_code=0, baseline=ENDPOINTS,
+        doc="Private subnet, no default route, the three interface endpoints.",
+    ),
+    Scenario(
+        "healthy-customer-managed-policy",
+        lambda lab: public_shape(
+            lab, profile_path="/e2e/",
+            role_kwargs={"managed": [], "customer": {"core": CORE_EXPLICIT}, "path": "/e2e/"},
+        ),
+        exit_code=0, baseline=PUBLIC,
+        doc="Core actions from a customer-managed policy whose default version is v2 (v1 is a "
+        "decoy); UpdateInstanceInformation allowed on instance ARNs only; profile and role "
+        "under a path.",
+    ),
+    Scenario(
+        "healthy-inline-policy",
+        lambda lab: public_shape(
+            lab, role_kwargs={"managed": [], "inline": {"core": CORE_WILDCARD}}
+        ),
+        exit_code=0, baseline=PUBLIC,
+        doc="Core actions from an inline policy, with service wildcards.",
+    ),
+    Scenario(
+        "healthy-egress-to-endpoint-sg",
+        lambda lab: endpoint_shape(
+            lab, instance_egress=lambda l: [
+                tcp443(UserIdGroupPairs=[{"GroupId": l.ids["endpoint_sg"]}])
+            ],
+        ),
+        exit_code=0, baseline=ENDPOINTS,
+        doc="The instance's only egress rule is TCP 443 to the endpoints' security group.",
+    ),
+    Scenario(
+        "healthy-egress-prefix-list",
+        lambda lab: endpoint_shape(
+            lab,
+            instance_egress=lambda l: [
+                tcp443(PrefixListIds=[{"PrefixListId": l.prefix_list("pl", [l.cidr(2)])}])
+            ],
+            endpoint_ingress=lambda l: [tcp443(IpRanges=[{"CidrIp": l.cidr(1)}])],
+        ),
+        exit_code=0, baseline=ENDPOINTS,
+        doc="Egress 443 only to a managed prefix list holding the endpoint subnet's CIDR; the "
+        "endpoints accept 443 from the instance subnet's CIDR.",
+    ),
+    Scenario(
+        "healthy-egress-vpc-cidr",
+        lambda lab: endpoint_shape(
+            lab, instance_egress=lambda l: [tcp443(IpRanges=[{"CidrIp": l.cidr()}])]
+        ),
+        exit_code=0, baseline=ENDPOINTS,
+        doc="Egress 443 only to the VPC CIDR, which contains the endpoint subnet.",
+    ),
+    Scenario(
+        "healthy-endpoints-without-ec2messages",
+        lambda lab: endpoint_shape(lab, services=("ssm", "ssmmessages")),
+        exit_code=0, baseline=ENDPOINTS, expect_warn={"vpce.present"},
+        doc="Agent 3.3.x needs no ec2messages: its missing endpoint is only a warning.",
+    ),
+    Scenario(
+        "healthy-dhmc-without-profile",
+        lambda lab: (
+            lab.ssm.update_service_setting(
+                SettingId="/ssm/managed-instance/default-ec2-instance-management-role",
+                SettingValue="service-role/AWSSystemsManagerDefaultEC2InstanceManagementRole",
+            ),
+            public_shape(lab, profile=False, metadata={"HttpTokens": "required"}),
+        ),
+        exit_code=0, baseline=PUBLIC, region="us-west-2",
+        expect_warn={"iam.profile"},
+        expect_status={"iam.trust": "skip", "iam.core-permissions": "skip"},
+        doc="No instance profile but Default Host Management Configuration on (IMDSv2, new "
+        "agent). In us-west-2, the suite's only region with DHMC on.",
+    ),
+    Scenario(
+        "healthy-custom-nacl",
+        lambda lab: (
+            public_shape(lab),
+            lab.custom_nacl("nacl", "app", [
+                nacl_entry(100, True, "allow", ports=(443, 443)),
+                nacl_entry(100, False, "allow", ports=(1024, 65535)),
+            ]),
+        ),
+        exit_code=0, baseline=PUBLIC,
+        doc="A custom NACL allowing exactly out 443 and in 1024-65535 (moto stores no implicit "
+        "deny entries: the tool must apply them itself).",
+    ),
+    Scenario(
+        "healthy-tgw-route-with-endpoints",
+        lambda lab: endpoint_shape(
+            lab, default_route=lambda l: {
+                "TransitGatewayId": l.ec2.create_transit_gateway()["TransitGateway"][
+                    "TransitGatewayId"]
+            },
+        ),
+        exit_code=0, baseline=ENDPOINTS,
+        doc="Default route to a transit gateway (opaque) and complete endpoints: the endpoints "
+        "carry everything.",
+    ),
+    Scenario(
+        "healthy-main-route-table",
+        lambda lab: public_shape(lab, route="main"),
+        exit_code=0, baseline=PUBLIC,
+        doc="The subnet has no explicit route table: the main table's IGW route applies.",
+    ),
+    Scenario(
+        "healthy-endpoint-ingress-prefix-list",
+        lambda lab: endpoint_shape(
+            lab, endpoint_ingress=lambda l: [
+                tcp443(PrefixListIds=[{"PrefixListId": l.prefix_list("pl", [l.cidr(1)])}])
+            ],
+        ),
+        exit_code=0, baseline=ENDPOINTS,
+        doc="The endpoints accept 443 from a managed prefix list holding the instance subnet.",
+    ),
+    Scenario(
+        "healthy-igw-plus-ssm-endpoint",
+        lambda lab: public_shape(lab, endpoints={"ssm": {}}),
+        exit_code=0, baseline=ENDPOINTS, expect_warn={"vpce.present"},
+        doc="Internet path plus an ssm endpoint only: ssmmessages has no endpoint but the "
+        "internet carries it (warn).",
+    ),
+    # ---- warnings ---------------------------------------------------------------------------
+    Scenario(
+        "warn-agent-not-latest",
+        lambda lab: public_shape(lab, agent={"version": "3.3.1000.0", "latest": False}),
+        exit_code=0, baseline=PUBLIC, expect_warn={"agent.version"},
+    ),
+    Scenario(
+        "warn-nacl-ephemeral-32768",
+        lambda lab: (
+            public_shape(lab),
+            lab.custom_nacl("nacl", "app", [
+                nacl_entry(100, True, "allow", ports=(443, 443)),
+                nacl_entry(100, False, "allow", ports=(32768, 65535)),
+            ]),
+        ),
+        exit_code=0, baseline=PUBLIC, expect_warn={"network.nacl"},
+    ),
+    Scenario(
+        "warn-egress-narrow-public-cidr",
+        lambda lab: public_shape(lab, instance_egress=[tcp443(IpRanges=[{"CidrIp": "52.94.0.0/16"}])]),
+        exit_code=0, baseline=PUBLIC, expect_warn={"network.egress-443"},
+    ),
+    Scenario(
+        "warn-core-without-ec2messages-new-agent",
+        lambda lab: public_shape(
+            lab, role_kwargs={"managed": [], "inline": {"core": CORE_WITHOUT_EC2MESSAGES}}
+        ),
+        exit_code=0, baseline=PUBLIC, expect_warn={"iam.core-permissions"},
+        doc="Only the ec2messages actions are missing and agent 3.3.x does not need them.",
+    ),
+    Scenario(
+        "warn-core-permissions-source-ip-condition",
+        lambda lab: public_shape(lab, role_kwargs={"managed": [], "inline": {"core": policy(
+            allow(["ssm:UpdateInstanceInformation", "ssmmessages:*", "ec2messages:*"],
+                  Condition={"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}})
+        )}}),
+        exit_code=0, baseline=PUBLIC, expect_warn={"iam.core-permissions"},
+        doc="The core actions are allowed only from a source IP range: nothing outside the "
+        "instance can tell whether the condition holds.",
+    ),
+    Scenario(
+        "warn-endpoint-policy-condition",
+        lambda lab: endpoint_shape(lab, policies={"ssmmessages": policy(
+            {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-exampleorgid"}}}
+        )}),
+        exit_code=0, baseline=ENDPOINTS, expect_warn={"vpce.policy"},
+    ),
+    Scenario(
+        "warn-private-dns-off-internet-carries",
+        lambda lab: public_shape(lab, endpoints={"ssm": {"private_dns": False}}),
+        exit_code=0, baseline=PUBLIC,
+        expect_warn={"vpce.present", "vpce.private-dns"},
+        doc="Internet path plus an ssm endpoint without private DNS: nothing is carried by an "
+        "endpoint; the internet carries every service.",
+    ),
+    # ---- one broken scenario per check id ------------------------------------------------
+    Scenario(
+        "broken-instance-not-found",
+        lambda lab: lab.ids.update(instance="i-0000000000000dead"),
+        exit_code=1, baseline=None, expect_fail={"instance.found"},
+        expect_message={"instance.found": ["{account}", "{region}"]},
+    ),
+    Scenario(
+        "broken-instance-wrong-region",
+        lambda lab: public_shape(lab),
+        exit_code=1, baseline=None, expect_fail={"instance.found"}, run_region="eu-west-1",
+        expect_message={"instance.found": ["{account}", "eu-west-1"]},
+        doc="A healthy instance in us-east-1, diagnosed with --region eu-west-1.",
+    ),
+    Scenario(
+        "broken-instance-stopped",
+        lambda lab: (public_shape(lab, public_ip=False), lab.elastic_ip(),
+                     lab.ec2.stop_instances(InstanceIds=[lab.ids["instance"]])),
+        exit_code=1, baseline=PUBLIC, expect_fail={"instance.running"},
+        expect_status={"agent.registered": "skip"},
+        doc="Stopped, with an Elastic IP (kept across a stop, unlike an auto-assigned public IP, "
+        "so the internet path stays). DescribeInstanceInformation does not return stopped "
+        "instances (API reference): agent.registered depends on instance.running and skips "
+        "rather than naming a second, false cause.",
+    ),
+    Scenario(
+        "broken-imds-disabled",
+        lambda lab: public_shape(lab, metadata={"HttpEndpoint": "disabled"}),
+        exit_code=1, baseline=PUBLIC, expect_fail={"instance.metadata"},
+    ),
+    Scenario(
+        "broken-no-profile",
+        lambda lab: public_shape(lab, profile=False),
+        exit_code=1, baseline=PUBLIC, expect_fail={"iam.profile"},
+        doc="No profile; DHMC is off in us-east-1.",
+    ),
+    Scenario(
+        "broken-profile-without-role",
+        lambda lab: public_shape(lab, profile_with_role=False),
+        exit_code=1, baseline=PUBLIC, expect_fail={"iam.profile"},
+        expect_message={"iam.profile": ["{profile}"]},
+    ),
+    Scenario(
+        "broken-role-untrusted",
+        lambda lab: public_shape(lab, role_kwargs={"trust": policy(
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+             "Action": "sts:AssumeRole"}
+        )}),
+        exit_code=1, baseline=PUBLIC, expect_fail={"iam.trust"},
+        expect_message={"iam.trust": ["{role}"]},
+    ),
+    Scenario(
+        "broken-role-no-core-permissions",
+        lambda lab: public_shape(lab, role_kwargs={
+            "managed": ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]}),
+        exit_code=1, baseline=PUBLIC, expect_fail={"iam.core-permissions"},
+        expect_message={"iam.core-permissions": ["ssm:UpdateInstanceInformation"]},
+    ),
+    Scenario(
+        "broken-role-explicit-deny",
+        lambda lab: public_shape(lab, role_kwargs={
+            "inline": {"deny-data": policy(deny("ssmmessages:OpenDataChannel"))}}),
+        exit_code=1, baseline=PUBLIC, expect_fail={"iam.core-permissions"},
+        expect_message={"iam.core-permissions": ["ssmmessages:OpenDataChannel"]},
+    ),
+    Scenario(
+        "broken-role-boundary",
+        lambda lab: public_shape(lab, role_kwargs={
+            "boundary": lab.customer_policy("boundary", policy(allow("ssm:*")), False)}),
+        exit_code=1, baseline=PUBLIC, expect_fail={"iam.core-permissions"},
+        expect_message={"iam.core-permissions": ["ssmmessages:"]},
+        doc="The permissions boundary allows ssm:* only: the ssmmessages actions are cut.",
+    ),
+    Scenario(
+        "broken-role-without-ec2messages-old-agent",
+        lambda lab: public_shape(
+            lab, role_kwargs={"managed": [], "inline": {"core": CORE_WITHOUT_EC2MESSAGES}},
+            agent={"version": "3.2.582.0", "latest": False},
+        ),
+        exit_code=1, baseline=PUBLIC, expect_fail={"iam.core-permissions"},
+        expect_warn={"agent.version"},
+        expect_message={"iam.core-permissions": ["ec2messages:"]},
+        doc="Agent 3.2.x still needs ec2messages, which the role does not allow.",
+    ),
+    Scenario(
+        "broken-agent-not-registered",
+        lambda lab: public_shape(lab, register=False),
+        exit_code=1, baseline=PUBLIC, expect_fail={"agent.registered"},
+    ),
+    Scenario(
+        "broken-agent-connection-lost",
+        lambda lab: public_shape(lab, agent={
+            "ping_status": "ConnectionLost",
+            "last_ping": dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)}),
+        exit_code=1, baseline=PUBLIC, expect_fail={"agent.online"},
+        expect_message={"agent.online": ["ConnectionLost", "{last_ping_date}"]},
+    ),
+    Scenario(
+        "broken-agent-too-old",
+        lambda lab: public_shape(lab, agent={"version": "2.3.50.0", "latest": False}),
+        exit_code=1, baseline=PUBLIC, expect_fail={"agent.version"},
+        expect_message={"agent.version": ["2.3.50.0"]},
+    ),
+    Scenario(
+        "broken-route-none",
+        lambda lab: endpoint_shape(lab, services=()),
+        exit_code=1, baseline=ENDPOINTS, expect_fail={"network.route"},
+        doc="Private subnet, no default route, no endpoints.",
+    ),
+    Scenario(
+        "broken-route-igw-without-public-ip",
+        lambda lab: public_shape(lab, public_ip=False),
+        exit_code=1, baseline=PUBLIC, expect_fail={"network.route"},
+        expect_message={"network.route": ["{igw}"]},
+    ),
+    Scenario(
+        "broken-route-explicit-table-shadows-main",
+        lambda lab: public_shape(lab, route="main-shadowed"),
+        exit_code=1, baseline=PUBLIC, expect_fail={"network.route"},
+        expect_message={"network.route": ["{rt}"]},
+        doc="The main table routes to the IGW, but the subnet's explicitly associated table, "
+        "which is the one that applies, has no default route.",
+    ),
+    Scenario(
+        "opaque-tgw-route-no-endpoints",
+        lambda lab: endpoint_shape(
+            lab, services=(), default_route=lambda l: {
+                "TransitGatewayId": l.ec2.create_transit_gateway()["TransitGateway"][
+                    "TransitGatewayId"]
+            },
+        ),
+        exit_code=0, baseline=ENDPOINTS, expect_warn={"network.route"},
+        expect_status={c: "skip" for c in ("vpce.present", "vpce.private-dns",
+                                            "vpce.ingress-443", "vpce.policy",
+                                            "vpc.dns-support", "vpc.dns-hostnames")},
+        doc="Default route to a transit gateway, no endpoints in the VPC: ssm-doctor cannot see "
+        "past the TGW (centralised egress or endpoints are common), so the route is a warning "
+        "and the endpoint checks skip; nothing fails (check-semantics.md, network.route).",
+    ),
+    Scenario(
+        "broken-route-nat-deleted",
+        lambda lab: nat_shape(lab, delete_nat=True),
+        exit_code=1, baseline=PUBLIC, expect_fail={"network.route"},
+        expect_message={"network.route": ["{nat}"]},
+    ),
+    Scenario(
+        "broken-egress-none",
+        lambda lab: public_shape(lab, instance_egress=[]),
+        exit_code=1, baseline=PUBLIC, expect_fail={"network.egress-443"},
+        expect_message={"network.egress-443": ["{instance_sg}"]},
+    ),
+    Scenario(
+        "broken-egress-misses-endpoint-subnet",
+        lambda lab: endpoint_shape(
+            lab, instance_egress=lambda l: [tcp443(IpRanges=[{"CidrIp": l.cidr(9)}])]
+        ),
+        exit_code=1, baseline=ENDPOINTS, expect_fail={"network.egress-443"},
+    ),
+    Scenario(
+        "broken-nacl-denies-443-out",
+        lambda lab: (
+            public_shape(lab),
+            lab.custom_nacl("nacl", "app", [
+                nacl_entry(90, True, "deny", ports=(443, 443)),
+                nacl_entry(100, True, "allow", protocol="-1"),
+                nacl_entry(100, False, "allow", protocol="-1"),
+            ]),
+        ),
+        exit_code=1, baseline=PUBLIC, expect_fail={"network.nacl"},
+        expect_message={"network.nacl": ["{nacl}", "90"]},
+    ),
+    Scenario(
+        "broken-nacl-no-return-traffic",
+        lambda lab: (
+            public_shape(lab),
+            lab.custom_nacl("nacl", "app", [nacl_entry(100, True, "allow", ports=(443, 443))]),
+        ),
+        exit_code=1, baseline=PUBLIC, expect_fail={"network.nacl"},
+        expect_message={"network.nacl": ["{nacl}"]},
+        doc="Only outbound 443 allowed: return traffic hits the implicit deny.",
+    ),
+    Scenario(
+        "broken-nacl-endpoint-subnet",
+        lambda lab: (
+            endpoint_shape(lab),
+            lab.custom_nacl("endpoint_nacl", "endpoints", [
+                nacl_entry(50, False, "deny", cidr=lab.cidr(1), ports=(443, 443)),
+                nacl_entry(100, False, "allow", protocol="-1"),
+                nacl_entry(100, True, "allow", protocol="-1"),
+            ]),
+        ),
+        exit_code=1, baseline=ENDPOINTS, expect_fail={"network.nacl"},
+        expect_message={"network.nacl": ["{endpoint_nacl}"]},
+        doc="The endpoints' subnet NACL refuses 443 from the instance subnet.",
+    ),
+    Scenario(
+        "broken-vpce-missing-ssmmessages",
+        lambda lab: endpoint_shape(lab, services=("ssm", "ec2messages")),
+        exit_code=1, baseline=ENDPOINTS, expect_fail={"vpce.present"},
+        expect_warn={"network.route"},
+        expect_message={"vpce.present": ["ssmmessages"]},
+    ),
+    Scenario(
+        "broken-vpce-private-dns-off",
+        lambda lab: endpoint_shape(lab, private_dns={"ssmmessages": False}),
+        exit_code=1, baseline=ENDPOINTS, expect_fail={"vpce.private-dns"},
+        expect_warn={"network.route"},
+        expect_message={"vpce.private-dns": ["{vpce_ssmmessages}"]},
+        doc="All endpoints exist, ssmmessages's does not carry (private DNS off): route is "
+        "neither a pass (not every service carried) nor a fail (endpoints exist).",
+    ),
+    Scenario(
+        "broken-vpce-sg-no-ingress",
+        lambda lab: endpoint_shape(lab, endpoint_ingress=[]),
+        exit_code=1, baseline=ENDPOINTS, expect_fail={"vpce.ingress-443"},
+        expect_message={"vpce.ingress-443": ["{vpce_ssm}|{vpce_ssmmessages}|{endpoint_sg}"]},
+    ),
+    Scenario(
+        "broken-vpce-policy-denies",
+        lambda lab: endpoint_shape(lab, policies={"ssmmessages": policy(
+            {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Principal": "*", "Action": "ssmmessages:OpenDataChannel",
+             "Resource": "*"},
+        )}),
+        exit_code=1, baseline=ENDPOINTS, expect_fail={"vpce.policy"},
+        expect_message={"vpce.policy": ["{vpce_ssmmessages}", "ssmmessages:OpenDataChannel"]},
+    ),
+    Scenario(
+        "broken-vpc-dns-support-off",
+        lambda lab: endpoint_shape(lab, dns_support=False),
+        exit_code=1, baseline=ENDPOINTS, expect_fail={"vpc.dns-support"},
+        expect_message={"vpc.dns-support": ["{vpc}"]},
+    ),
+    Scenario(
+        "broken-vpc-dns-hostnames-off",
+        lambda lab: endpoint_shape(lab, dns_hostnames=False),
+        exit_code=1, baseline=ENDPOINTS, expect_fail={"vpc.dns-hostnames"},
+        expect_message={"vpc.dns-hostnames": ["{vpc}"]},
+    ),
+    # ---- compound: every fault must be named -------------------------------------------------
+    Scenario(
+        "compound-no-profile-and-no-route",
+        lambda lab: endpoint_shape(lab, services=(), profile=False),
+        exit_code=1, baseline=ENDPOINTS, expect_fail={"iam.profile", "network.route"},
+    ),
+    Scenario(
+        "compound-untrusted-and-connection-lost",
+        lambda lab: public_shape(
+            lab,
+            role_kwargs={"trust": policy({"Effect": "Allow",
+                                          "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                                          "Action": "sts:AssumeRole"})},
+            agent={"ping_status": "ConnectionLost"},
+        ),
+        exit_code=1, baseline=PUBLIC, expect_fail={"iam.trust", "agent.online"},
+    ),
+    Scenario(
+        "compound-endpoint-sg-and-dns-hostnames",
+        lambda lab: endpoint_shape(lab, endpoint_ingress=[], dns_hostnames=False),
+        exit_code=1, baseline=ENDPOINTS, expect_fail={"vpce.ingress-443", "vpc.dns-hostnames"},
+    ),
+    Scenario(
+        "compound-egress-and-nacl",
+        lambda lab: (
+            public_shape(lab, instance_egress=[]),
+            lab.custom_nacl("nacl", "app", [nacl_entry(100, True, "allow", protocol="-1")]),
+        ),
+        exit_code=1, baseline=PUBLIC, expect_fail={"network.egress-443", "network.nacl"},
+    ),
+    Scenario(
+        "compound-old-agent-no-ec2messages-endpoint-and-policy-deny",
+        lambda lab: endpoint_shape(
+            lab, services=("ssm", "ssmmessages"),
+            agent={"version": "3.0.1124.0", "latest": False},
+            policies={"ssm": policy(
+                {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+                {"Effect": "Deny", "Principal": "*", "Action": "ssm:UpdateInstanceInformation",
+                 "Resource": "*"},
+            )},
+        ),
+        exit_code=1, baseline=ENDPOINTS,
+        expect_fail={"vpce.present", "vpce.policy"},
+        expect_warn={"network.route", "agent.version"},
+        expect_message={"vpce.present": ["ec2messages"],
+                        "vpce.policy": ["ssm:UpdateInstanceInformation"]},
+        doc="Agent 3.0 requires ec2messages, which has no endpoint; and the ssm endpoint's "
+        "policy denies UpdateInstanceInformation.",
+    ),
+    # ---- a failing or slow API ---------------------------------------------------------------
+    Scenario(
+        "api-5xx-describe-instance-information",
+        lambda lab: public_shape(lab),
+        exit_code=3, baseline=PUBLIC, expect_error={"agent.registered"},
+        expect_message={"agent.registered": ["DescribeInstanceInformation"]},
+        fault=Fault("ssm:DescribeInstanceInformation", status=500),
+        max_seconds=30,
+        doc="SSM answers HTTP 500 to every DescribeInstanceInformation of this run.",
+    ),
+    Scenario(
+        "api-throttled-describe-security-groups",
+        lambda lab: public_shape(lab),
+        exit_code=3, baseline=PUBLIC, expect_error={"network.egress-443"},
+        expect_message={"network.egress-443": ["DescribeSecurityGroups"]},
+        fault=Fault("ec2:DescribeSecurityGroups", status=400),
+        max_seconds=30,
+        doc="EC2 throttles (RequestLimitExceeded) every DescribeSecurityGroups of this run.",
+    ),
+    Scenario(
+        "api-timeout-describe-vpc-attribute",
+        lambda lab: endpoint_shape(lab),
+        exit_code=3, baseline=ENDPOINTS, expect_error={"vpc.dns-support", "vpc.dns-hostnames"},
+        expect_message={"vpc.dns-support": ["DescribeVpcAttribute"],
+                        "vpc.dns-hostnames": ["DescribeVpcAttribute"]},
+        fault=Fault("ec2:DescribeVpcAttribute", status=None, delay=4.0),
+        timeout=1, max_seconds=30,
+        doc="DescribeVpcAttribute answers after 4 s; with --timeout 1 every attempt times out.",
+    ),
+    Scenario(
+        "api-slow-describe-route-tables",
+        lambda lab: public_shape(lab),
+        exit_code=0, baseline=PUBLIC,
+        fault=Fault("ec2:DescribeRouteTables", status=None, delay=1.5),
+        doc="A slow (1.5 s) but successful DescribeRouteTables does not change the verdict.",
+    ),
+]
+
+_names = [s.name for s in SCENARIOS]
+assert len(_names) == len(set(_names)), "scenario names must be unique"
+
+#: The scenario the AccessDenied test runs (with IAM enforcement on) is seeded like this one.
+AUTH_SCENARIO = Scenario(
+    "access-denied-describe-network-acls",
+    lambda lab: public_shape(lab),
+    exit_code=3, baseline=PUBLIC, expect_error={"network.nacl"},
+    expect_message={"network.nacl": ["ec2:DescribeNetworkAcls"]},
+    doc="IAM enforcement on; the caller may read everything the tool needs except "
+    "ec2:DescribeNetworkAcls (explicit Deny).",
+)
