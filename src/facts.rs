@@ -348,3 +348,41 @@ impl Facts {
             .or_else(|| self.caller.value().map(|c| c.account.as_str()))
     }
 }
+
+/// Small constructors for hand-made facts in tests.
+#[cfg(test)]
+pub mod build {
+    use super::{NaclEntry, SgRule};
+
+    /// A TCP entry for `ports`, or an all-traffic entry when `ports` is `None`.
+    pub fn nacl_entry(
+        rule: i32,
+        egress: bool,
+        action: &str,
+        cidr: &str,
+        ports: Option<(i32, i32)>,
+    ) -> NaclEntry {
+        NaclEntry {
+            rule_number: rule,
+            egress,
+            protocol: if ports.is_some() { "6" } else { "-1" }.to_string(),
+            action: action.to_string(),
+            cidr: Some(cidr.to_string()),
+            port_from: ports.map(|p| p.0),
+            port_to: ports.map(|p| p.1),
+        }
+    }
+
+    /// A rule with no peers yet: fill `cidrs`, `group_ids` or `prefix_list_ids` with struct update.
+    pub fn sg_rule(protocol: &str, ports: Option<(i32, i32)>) -> SgRule {
+        SgRule {
+            protocol: protocol.to_string(),
+            port_from: ports.map(|p| p.0),
+            port_to: ports.map(|p| p.1),
+            cidrs: vec![],
+            ipv6_cidrs: vec![],
+            prefix_list_ids: vec![],
+            group_ids: vec![],
+        }
+    }
+}

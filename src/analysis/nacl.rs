@@ -79,24 +79,7 @@ fn entry_ports(entry: &NaclEntry) -> (i32, i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn entry(
-        rule: i32,
-        egress: bool,
-        action: &str,
-        cidr: &str,
-        ports: Option<(i32, i32)>,
-    ) -> NaclEntry {
-        NaclEntry {
-            rule_number: rule,
-            egress,
-            protocol: if ports.is_some() { "6" } else { "-1" }.to_string(),
-            action: action.to_string(),
-            cidr: Some(cidr.to_string()),
-            port_from: ports.map(|p| p.0),
-            port_to: ports.map(|p| p.1),
-        }
-    }
+    use crate::facts::build::nacl_entry as entry;
 
     fn acl(entries: Vec<NaclEntry>) -> NetworkAcl {
         NetworkAcl {

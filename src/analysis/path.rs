@@ -1,6 +1,7 @@
 //! How the agent's HTTPS traffic leaves the instance, service by service (see
 //! `docs/check-semantics.md`, "The network path, per service").
 
+use crate::analysis::ipv4::Cidr;
 use crate::analysis::version;
 use crate::checks::outcome::{Outcome, need};
 use crate::facts::{AgentInfo, Facts, Instance, NatGateway, RouteTable, VpcEndpoint};
@@ -106,6 +107,15 @@ impl<'a> Path<'a> {
     pub fn carrying_endpoints(&self) -> impl Iterator<Item = (&ServiceRoute<'a>, &'a VpcEndpoint)> {
         self.existing_endpoints()
             .filter(|(s, _)| s.carried_by_endpoint())
+    }
+
+    /// The instance's private address as a /32, or the `error` explaining it has none.
+    pub fn instance_ip(&self) -> Result<Cidr, Outcome> {
+        self.instance
+            .private_ip
+            .as_deref()
+            .and_then(Cidr::parse)
+            .ok_or_else(|| Outcome::error("The instance has no private IPv4 address."))
     }
 
     /// Services whose traffic goes out through the internet path (no carrying endpoint).

@@ -144,18 +144,7 @@ pub fn reaches(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rule(protocol: &str, ports: Option<(i32, i32)>) -> SgRule {
-        SgRule {
-            protocol: protocol.into(),
-            port_from: ports.map(|p| p.0),
-            port_to: ports.map(|p| p.1),
-            cidrs: vec![],
-            ipv6_cidrs: vec![],
-            prefix_list_ids: vec![],
-            group_ids: vec![],
-        }
-    }
+    use crate::facts::build::sg_rule as rule;
 
     fn group(egress: Vec<SgRule>) -> SecurityGroup {
         SecurityGroup {

@@ -10,6 +10,7 @@ mod instance;
 mod network;
 pub mod outcome;
 mod permissions;
+mod tally;
 mod vpc;
 mod vpce;
 

@@ -2,11 +2,13 @@
 
 use super::Context;
 use super::outcome::{CheckResult, Outcome, need};
+use super::tally::Tally;
 use crate::analysis::ipv4::Cidr;
 use crate::analysis::nacl::{self, NaclDecision, acl_for_subnet};
 use crate::analysis::path::{Internet, Need, Path};
 use crate::analysis::security_group::{Destination, Reach, grants, reaches};
 use crate::facts::{NetworkAcl, SecurityGroup, Subnet, VpcEndpoint};
+use crate::report::Status;
 use serde_json::json;
 
 const HTTPS: i32 = 443;
@@ -129,7 +131,7 @@ fn subnet_cidrs(subnets: &[Subnet], ids: &[String]) -> Result<Vec<Cidr>, Outcome
         .collect()
 }
 
-pub fn instance_groups<'a>(ctx: &Context<'a>) -> Result<Vec<&'a SecurityGroup>, Outcome> {
+fn instance_groups<'a>(ctx: &Context<'a>) -> Result<Vec<&'a SecurityGroup>, Outcome> {
     let all = need(&ctx.facts.network.security_groups)?;
     let wanted = &ctx.path()?.instance.security_group_ids;
     wanted
@@ -150,7 +152,7 @@ pub fn egress_443(ctx: &Context) -> CheckResult {
     let granted = grants(&groups, true, HTTPS);
     let lists = &ctx.facts.network.prefix_lists;
     let group_ids = path.instance.security_group_ids.join(", ");
-    let (mut ok, mut warn, mut bad, mut unknown) = (vec![], vec![], vec![], vec![]);
+    let mut tally = Tally::default();
     for hop in hops(path) {
         match hop {
             Hop::Internet { services, opaque } => {
@@ -160,12 +162,15 @@ pub fn egress_443(ctx: &Context) -> CheckResult {
                     cidrs: vec![Cidr::ANY],
                 };
                 match reaches(&granted, &dest, lists) {
-                    Reach::Yes(via) => ok.push(format!("{what} via {}", via.join(", "))),
-                    Reach::Unknown(p) => unknown.push(format!("{what}: {p}")),
-                    Reach::No(_) if opaque || allows_some_public_range(&granted) => warn.push(format!(
-                        "{what}: only narrower ranges are open on 443, which may not cover the regional endpoints"
-                    )),
-                    Reach::No(_) => bad.push(format!("{what} (0.0.0.0/0)")),
+                    Reach::Yes(via) => tally.fine.push(format!("{what} via {}", via.join(", "))),
+                    Reach::Unknown(p) => tally.unknown.push(format!("{what}: {p}")),
+                    Reach::No(_) if opaque || allows_some_public_range(&granted) => {
+                        tally.doubtful.push(format!(
+                            "{what}: only narrower ranges are open on 443, which may not cover the \
+                             regional endpoints"
+                        ))
+                    }
+                    Reach::No(_) => tally.failing.push(format!("{what} (0.0.0.0/0)")),
                 }
             }
             Hop::Endpoint {
@@ -183,41 +188,31 @@ pub fn egress_443(ctx: &Context) -> CheckResult {
                     groups: &endpoint.security_group_ids,
                     cidrs: subnet_cidrs(subnets, &endpoint.subnet_ids)?,
                 };
-                match (reaches(&granted, &dest, lists), need) {
-                    (Reach::Yes(via), _) => ok.push(format!("{what} via {}", via.join(", "))),
-                    (Reach::Unknown(p), _) => unknown.push(format!("{what}: {p}")),
-                    (Reach::No(missing), Need::Required) => {
-                        bad.push(format!("{what}, subnets {}", cidr_list(&missing)))
-                    }
-                    (Reach::No(missing), Need::Optional) => {
-                        warn.push(format!("{what}, subnets {}", cidr_list(&missing)))
+                match reaches(&granted, &dest, lists) {
+                    Reach::Yes(via) => tally.fine.push(format!("{what} via {}", via.join(", "))),
+                    Reach::Unknown(p) => tally.unknown.push(format!("{what}: {p}")),
+                    Reach::No(missing) => {
+                        let line = format!("{what}, subnets {}", cidr_list(&missing));
+                        match need {
+                            Need::Required => tally.failing.push(line),
+                            Need::Optional => tally.doubtful.push(line),
+                        }
                     }
                 }
             }
         }
     }
-    let outcome = if !bad.is_empty() {
-        Outcome::fail(format!(
-            "Security groups {group_ids} allow no outbound TCP 443 to {}.",
-            bad.join("; ")
-        ))
-    } else if !unknown.is_empty() {
-        Outcome::error(format!("Could not evaluate: {}.", unknown.join("; ")))
-    } else if !warn.is_empty() {
-        Outcome::warn(format!("Security groups {group_ids}: {}.", warn.join("; ")))
-    } else if ok.is_empty() {
-        Outcome::skip("No destination to reach: see network.route.")
-    } else {
-        Outcome::pass(format!(
-            "Security groups {group_ids} allow outbound 443 to {}.",
-            ok.join("; ")
-        ))
-    };
-    Ok(outcome
-        .with("security_groups", &path.instance.security_group_ids)
-        .with("allowed", ok)
-        .with("blocked", bad)
-        .with("uncertain", warn))
+    if tally.is_empty() {
+        return Err(Outcome::skip("No destination to reach: see network.route."));
+    }
+    let outcome = tally.outcome(|status, items| match status {
+        Status::Fail => {
+            format!("Security groups {group_ids} allow no outbound TCP 443 to {items}.")
+        }
+        Status::Warn => format!("Security groups {group_ids}: {items}."),
+        _ => format!("Security groups {group_ids} allow outbound 443 to {items}."),
+    });
+    Ok(outcome.with("security_groups", &path.instance.security_group_ids))
 }
 
 fn need_subnets<'a>(ctx: &Context<'a>) -> Result<&'a [Subnet], Outcome> {
@@ -262,12 +257,7 @@ pub fn nacl(ctx: &Context) -> CheckResult {
             path.vpc_id, path.subnet_id
         ))
     })?;
-    let instance_ip = path
-        .instance
-        .private_ip
-        .as_deref()
-        .and_then(Cidr::parse)
-        .ok_or_else(|| Outcome::error("The instance has no private IPv4 address."))?;
+    let instance_ip = path.instance_ip()?;
     let mut legs = Vec::new();
     for hop in hops(path) {
         match hop {
@@ -312,12 +302,15 @@ pub fn nacl(ctx: &Context) -> CheckResult {
             }
         }
     }
-    let (mut problems, mut warnings, mut evidence) = (vec![], vec![], vec![]);
+    let mut tally = Tally::default();
+    let mut evidence = vec![];
+    let mut at_fault: Option<&str> = None;
     let mut seen = std::collections::BTreeSet::new();
     for leg in &legs {
         if !seen.insert((leg.acl.id.as_str(), leg.egress, leg.peer.to_string())) {
             continue;
         }
+        let failures = tally.failing.len();
         // The opening direction carries port 443; the return direction the client's ephemeral port.
         let opening = nacl::evaluate(leg.acl, leg.egress, leg.peer, (HTTPS, HTTPS));
         let ret = nacl::evaluate(leg.acl, !leg.egress, leg.peer, EPHEMERAL);
@@ -326,78 +319,54 @@ pub fn nacl(ctx: &Context) -> CheckResult {
         } else {
             ("inbound", "outbound")
         };
-        judge_leg(
-            &mut problems,
-            &mut warnings,
-            leg,
-            &opening,
-            &format!("{dir_open} TCP 443"),
-        );
-        if !ret.allowed {
-            let common = nacl::evaluate(leg.acl, !leg.egress, leg.peer, EPHEMERAL_COMMON);
-            if common.allowed {
-                warnings.push(format!(
-                    "{} allows {dir_ret} return traffic for {} only on 32768–65535 ({}), enough for \
-                     Linux and Windows but not every OS",
-                    leg.acl.id, leg.what, common.rule_label()
-                ));
-            } else {
-                problems.push(format!(
-                    "{} denies {dir_ret} return traffic (TCP 1024–65535) for {} at {}",
-                    leg.acl.id,
-                    leg.what,
-                    ret.rule_label()
-                ));
-            }
+        judge_leg(&mut tally, leg, &opening, &format!("{dir_open} TCP 443"));
+        let common = nacl::evaluate(leg.acl, !leg.egress, leg.peer, EPHEMERAL_COMMON);
+        if !ret.allowed && common.allowed {
+            tally.doubtful.push(format!(
+                "{} allows {dir_ret} return traffic for {} only on 32768–65535 ({}), enough for \
+                 Linux and Windows but not every OS",
+                leg.acl.id,
+                leg.what,
+                common.rule_label()
+            ));
         } else {
-            judge_leg(
-                &mut problems,
-                &mut warnings,
-                leg,
-                &ret,
-                &format!("{dir_ret} TCP 1024–65535"),
-            );
+            judge_leg(&mut tally, leg, &ret, &format!("{dir_ret} TCP 1024–65535"));
+        }
+        if tally.failing.len() > failures && at_fault.is_none() {
+            at_fault = Some(&leg.acl.id);
         }
         evidence.push(json!({
             "network_acl_id": leg.acl.id, "peer": leg.peer.to_string(), "instance_side": leg.egress,
             "https": opening, "return": ret,
         }));
     }
-    let outcome = if !problems.is_empty() {
-        Outcome::fail(format!("{}.", problems.join("; ")))
-    } else if !warnings.is_empty() {
-        Outcome::warn(format!("{}.", warnings.join("; ")))
-    } else if legs.is_empty() {
-        Outcome::pass(format!(
+    let endpoint_acls = if legs.iter().any(|l| !l.egress) {
+        "; so do the endpoint subnets' ACLs"
+    } else {
+        ""
+    };
+    let outcome = match legs.is_empty() {
+        true => Outcome::pass(format!(
             "{} is not crossed on the way to the endpoints (same subnet).",
             own.id
-        ))
-    } else {
-        Outcome::pass(format!(
-            "{} allows HTTPS out and its return traffic in{}.",
-            own.id,
-            if legs.iter().any(|l| !l.egress) {
-                "; so do the endpoint subnets' ACLs"
-            } else {
-                ""
-            }
-        ))
+        )),
+        false => tally.outcome(|status, items| match status {
+            Status::Pass => format!(
+                "{} allows HTTPS out and its return traffic in{endpoint_acls}.",
+                own.id
+            ),
+            _ => format!("{items}."),
+        }),
     };
     Ok(outcome
         .with("network_acl_id", &own.id)
         .with("evaluations", evidence)
-        .var("nacl_id", own.id.clone()))
+        .var("nacl_id", at_fault.unwrap_or(&own.id).to_string()))
 }
 
-fn judge_leg(
-    problems: &mut Vec<String>,
-    warnings: &mut Vec<String>,
-    leg: &Leg,
-    d: &NaclDecision,
-    traffic: &str,
-) {
+fn judge_leg(tally: &mut Tally, leg: &Leg, d: &NaclDecision, traffic: &str) {
     if !d.allowed {
-        problems.push(format!(
+        tally.failing.push(format!(
             "{} denies {traffic} for {} at {}",
             leg.acl.id,
             leg.what,
@@ -409,7 +378,7 @@ fn judge_leg(
             .iter()
             .map(|r| format!("rule {r}"))
             .collect();
-        warnings.push(format!(
+        tally.doubtful.push(format!(
             "{} allows {traffic} for {} at {}, but {} deny part of it first",
             leg.acl.id,
             leg.what,

@@ -2,6 +2,7 @@
 
 use super::{REGISTRY, run};
 use crate::catalog::Catalog;
+use crate::facts::build::{nacl_entry, sg_rule};
 use crate::facts::*;
 use crate::report::{Report, Status, Verdict};
 use serde_json::json;
@@ -37,40 +38,10 @@ fn policy(name: &str, arn: Option<&str>, document: serde_json::Value) -> Policy 
     }
 }
 
-fn sg_rule(protocol: &str, ports: Option<(i32, i32)>) -> SgRule {
-    SgRule {
-        protocol: protocol.to_string(),
-        port_from: ports.map(|p| p.0),
-        port_to: ports.map(|p| p.1),
-        cidrs: vec![],
-        ipv6_cidrs: vec![],
-        prefix_list_ids: vec![],
-        group_ids: vec![],
-    }
-}
-
 fn all_to(cidr: &str) -> SgRule {
     SgRule {
         cidrs: vec![cidr.to_string()],
         ..sg_rule("-1", None)
-    }
-}
-
-fn nacl_entry(
-    rule: i32,
-    egress: bool,
-    action: &str,
-    cidr: &str,
-    ports: Option<(i32, i32)>,
-) -> NaclEntry {
-    NaclEntry {
-        rule_number: rule,
-        egress,
-        protocol: if ports.is_some() { "6" } else { "-1" }.to_string(),
-        action: action.to_string(),
-        cidr: Some(cidr.to_string()),
-        port_from: ports.map(|p| p.0),
-        port_to: ports.map(|p| p.1),
     }
 }
 

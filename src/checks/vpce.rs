@@ -2,11 +2,10 @@
 
 use super::Context;
 use super::iam::{parse, request_context};
-use super::network::instance_groups;
 use super::outcome::{CheckResult, Outcome, need};
 use super::permissions::{ActionVerdict, judge};
+use super::tally::Tally;
 use crate::analysis::core_actions::{actions_for, resource_for};
-use crate::analysis::ipv4::Cidr;
 use crate::analysis::path::{Need, Path};
 use crate::analysis::security_group::{Destination, Reach, grants, reaches};
 use crate::policy::{Decision, Labeled, Principal, Request, evaluate_resource_policy};
@@ -43,12 +42,12 @@ fn carrying_path<'a, 'c>(ctx: &'c Context<'a>) -> Result<&'c Path<'a>, Outcome> 
 pub fn present(ctx: &Context) -> CheckResult {
     let path = endpoint_path(ctx)?;
     let carries = path.internet.carries_traffic();
-    let (mut failing, mut warning, mut fine) = (vec![], vec![], vec![]);
+    let mut tally = Tally::default();
     let mut missing = vec![];
     for s in &path.services {
         let state = match s.endpoint {
             Some(e) if e.state.eq_ignore_ascii_case("available") => {
-                fine.push(format!("{} ({})", s.service, e.id));
+                tally.fine.push(format!("{} ({})", s.service, e.id));
                 continue;
             }
             Some(e) => format!("endpoint {} is {}", e.id, e.state),
@@ -56,31 +55,26 @@ pub fn present(ctx: &Context) -> CheckResult {
         };
         missing.push(s.service);
         let line = format!("{}: {state}", s.service);
+        let internet = path.internet.describe();
         match (s.need, carries) {
-            (Need::Required, false) => failing.push(line),
-            (Need::Required, true) => warning.push(format!(
-                "{line} (its traffic uses {})",
-                path.internet.describe()
-            )),
-            (Need::Optional, false) => warning.push(format!(
+            (Need::Required, false) => tally.failing.push(line),
+            (Need::Required, true) => tally
+                .doubtful
+                .push(format!("{line} (its traffic uses {internet})")),
+            (Need::Optional, false) => tally.doubtful.push(format!(
                 "{line} (needed only by agents older than 3.3.40.0)"
             )),
-            (Need::Optional, true) => {
-                fine.push(format!("{} via {}", s.service, path.internet.describe()))
-            }
+            (Need::Optional, true) => tally.fine.push(format!("{} via {internet}", s.service)),
         }
     }
-    let outcome = if !failing.is_empty() {
-        Outcome::fail(format!(
-            "{} has no internet path and lacks endpoints: {}.",
-            path.vpc_id,
-            failing.join("; ")
-        ))
-    } else if !warning.is_empty() {
-        Outcome::warn(format!("{}.", warning.join("; ")))
-    } else {
-        Outcome::pass(format!("Endpoints are available for {}.", fine.join(", ")))
-    };
+    let outcome = tally.outcome(|status, items| match status {
+        Status::Fail => format!(
+            "{} has no internet path and lacks endpoints: {items}.",
+            path.vpc_id
+        ),
+        Status::Warn => format!("{items}."),
+        _ => format!("Endpoints are available for {items}."),
+    });
     Ok(outcome
         .with("vpc_id", path.vpc_id)
         .with("missing", &missing)
@@ -126,18 +120,12 @@ pub fn private_dns(ctx: &Context) -> CheckResult {
 pub fn ingress_443(ctx: &Context) -> CheckResult {
     let path = carrying_path(ctx)?;
     let all = need(&ctx.facts.network.security_groups)?;
-    let own_groups = instance_groups(ctx)?;
-    let instance_ip = path
-        .instance
-        .private_ip
-        .as_deref()
-        .and_then(Cidr::parse)
-        .ok_or_else(|| Outcome::error("The instance has no private IPv4 address."))?;
+    let instance_ip = path.instance_ip()?;
     let source = Destination {
         groups: &path.instance.security_group_ids,
         cidrs: vec![instance_ip],
     };
-    let (mut blocked, mut allowed, mut weak, mut unknown) = (vec![], vec![], vec![], vec![]);
+    let mut tally = Tally::default();
     let mut at_fault = vec![];
     for (s, e) in path.carrying_endpoints() {
         let groups: Vec<_> = all
@@ -155,53 +143,30 @@ pub fn ingress_443(ctx: &Context) -> CheckResult {
             &source,
             &ctx.facts.network.prefix_lists,
         ) {
-            Reach::Yes(via) => allowed.push(format!("{what} via {}", via.join(", "))),
-            Reach::Unknown(p) => unknown.push(format!("{what}: {p}")),
+            Reach::Yes(via) => tally.fine.push(format!("{what} via {}", via.join(", "))),
+            Reach::Unknown(p) => tally.unknown.push(format!("{what}: {p}")),
             Reach::No(_) => {
-                at_fault.push(e.id.as_str());
+                at_fault.push(e);
                 match s.need {
-                    Need::Required => blocked.push(what),
-                    Need::Optional => weak.push(what),
+                    Need::Required => tally.failing.push(what),
+                    Need::Optional => tally
+                        .doubtful
+                        .push(format!("{what} (optional for this agent)")),
                 }
             }
         }
     }
     let from = format!(
-        "the instance ({}, groups {})",
-        instance_ip,
-        own_groups
-            .iter()
-            .map(|g| g.id.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        "the instance ({instance_ip}, groups {})",
+        path.instance.security_group_ids.join(", ")
     );
-    let outcome = if !blocked.is_empty() {
-        Outcome::fail(format!(
-            "No inbound TCP 443 from {from} on {}.",
-            blocked.join("; ")
-        ))
-    } else if !unknown.is_empty() {
-        Outcome::error(format!("Could not evaluate: {}.", unknown.join("; ")))
-    } else if !weak.is_empty() {
-        Outcome::warn(format!(
-            "No inbound TCP 443 from {from} on {} (optional for this agent).",
-            weak.join("; ")
-        ))
-    } else {
-        Outcome::pass(format!(
-            "Endpoints accept HTTPS from {from}: {}.",
-            allowed.join("; ")
-        ))
-    };
-    let mut outcome = outcome
-        .with("allowed", allowed)
-        .with("blocked", &at_fault)
-        .var("endpoint_ids", at_fault.join(" "));
-    if let Some(group) = path
-        .carrying_endpoints()
-        .find(|(_, e)| at_fault.contains(&e.id.as_str()))
-        .and_then(|(_, e)| e.security_group_ids.first())
-    {
+    let outcome = tally.outcome(|status, items| match status {
+        Status::Pass => format!("Endpoints accept HTTPS from {from}: {items}."),
+        _ => format!("No inbound TCP 443 from {from} on {items}."),
+    });
+    let ids: Vec<&str> = at_fault.iter().map(|e| e.id.as_str()).collect();
+    let mut outcome = outcome.var("endpoint_ids", ids.join(" "));
+    if let Some(group) = at_fault.first().and_then(|e| e.security_group_ids.first()) {
         outcome = outcome.var("endpoint_security_group_id", group.clone());
     }
     Ok(outcome)
