@@ -127,6 +127,7 @@ pub fn run(facts: &Facts) -> Report {
         statuses.insert(check.id, outcome.status);
         findings.push(finding(page, outcome, &ctx));
     }
+    point_symptoms_at_causes(&mut findings);
     let target = ReportTarget {
         instance_id: facts.target.instance_id.clone(),
         region: facts.target.region.clone(),
@@ -138,6 +139,29 @@ pub fn run(facts: &Facts) -> Report {
         duration_ms: facts.stats.duration_ms,
     };
     Report::new(target, findings, stats)
+}
+
+/// Checks that report what the agent experiences rather than why.
+const SYMPTOMS: &[&str] = &["agent.registered", "agent.online"];
+
+/// An offline agent is usually the consequence of another failure: say which, so the reader fixes
+/// the cause rather than restarting the agent first.
+fn point_symptoms_at_causes(findings: &mut [Finding]) {
+    let causes: Vec<String> = findings
+        .iter()
+        .filter(|f| f.status == Status::Fail && !SYMPTOMS.contains(&f.id.as_str()))
+        .map(|f| f.id.clone())
+        .collect();
+    if causes.is_empty() {
+        return;
+    }
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.status == Status::Fail && SYMPTOMS.contains(&f.id.as_str()))
+    {
+        f.message.push_str(&format!(" Likely cause: {}.", causes.join(", ")));
+        f.evidence.insert("likely_causes".to_string(), causes.clone().into());
+    }
 }
 
 fn finding(page: &CheckPage, outcome: Outcome, ctx: &Context) -> Finding {

@@ -679,6 +679,17 @@ fn unregistered_agent_fails_and_skips_online_and_version() {
 }
 
 #[test]
+fn an_offline_agent_points_at_the_failing_cause() {
+    let mut f = private_with_endpoints();
+    agent_mut(&mut f).ping_status = "ConnectionLost".into();
+    group_mut(&mut f, "sg-vpce").ingress.clear();
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["agent.online", "vpce.ingress-443"]));
+    assert!(message(&report, "agent.online").ends_with("Likely cause: vpce.ingress-443."));
+    assert!(!message(&report, "vpce.ingress-443").contains("Likely cause"));
+}
+
+#[test]
 fn connection_lost_fails_with_the_last_ping() {
     let mut f = private_with_endpoints();
     agent_mut(&mut f).ping_status = "ConnectionLost".into();
