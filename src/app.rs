@@ -176,7 +176,8 @@ fn load_facts(path: &std::path::Path, ids: &[String]) -> Result<(Vec<Facts>, boo
     if facts.is_empty() {
         return Err(usage(format!("{shown} holds no instance")));
     }
-    Ok((facts, fleet))
+    // Naming one instance of a fleet snapshot asks for that instance's own report.
+    Ok((facts, fleet && ids.len() != 1))
 }
 
 fn collect(args: &Diagnose, selection: &Selection) -> Result<Vec<Facts>, Failure> {

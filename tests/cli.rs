@@ -298,3 +298,55 @@ fn help_documents_exit_codes_and_examples() {
         assert!(help.contains(needle), "--help lacks {needle:?}");
     }
 }
+
+#[test]
+fn a_snapshot_of_several_instances_gives_a_fleet_report() {
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(fixture(name)).unwrap()).unwrap()
+    };
+    let healthy = read("healthy-public-igw");
+    let mut broken = read("broken-deny-ssmmessages");
+    broken["target"]["instance_id"] = Value::from("i-0fedcba9876543210");
+    broken["instance"]["value"]["instance_id"] = Value::from("i-0fedcba9876543210");
+    let path = std::env::temp_dir().join(format!("ssm-doctor-fleet-{}.json", std::process::id()));
+    std::fs::write(&path, Value::Array(vec![healthy, broken]).to_string()).unwrap();
+    let file = path.to_str().unwrap();
+
+    let out = ssm_doctor(&["--facts", file, "--output", "json"]);
+    assert_eq!(out.status.code(), Some(1), "the worst instance decides");
+    let fleet: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        fleet["summary"],
+        serde_json::json!({"instances": 2, "pass": 1, "warn": 0, "fail": 1, "incomplete": 0})
+    );
+    assert_eq!(
+        fleet["reports"][1]["target"]["instance_id"],
+        "i-0fedcba9876543210"
+    );
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("docs/output.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    assert!(
+        validator.is_valid(&fleet),
+        "fleet JSON validates against the schema"
+    );
+
+    let table = String::from_utf8(ssm_doctor(&["--facts", file]).stdout).unwrap();
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("i-0fedcba9876543210"))
+        .expect("a row per instance");
+    assert!(
+        row.contains("✗ fail") && row.contains("iam.core-permissions"),
+        "{row}"
+    );
+
+    // Naming one instance of the snapshot narrows it down to that one's single report.
+    let out = ssm_doctor(&["i-0123456789abcdef0", "--facts", file, "--output", "json"]);
+    std::fs::remove_file(&path).ok();
+    let single: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(single["verdict"], "pass");
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -159,8 +159,10 @@ fn point_symptoms_at_causes(findings: &mut [Finding]) {
         .iter_mut()
         .filter(|f| f.status == Status::Fail && SYMPTOMS.contains(&f.id.as_str()))
     {
-        f.message.push_str(&format!(" Likely cause: {}.", causes.join(", ")));
-        f.evidence.insert("likely_causes".to_string(), causes.clone().into());
+        f.message
+            .push_str(&format!(" Likely cause: {}.", causes.join(", ")));
+        f.evidence
+            .insert("likely_causes".to_string(), causes.clone().into());
     }
 }
 
