@@ -4,7 +4,7 @@ use crate::catalog::Catalog;
 use crate::checks::{self, REGISTRY};
 use crate::cli::{Cli, Command, Diagnose, EXIT_USAGE, validate_instance_id};
 use crate::collect::{Aws, Selection, Settings};
-use crate::facts::{FACTS_SCHEMA_VERSION, Facts};
+use crate::facts::{CollectionStats, FACTS_SCHEMA_VERSION, Facts};
 use crate::progress;
 use crate::render::{page::check_page, render, render_fleet};
 use crate::report::{FleetReport, Stats};
@@ -79,32 +79,35 @@ fn instance_ids(args: &Diagnose) -> Result<Vec<String>, Failure> {
     for id in &ids {
         validate_instance_id(id).map_err(usage)?;
     }
-    ids.dedup();
+    let mut seen = std::collections::BTreeSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
     Ok(ids)
 }
 
 fn diagnose(args: &Diagnose) -> Result<u8, Failure> {
-    let ids = instance_ids(args)?;
+    let from_stdin = args.instance_ids.iter().any(|a| a == "-");
     let selection = Selection {
-        instance_ids: ids,
+        instance_ids: instance_ids(args)?,
         asg: args.asg.clone(),
         tags: args.tag.clone(),
         vpc: args.vpc.clone(),
         all: args.all,
         unmanaged: args.unmanaged,
+        from_stdin,
     };
-    let (facts, fleet) = match &args.facts {
+    let (facts, stats, fleet) = match &args.facts {
         Some(path) => load_facts(path, &selection.instance_ids)?,
         None => {
-            if selection.instance_ids.is_empty() && !selection.is_fleet() {
+            if from_stdin && selection.instance_ids.is_empty() {
+                return Err(usage("no instance id on standard input"));
+            }
+            if !selection.names_targets() {
                 return Err(usage(
                     "say which instances: INSTANCE_ID..., -, --asg, --tag, --vpc or --all (or --facts FILE); see --help",
                 ));
             }
-            if args.instance_ids.iter().any(|a| a == "-") && selection.instance_ids.is_empty() {
-                return Err(usage("no instance id on standard input"));
-            }
-            (collect(args, &selection)?, selection.is_fleet())
+            let (facts, stats) = collect(args, &selection)?;
+            (facts, stats, selection.is_fleet())
         }
     };
     if let Some(path) = &args.save_facts {
@@ -122,23 +125,23 @@ fn diagnose(args: &Diagnose) -> Result<u8, Failure> {
         print!("{}", render(&report, args.output, color));
         return Ok(report.verdict.exit_code());
     }
-    let stats = facts.first().map_or(
-        Stats {
-            api_calls: 0,
-            duration_ms: 0,
-        },
-        |f| Stats {
-            api_calls: f.stats.api_calls,
-            duration_ms: f.stats.duration_ms,
-        },
-    );
+    if facts.is_empty() {
+        eprintln!("ssm-doctor: no instance matched the selection");
+    }
+    let stats = Stats {
+        api_calls: stats.api_calls,
+        duration_ms: stats.duration_ms,
+    };
     let fleet = FleetReport::new(facts.iter().map(checks::run).collect(), stats);
     print!("{}", render_fleet(&fleet, args.output, color));
     Ok(fleet.exit_code())
 }
 
 /// A snapshot holds one instance's facts (an object) or a fleet's (an array).
-fn load_facts(path: &std::path::Path, ids: &[String]) -> Result<(Vec<Facts>, bool), Failure> {
+fn load_facts(
+    path: &std::path::Path,
+    ids: &[String],
+) -> Result<(Vec<Facts>, CollectionStats, bool), Failure> {
     let shown = path.display();
     let text =
         std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {shown}: {e}")))?;
@@ -176,11 +179,16 @@ fn load_facts(path: &std::path::Path, ids: &[String]) -> Result<(Vec<Facts>, boo
     if facts.is_empty() {
         return Err(usage(format!("{shown} holds no instance")));
     }
+    // The instances of one snapshot were collected together: the first carries the run's totals.
+    let stats = facts[0].stats.clone();
     // Naming one instance of a fleet snapshot asks for that instance's own report.
-    Ok((facts, fleet && ids.len() != 1))
+    Ok((facts, stats, fleet && ids.len() != 1))
 }
 
-fn collect(args: &Diagnose, selection: &Selection) -> Result<Vec<Facts>, Failure> {
+fn collect(
+    args: &Diagnose,
+    selection: &Selection,
+) -> Result<(Vec<Facts>, CollectionStats), Failure> {
     let settings = Settings {
         region: args.region.clone(),
         profile: args.profile.clone(),

@@ -156,7 +156,10 @@ impl Aws {
 
     /// Gathers the facts of every selected instance. Questions are batched: one selection call,
     /// agents by chunks of ids, each VPC's network objects once, each profile, role and policy once.
-    pub async fn collect(&self, selection: &Selection) -> Result<Vec<Facts>, SetupError> {
+    pub async fn collect(
+        &self,
+        selection: &Selection,
+    ) -> Result<(Vec<Facts>, CollectionStats), SetupError> {
         let started = Instant::now();
         let explicit = selection.asg.is_none() && !selection.instance_ids.is_empty();
         // Round 1: who we are, which instances, DHMC; the agents too when the ids are known already.
@@ -172,7 +175,11 @@ impl Aws {
         }
         let selected = match selected {
             Fetch::Collected { value } => value,
-            other if explicit => return Ok(self.unreadable(selection, &other, &caller, &dhmc)),
+            other if explicit => {
+                let stats = self.stats(started);
+                let facts = self.unreadable(selection, &other, &caller, &dhmc, &stats);
+                return Ok((facts, stats));
+            }
             other => {
                 return Err(SetupError::Selection(other.problem().unwrap_or_default()));
             }
@@ -205,10 +212,7 @@ impl Aws {
             self.iam_for_profiles(profiles),
         );
         let networks: BTreeMap<String, NetworkFacts> = networks.into_iter().collect();
-        let stats = CollectionStats {
-            api_calls: self.api_calls(),
-            duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
-        };
+        let stats = self.stats(started);
         let mut facts: Vec<Facts> = instances
             .into_iter()
             .map(|i| Facts {
@@ -241,7 +245,14 @@ impl Aws {
             iam: IamFacts::unknown("the instance was not found"),
             stats: stats.clone(),
         }));
-        Ok(facts)
+        Ok((facts, stats))
+    }
+
+    fn stats(&self, started: Instant) -> CollectionStats {
+        CollectionStats {
+            api_calls: self.api_calls(),
+            duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
+        }
     }
 
     fn target(&self, instance_id: &str) -> Target {
@@ -258,6 +269,7 @@ impl Aws {
         problem: &Fetch<Selected>,
         caller: &Fetch<Caller>,
         dhmc: &Fetch<DhmcSetting>,
+        stats: &CollectionStats,
     ) -> Vec<Facts> {
         let why = format!(
             "the instance could not be read ({})",
@@ -275,10 +287,7 @@ impl Aws {
                 dhmc: dhmc.clone(),
                 network: NetworkFacts::unknown(&why),
                 iam: IamFacts::unknown(&why),
-                stats: CollectionStats {
-                    api_calls: self.api_calls(),
-                    duration_ms: 0,
-                },
+                stats: stats.clone(),
             })
             .collect()
     }

@@ -18,12 +18,24 @@ pub struct Selection {
     pub all: bool,
     /// Keep only instances SSM does not list as Online.
     pub unmanaged: bool,
+    /// The ids came as a list on standard input: answer as a fleet, however many there were.
+    pub from_stdin: bool,
 }
 
 impl Selection {
+    /// Whether anything at all was asked for: an empty selection must not mean the whole region.
+    pub fn names_targets(&self) -> bool {
+        !self.instance_ids.is_empty()
+            || self.asg.is_some()
+            || !self.tags.is_empty()
+            || self.vpc.is_some()
+            || self.all
+    }
+
     /// True when the answer is a fleet (a table of reports) rather than one instance's report.
     pub fn is_fleet(&self) -> bool {
         self.instance_ids.len() != 1
+            || self.from_stdin
             || self.asg.is_some()
             || !self.tags.is_empty()
             || self.vpc.is_some()

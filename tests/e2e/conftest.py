@@ -70,6 +70,13 @@ def suite(emulator: Emulator, binary: Path) -> Suite:
     return Suite({s.scenario.name: s for s in seeded}, runs, auth)
 
 
+def pytest_collection_modifyitems(session, config, items):  # noqa: ANN001
+    """The request-log tests judge every request the binary made in the session (scenarios and
+    fleet runs alike): whatever the file order, they run last."""
+    last = [item for item in items if item.name.startswith("test_request_log_")]
+    items[:] = [item for item in items if item not in last] + last
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ANN001
     if TIMINGS:
         terminalreporter.write_line(

@@ -60,6 +60,10 @@ class Run:
         lines = [f"$ {' '.join(self.cmd)}", f"exit {self.returncode} after {self.seconds:.1f}s"]
         for c in (self.report or {}).get("checks", []):
             lines.append(f"  {c['id']:<22} {c['status']:<5} {c.get('message', '')}")
+        for r in (self.report or {}).get("reports", []):  # a fleet: one line per instance
+            bad = [f"{c['id']}={c['status']}" for c in r.get("checks", [])
+                   if c["status"] in ("fail", "warn", "error")]
+            lines.append(f"  {r['target']['instance_id']:<20} {r['verdict']:<10} {' '.join(bad)}")
         if self.report is None:
             lines.append(f"stdout: {self.stdout[:2000]}")
         if self.stderr.strip():
@@ -99,18 +103,30 @@ def run_tool(endpoint: str, instance_id: str, region: str, *, access_key: str,
              secret_key: str = "e2e-dummy-secret", extra: list[str] = (),
              name: str | None = None, output_json: bool = True,
              timeout: int = TIMEOUT_SECONDS) -> Run:
-    cmd = [str(binary_path()), instance_id, "--region", region]
+    args = [instance_id]
+    if name:
+        args += ["--save-facts", str(OUT / f"{name}.facts.json")]
+    return run_binary(endpoint, args + list(extra), region, access_key=access_key,
+                      secret_key=secret_key, name=name, output_json=output_json, timeout=timeout)
+
+
+def run_binary(endpoint: str, args: list[str], region: str, *, access_key: str,
+               secret_key: str = "e2e-dummy-secret", stdin: str | None = None,
+               name: str | None = None, output_json: bool = True,
+               timeout: int = TIMEOUT_SECONDS) -> Run:
+    """The binary with ``args`` (instance ids and/or selectors first), ``--region``, JSON output
+    unless ``output_json`` is false, and the suite's attempts and time-out; ``stdin`` is fed to
+    it (none: /dev/null). With ``name``, stdout and stderr are kept in ``out/``."""
+    cmd = [str(binary_path()), *args, "--region", region]
     if output_json:
         cmd += ["--output", "json"]
     cmd += ["--max-attempts", str(MAX_ATTEMPTS), "--timeout", str(timeout)]
-    if name:
-        cmd += ["--save-facts", str(OUT / f"{name}.facts.json")]
-    cmd += list(extra)
     started = time.monotonic()
     try:
         proc = subprocess.run(
             cmd, env=tool_env(endpoint, access_key, secret_key), capture_output=True, text=True,
-            timeout=SUBPROCESS_TIMEOUT, stdin=subprocess.DEVNULL,
+            timeout=SUBPROCESS_TIMEOUT,
+            **({"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}),
         )
         rc, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
     except subprocess.TimeoutExpired as e:
@@ -123,7 +139,8 @@ def run_tool(endpoint: str, instance_id: str, region: str, *, access_key: str,
         except ValueError as e:
             run.parse_error = str(e)
     if name:
-        (OUT / f"{name}.stdout.json").write_text(stdout)
+        suffix = "json" if output_json else "txt"
+        (OUT / f"{name}.stdout.{suffix}").write_text(stdout)
         (OUT / f"{name}.stderr.txt").write_text(stderr)
     return run
 

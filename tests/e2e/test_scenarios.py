@@ -3,7 +3,8 @@
 Test order matters and is the file's order: the scenarios (all run up front by the ``suite``
 fixture), usage errors, the AccessDenied scenario (it turns moto's IAM enforcement on for a while,
 so nothing else may run then), the output schema, and last the request-log tests, which look at
-every API call the binary made across the suite.
+every API call the binary made across the suite, test_fleet.py's runs included (conftest.py moves
+them to the end of the session).
 """
 
 from __future__ import annotations
