@@ -69,8 +69,12 @@ pub fn human(fleet: &FleetReport, color: bool) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{} pass, {} warn, {} fail, {} incomplete · {} API calls in {} ms",
-        s.pass, s.warn, s.fail, s.incomplete, fleet.stats.api_calls, fleet.stats.duration_ms
+        "\n{} pass, {} warn, {} fail, {} incomplete{}",
+        s.pass,
+        s.warn,
+        s.fail,
+        s.incomplete,
+        human::cost(&fleet.stats)
     );
     let headline = match (s.fail, s.incomplete) {
         (0, 0) => "✓ Every instance should be reachable with Session Manager.".to_string(),
@@ -93,13 +97,18 @@ pub fn markdown(fleet: &FleetReport) -> String {
         .map_or("", |r| r.target.region.as_str());
     let _ = writeln!(
         out,
-        "## ssm-doctor: {} instances in `{region}`\n",
-        s.instances
+        "## ssm-doctor: {} instance{} in `{region}`\n",
+        s.instances,
+        if s.instances == 1 { "" } else { "s" }
     );
     let _ = writeln!(
         out,
-        "{} pass, {} warn, {} fail, {} incomplete · {} API calls in {} ms\n",
-        s.pass, s.warn, s.fail, s.incomplete, fleet.stats.api_calls, fleet.stats.duration_ms
+        "{} pass, {} warn, {} fail, {} incomplete{}\n",
+        s.pass,
+        s.warn,
+        s.fail,
+        s.incomplete,
+        human::cost(&fleet.stats)
     );
     if fleet.reports.is_empty() {
         let _ = writeln!(out, "No instance matched.");

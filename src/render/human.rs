@@ -1,7 +1,7 @@
 //! The terminal report: problems first with their fix, then every check by area, then the verdict.
 //! Fits 80 columns; colour only when the caller says the terminal wants it.
 
-use crate::report::{Finding, Report, Status, Verdict};
+use crate::report::{Finding, Report, Stats, Status, Verdict};
 use owo_colors::OwoColorize;
 use std::fmt::Write;
 
@@ -50,8 +50,13 @@ pub fn render(report: &Report, color: bool) -> String {
     let s = &report.summary;
     let _ = writeln!(
         out,
-        "\n{} pass, {} warn, {} fail, {} skip, {} error · {} API calls in {} ms",
-        s.pass, s.warn, s.fail, s.skip, s.error, report.stats.api_calls, report.stats.duration_ms
+        "\n{} pass, {} warn, {} fail, {} skip, {} error{}",
+        s.pass,
+        s.warn,
+        s.fail,
+        s.skip,
+        s.error,
+        cost(&report.stats)
     );
     let verdict = format!("{} {}", verdict_symbol(report.verdict), report.headline());
     let _ = writeln!(out, "{}", paint.verdict(report.verdict, &verdict));
@@ -93,6 +98,14 @@ fn problem(out: &mut String, f: &Finding, paint: Paint) {
         }
     }
     let _ = writeln!(out, "{INDENT}{}", paint.dim(&format!("Docs: {}", f.docs)));
+}
+
+/// " · N API calls in M ms", or nothing for a report from a hand-made snapshot.
+pub fn cost(stats: &Stats) -> String {
+    match stats.api_calls {
+        0 => String::new(),
+        n => format!(" · {n} API calls in {} ms", stats.duration_ms),
+    }
 }
 
 fn area_title(area: &str) -> &'static str {
