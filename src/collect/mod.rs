@@ -185,17 +185,16 @@ impl Aws {
             }
         };
         let mut instances = selected.found;
-        let agents = match early_agents {
-            Some(agents) => agents,
-            None => {
-                let ids: Vec<String> = instances.iter().map(|i| i.instance_id.clone()).collect();
-                self.agents(&ids).await
-            }
+        // The agents decide which instances go on only with --unmanaged; otherwise they are asked
+        // alongside the rest, saving a round trip.
+        let early_agents = match (early_agents, selection.unmanaged) {
+            (None, true) => Some(self.agents(&ids_of(&instances)).await),
+            (agents, _) => agents,
         };
-        if selection.unmanaged {
+        if let (Some(agents), true) = (&early_agents, selection.unmanaged) {
             instances.retain(|i| !agents.is_online(&i.instance_id));
         }
-        // Round 2 on: every VPC and every instance profile once, all at the same time.
+        let ids = ids_of(&instances);
         let vpcs: BTreeSet<&str> = instances
             .iter()
             .filter_map(|i| i.vpc_id.as_deref())
@@ -204,12 +203,20 @@ impl Aws {
             .iter()
             .filter_map(|i| i.instance_profile_arn.as_deref())
             .collect();
-        let (networks, iam) = tokio::join!(
+        // Every profile and every VPC once, all at the same time. IAM goes first: its chain of
+        // dependent calls is the longest, so its first calls must not queue behind the VPCs' fan-out.
+        let (iam, networks, agents) = tokio::join!(
+            self.iam_for_profiles(profiles),
             join_all(
                 vpcs.into_iter()
                     .map(|v| async move { (v.to_string(), self.network(v).await) })
             ),
-            self.iam_for_profiles(profiles),
+            async {
+                match early_agents {
+                    Some(agents) => agents,
+                    None => self.agents(&ids).await,
+                }
+            },
         );
         let networks: BTreeMap<String, NetworkFacts> = networks.into_iter().collect();
         let stats = self.stats(started);
@@ -329,6 +336,10 @@ impl IamFacts {
             permissions_boundary: Fetch::not_applicable(why),
         }
     }
+}
+
+fn ids_of(instances: &[crate::facts::Instance]) -> Vec<String> {
+    instances.iter().map(|i| i.instance_id.clone()).collect()
 }
 
 /// Error codes AWS services use for "this caller may not do that".
