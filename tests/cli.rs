@@ -272,6 +272,36 @@ fn missing_credentials_get_advice_not_an_sdk_dump() {
 }
 
 #[test]
+fn an_unreachable_api_is_one_line_of_advice() {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    let out = Command::new(env!("CARGO_BIN_EXE_ssm-doctor"))
+        .args([
+            "i-0123456789abcdef0",
+            "--region",
+            "eu-west-1",
+            "--max-attempts",
+            "1",
+            "--timeout",
+            "2",
+        ])
+        .env_clear()
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot reach the AWS API") && err.contains("--region"),
+        "{err}"
+    );
+}
+
+#[test]
 fn explain_and_checks_list_the_catalogue() {
     let out = ssm_doctor(&["checks"]);
     let list = String::from_utf8(out.stdout).unwrap();

@@ -41,6 +41,7 @@ const CONCURRENCY: usize = 32;
 pub enum SetupError {
     NoRegion,
     Credentials(String),
+    Unreachable { region: String, detail: String },
     Selection(String),
 }
 
@@ -48,7 +49,7 @@ impl SetupError {
     /// 2 for configuration the user must fix; 3 when AWS could not answer which instances to check.
     pub fn exit_code(&self) -> u8 {
         match self {
-            SetupError::NoRegion | SetupError::Credentials(_) => 2,
+            SetupError::NoRegion | SetupError::Credentials(_) | SetupError::Unreachable { .. } => 2,
             SetupError::Selection(_) => 3,
         }
     }
@@ -67,6 +68,11 @@ impl fmt::Display for SetupError {
                 "no usable AWS credentials ({detail}). Set AWS_PROFILE or pass --profile, run \
                  `aws sso login` if your SSO session expired, or export AWS_ACCESS_KEY_ID / \
                  AWS_SECRET_ACCESS_KEY"
+            ),
+            SetupError::Unreachable { region, detail } => write!(
+                f,
+                "cannot reach the AWS API in region {region:?} ({detail}). Check --region (e.g. \
+                 eu-west-1), your network or proxy (HTTPS_PROXY), and AWS_ENDPOINT_URL if set"
             ),
             SetupError::Selection(problem) => {
                 write!(f, "cannot list the instances to diagnose: {problem}")
@@ -170,8 +176,8 @@ impl Aws {
                     false => None,
                 }
             },);
-        if let Some(problem) = credential_problem(&caller) {
-            return Err(SetupError::Credentials(problem));
+        if let Some(problem) = setup_problem(&caller, &self.region) {
+            return Err(problem);
         }
         let selected = match selected {
             Fetch::Collected { value } => value,
@@ -409,8 +415,9 @@ fn readable(chain: &str) -> String {
         .to_string()
 }
 
-/// A message when the identity call shows that no call can succeed.
-fn credential_problem(caller: &Fetch<Caller>) -> Option<String> {
+/// The identity call cannot be refused by IAM, so when it fails no other call will succeed either:
+/// the credentials are unusable, or the API is out of reach (a mistyped region, no network).
+fn setup_problem(caller: &Fetch<Caller>, region: &str) -> Option<SetupError> {
     let Fetch::Failed { reason, .. } = caller else {
         return None;
     };
@@ -420,7 +427,16 @@ fn credential_problem(caller: &Fetch<Caller>) -> Option<String> {
         .any(|c| reason.starts_with(&format!("{c}:")));
     let no_provider =
         lower.contains("credential") || lower.contains("sso") || lower.contains("token");
-    (bad_code || no_provider).then(|| reason.clone())
+    if bad_code || no_provider {
+        return Some(SetupError::Credentials(reason.clone()));
+    }
+    let unreachable = lower.starts_with("dispatch failure")
+        || lower.contains("timed out")
+        || lower.contains("timeout");
+    unreachable.then(|| SetupError::Unreachable {
+        region: region.to_string(),
+        detail: reason.clone(),
+    })
 }
 
 /// IAM hands out policy documents URL-encoded; some emulators and older APIs send them plain.
@@ -487,15 +503,14 @@ mod tests {
             action: "sts:GetCallerIdentity".into(),
             reason: reason.into(),
         };
-        assert!(
-            credential_problem(&failed(
-                "ExpiredToken: The security token included in the request is expired"
-            ))
-            .is_some()
-        );
-        assert!(
-            credential_problem(&failed("dispatch failure: no credentials in the chain")).is_some()
-        );
-        assert!(credential_problem(&failed("dispatch failure: connection refused")).is_none());
+        let problem = |reason: &str| setup_problem(&failed(reason), "eu-west-1");
+        let expired =
+            problem("ExpiredToken: The security token included in the request is expired");
+        assert!(matches!(expired, Some(SetupError::Credentials(_))));
+        let none = problem("dispatch failure: no credentials in the chain");
+        assert!(matches!(none, Some(SetupError::Credentials(_))));
+        let refused = problem("dispatch failure: io error: dns error: failed to lookup address");
+        assert!(matches!(refused, Some(SetupError::Unreachable { .. })));
+        assert!(problem("InternalFailure: try again").is_none());
     }
 }
