@@ -24,7 +24,8 @@ Examples:
 Exit codes:
   0  healthy: every check passed (warnings allowed)
   1  at least one check failed: the instance is not reachable until it is fixed
-  2  bad usage or input, or no usable AWS credentials/region: nothing was diagnosed
+  2  bad usage or input, no usable AWS credentials or region, or the AWS API out of reach:
+     nothing was diagnosed
   3  incomplete: no failure found, but some check could not be evaluated (see its error)
   With several instances, the worst one decides (1 before 3 before 0).
 
