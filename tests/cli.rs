@@ -15,11 +15,17 @@ fn fixture(name: &str) -> PathBuf {
 
 /// Runs the binary with no AWS configuration at all, so any AWS call would fail loudly.
 fn ssm_doctor(args: &[&str]) -> Output {
+    ssm_doctor_with(args, &[])
+}
+
+/// Like [`ssm_doctor`], with only the given environment variables on top.
+fn ssm_doctor_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ssm-doctor"))
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
         .output()
         .expect("run ssm-doctor")
 }
@@ -274,8 +280,8 @@ fn missing_credentials_get_advice_not_an_sdk_dump() {
 #[test]
 fn an_unreachable_api_is_one_line_of_advice() {
     // Port 1 on loopback: nothing listens, the connection is refused at once.
-    let out = Command::new(env!("CARGO_BIN_EXE_ssm-doctor"))
-        .args([
+    let out = ssm_doctor_with(
+        &[
             "i-0123456789abcdef0",
             "--region",
             "eu-west-1",
@@ -283,14 +289,13 @@ fn an_unreachable_api_is_one_line_of_advice() {
             "1",
             "--timeout",
             "2",
-        ])
-        .env_clear()
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
-        .output()
-        .unwrap();
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8(out.stderr).unwrap();
