@@ -127,10 +127,6 @@ impl Aws {
         })
     }
 
-    pub fn region(&self) -> &str {
-        &self.region
-    }
-
     /// Runs one API request under the concurrency limit, counting it (each page counts).
     async fn call<F: Future>(&self, request: F) -> F::Output {
         let _permit = self

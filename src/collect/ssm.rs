@@ -11,7 +11,7 @@ use futures::future::join_all;
 use std::collections::BTreeMap;
 
 /// The service setting that turns on Default Host Management Configuration.
-pub const DHMC_SETTING: &str = "/ssm/managed-instance/default-ec2-instance-management-role";
+const DHMC_SETTING: &str = "/ssm/managed-instance/default-ec2-instance-management-role";
 
 /// `DescribeInstanceInformation` takes at most 50 ids in its InstanceIds filter.
 const IDS_PER_CALL: usize = 50;
