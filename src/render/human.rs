@@ -58,8 +58,6 @@ pub fn render(report: &Report, color: bool) -> String {
         s.error,
         cost(&report.stats)
     );
-    let verdict = format!("{} {}", verdict_symbol(report.verdict), report.headline());
-    let _ = writeln!(out, "{}", paint.verdict(report.verdict, &verdict));
     if report.summary.fail + report.summary.warn > 0 {
         let _ = writeln!(
             out,
@@ -67,6 +65,9 @@ pub fn render(report: &Report, color: bool) -> String {
             paint.dim("Terraform/CloudFormation: --output markdown · more: ssm-doctor explain ID")
         );
     }
+    // The verdict is the last line, where a pager or a terminal leaves the eye.
+    let verdict = format!("{} {}", verdict_symbol(report.verdict), report.headline());
+    let _ = writeln!(out, "{}", paint.verdict(report.verdict, &verdict));
     out
 }
 
