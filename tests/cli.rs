@@ -252,17 +252,20 @@ fn bad_input_is_one_line_and_exit_2_before_any_aws_call() {
     );
 }
 
+/// A real diagnosis that gives up quickly: one attempt per call, two seconds each.
+const QUICK_RUN: &[&str] = &[
+    "i-0123456789abcdef0",
+    "--region",
+    "eu-west-1",
+    "--max-attempts",
+    "1",
+    "--timeout",
+    "2",
+];
+
 #[test]
 fn missing_credentials_get_advice_not_an_sdk_dump() {
-    let out = ssm_doctor(&[
-        "i-0123456789abcdef0",
-        "--region",
-        "eu-west-1",
-        "--max-attempts",
-        "1",
-        "--timeout",
-        "2",
-    ]);
+    let out = ssm_doctor(QUICK_RUN);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
@@ -281,15 +284,7 @@ fn missing_credentials_get_advice_not_an_sdk_dump() {
 fn an_unreachable_api_is_one_line_of_advice() {
     // Port 1 on loopback: nothing listens, the connection is refused at once.
     let out = ssm_doctor_with(
-        &[
-            "i-0123456789abcdef0",
-            "--region",
-            "eu-west-1",
-            "--max-attempts",
-            "1",
-            "--timeout",
-            "2",
-        ],
+        QUICK_RUN,
         &[
             ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
             ("AWS_SECRET_ACCESS_KEY", "secret"),

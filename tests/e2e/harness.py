@@ -163,3 +163,25 @@ def run_all(emulator: Any, seeded: list[Seeded], jobs: int) -> dict[str, Run]:
     todo.sort(key=lambda s: s.scenario.fault is None)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         return dict(pool.map(one, todo))
+
+
+OUTPUT_SCHEMA = ROOT / "docs" / "output.schema.json"
+
+
+def assert_reports_match_schema(runs: dict[str, Run]) -> int:
+    """Every run that printed a JSON report validates against docs/output.schema.json; returns
+    how many were checked."""
+    import jsonschema
+
+    schema = json.loads(OUTPUT_SCHEMA.read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    checked = 0
+    for name, run in runs.items():
+        if run.report is None:
+            continue
+        errors = sorted(validator.iter_errors(run.report), key=lambda e: list(e.path))
+        assert not errors, f"{name}: " + "; ".join(
+            f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5]
+        )
+        checked += 1
+    return checked

@@ -35,14 +35,13 @@ from fleet import (
     call_budget,
     seed_world,
 )
-from harness import ROOT, Run, run_binary
+from harness import ROOT, Run, assert_reports_match_schema, run_binary
 from scenarios import CHECK_IDS
 
 EXIT_FOR_VERDICT = {"pass": 0, "warn": 0, "fail": 1, "incomplete": 3}
 VERDICT_WORD = {"pass": "✓ pass", "warn": "! warn", "fail": "✗ fail", "incomplete": "? incomplete"}
 READ_PREFIXES = ("Describe", "Get", "List", "Simulate")
 IAM_POLICY = ROOT / "docs" / "iam-policy.json"
-OUTPUT_SCHEMA = ROOT / "docs" / "output.schema.json"
 CASES = {c.name: c for c in FLEET_CASES}
 
 
@@ -240,19 +239,7 @@ def test_fleet_case(case: FleetCase, fleet: Fleet, emulator) -> None:
 
 
 def test_fleet_output_matches_schema(fleet: Fleet) -> None:
-    import jsonschema
-
-    schema = json.loads(OUTPUT_SCHEMA.read_text())
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    checked = 0
-    for name, run in fleet.runs.items():
-        if run.report is None:
-            continue
-        errors = sorted(validator.iter_errors(run.report), key=lambda e: list(e.path))
-        assert not errors, f"{name}: " + "; ".join(
-            f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5]
-        )
-        checked += 1
+    checked = assert_reports_match_schema(fleet.runs)
     assert checked == len([c for c in FLEET_CASES if c.output == "json"])
 
 
