@@ -2,11 +2,11 @@
 
 use crate::catalog::Catalog;
 use crate::checks::{self, REGISTRY};
-use crate::cli::{Cli, Command, Diagnose, EXIT_USAGE, validate_instance_id};
+use crate::cli::{Cli, Command, Diagnose, EXIT_USAGE, shown, validate_instance_id};
 use crate::collect::{Aws, Selection, Settings};
-use crate::facts::{CollectionStats, FACTS_SCHEMA_VERSION, Facts};
+use crate::facts::{self, CollectionStats, Facts};
 use crate::progress;
-use crate::render::{page::check_page, render, render_fleet};
+use crate::render::{page::check_page, redact::Redactor, render, render_fleet};
 use crate::report::{FleetReport, Stats};
 use clap::Parser;
 use std::process::ExitCode;
@@ -19,7 +19,41 @@ fn usage(message: impl Into<String>) -> Failure {
     Failure(message.into(), EXIT_USAGE)
 }
 
+/// A bug in ssm-doctor: the run ends with one line on stderr instead of a backtrace.
+pub const EXIT_INTERNAL: u8 = 4;
+
 pub fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()));
+        eprintln!("{}", internal_error_line(&what, place.as_deref()));
+    }));
+    ExitCode::from(guarded(run))
+}
+
+/// Runs `body`, turning a panic (already reported by the hook) into [`EXIT_INTERNAL`].
+fn guarded(body: impl FnOnce() -> u8 + std::panic::UnwindSafe) -> u8 {
+    std::panic::catch_unwind(body).unwrap_or(EXIT_INTERNAL)
+}
+
+fn internal_error_line(what: &str, place: Option<&str>) -> String {
+    let what = what.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!(
+        "ssm-doctor: internal error: {what}{}. This is a bug in ssm-doctor {}: please report it \
+         with the command you ran (exit code {EXIT_INTERNAL}).",
+        place.map(|p| format!(" (at {p})")).unwrap_or_default(),
+        env!("CARGO_PKG_VERSION"),
+    )
+}
+
+fn run() -> u8 {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Explain { check_id }) => explain(&check_id),
@@ -27,21 +61,42 @@ pub fn main() -> ExitCode {
             print!("{}", list_checks());
             Ok(0)
         }
+        Some(Command::Policy) => {
+            print!("{}", crate::collect::POLICY);
+            Ok(0)
+        }
         None => diagnose(&cli.diagnose),
     };
     match result {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => code,
         Err(Failure(message, code)) => {
-            eprintln!("ssm-doctor: error: {message}");
-            ExitCode::from(code)
+            eprintln!("ssm-doctor: error: {}", one_line(&message));
+            code
         }
+    }
+}
+
+/// The longest error line: a parser's message can quote a whole hostile input.
+const MAX_ERROR_LINE: usize = 400;
+
+/// An error as one printable line: control characters (an input's newline or escape sequence)
+/// never reach the terminal.
+fn one_line(message: &str) -> String {
+    let clean: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    match clean.char_indices().nth(MAX_ERROR_LINE) {
+        Some((cut, _)) => format!("{}…", &clean[..cut]),
+        None => clean,
     }
 }
 
 fn explain(id: &str) -> Result<u8, Failure> {
     let page = Catalog::get().page(id).ok_or_else(|| {
         usage(format!(
-            "unknown check id {id:?}; `ssm-doctor checks` lists them"
+            "unknown check id {}; `ssm-doctor checks` lists them",
+            shown(id)
         ))
     })?;
     print!("{}", check_page(page));
@@ -116,12 +171,20 @@ fn diagnose(args: &Diagnose) -> Result<u8, Failure> {
             false => serde_json::to_string_pretty(&facts[0]),
         }
         .expect("facts are plain data");
-        std::fs::write(path, json + "\n")
-            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
+        std::fs::write(path, json + "\n").map_err(|e| {
+            usage(format!(
+                "cannot write {}: {e}",
+                shown(&path.display().to_string())
+            ))
+        })?;
     }
     let color = args.color.enabled();
+    let mut redactor = args.redact.then(|| Redactor::new(&facts));
     if !fleet {
-        let report = checks::run(&facts[0]);
+        let mut report = checks::run(&facts[0]);
+        if let Some(r) = &mut redactor {
+            report = r.value(&report);
+        }
         print!("{}", render(&report, args.output, color));
         return Ok(report.verdict.exit_code());
     }
@@ -132,57 +195,50 @@ fn diagnose(args: &Diagnose) -> Result<u8, Failure> {
         api_calls: stats.api_calls,
         duration_ms: stats.duration_ms,
     };
-    let fleet = FleetReport::new(facts.iter().map(checks::run).collect(), stats);
+    let mut fleet = FleetReport::new(facts.iter().map(checks::run).collect(), stats);
+    if let Some(r) = &mut redactor {
+        fleet = r.value(&fleet);
+    }
     print!("{}", render_fleet(&fleet, args.output, color));
     Ok(fleet.exit_code())
 }
 
-/// A snapshot holds one instance's facts (an object) or a fleet's (an array).
+/// A snapshot file: one instance's facts, or a fleet's.
 fn load_facts(
     path: &std::path::Path,
     ids: &[String],
 ) -> Result<(Vec<Facts>, CollectionStats, bool), Failure> {
-    let shown = path.display();
-    let text =
-        std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {shown}: {e}")))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| usage(format!("{shown} is not JSON: {e}")))?;
-    let (items, fleet) = match value {
-        serde_json::Value::Array(items) => (items, true),
-        single => (vec![single], false),
-    };
-    let mut facts = Vec::with_capacity(items.len());
-    for item in items {
-        let version = item
-            .get("schema_version")
-            .and_then(serde_json::Value::as_u64);
-        if version != Some(u64::from(FACTS_SCHEMA_VERSION)) {
-            return Err(usage(format!(
-                "{shown} is not an ssm-doctor facts snapshot of schema version {FACTS_SCHEMA_VERSION} (found {version:?})"
-            )));
-        }
-        let f: Facts = serde_json::from_value(item)
-            .map_err(|e| usage(format!("{shown} is not a valid facts snapshot: {e}")))?;
-        facts.push(f);
-    }
+    let name = shown(&path.display().to_string());
+    let bytes = std::fs::read(path).map_err(|e| usage(format!("cannot read {name}: {e}")))?;
+    let (mut facts, fleet) =
+        facts::parse_snapshot(&bytes).map_err(|e| usage(format!("{name}: {e}")))?;
     if !ids.is_empty() {
-        let held: Vec<String> = facts.iter().map(|f| f.target.instance_id.clone()).collect();
+        let held = a_few(facts.iter().map(|f| f.target.instance_id.as_str()));
         facts.retain(|f| ids.contains(&f.target.instance_id));
         if facts.is_empty() {
+            let asked = a_few(ids.iter().map(String::as_str));
             return Err(usage(format!(
-                "{shown} holds facts about {}, not {}",
-                held.join(", "),
-                ids.join(", ")
+                "{name} holds facts about {held}, not {asked}"
             )));
         }
     }
     if facts.is_empty() {
-        return Err(usage(format!("{shown} holds no instance")));
+        return Err(usage(format!("{name} holds no instance")));
     }
     // The instances of one snapshot were collected together: the first carries the run's totals.
     let stats = facts[0].stats.clone();
     // Naming one instance of a fleet snapshot asks for that instance's own report.
     Ok((facts, stats, fleet && ids.len() != 1))
+}
+
+/// Up to three items (each shortened) and how many more: an error line stays one readable line.
+fn a_few<'a>(items: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let total = items.len();
+    let first: Vec<String> = items.take(3).map(shown).collect();
+    match total - first.len() {
+        0 => first.join(", "),
+        more => format!("{} and {more} more", first.join(", ")),
+    }
 }
 
 fn collect(
@@ -194,6 +250,7 @@ fn collect(
         profile: args.profile.clone(),
         max_attempts: args.max_attempts,
         timeout: Duration::from_secs(args.timeout),
+        deadline: Duration::from_secs(args.deadline),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -211,4 +268,38 @@ fn collect(
         progress.finish();
         facts.map_err(|e| Failure(e.to_string(), e.exit_code()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_the_internal_error_exit_code() {
+        assert_eq!(guarded(|| 0), 0);
+        let quiet = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let code = guarded(|| panic!("boom"));
+        std::panic::set_hook(quiet);
+        assert_eq!(code, EXIT_INTERNAL);
+    }
+
+    #[test]
+    fn the_internal_error_is_one_line() {
+        let line = internal_error_line("index out of\nbounds", Some("src/x.rs:3"));
+        assert_eq!(line.lines().count(), 1);
+        assert!(
+            line.starts_with("ssm-doctor: internal error: index out of bounds (at src/x.rs:3).")
+        );
+        assert!(line.contains("please report"));
+    }
+
+    #[test]
+    fn error_lines_are_printable_and_bounded() {
+        assert_eq!(one_line("bad\nid\u{1b}[31m"), "bad id [31m");
+        assert_eq!(
+            one_line(&"x".repeat(5000)).chars().count(),
+            MAX_ERROR_LINE + 1
+        );
+    }
 }

@@ -27,10 +27,11 @@ Exit codes:
   2  bad usage or input, no usable AWS credentials or region, or the AWS API out of reach:
      nothing was diagnosed
   3  incomplete: no failure found, but some check could not be evaluated (see its error)
+  4  internal error in ssm-doctor (please report it)
   With several instances, the worst one decides (1 before 3 before 0).
 
-ssm-doctor only reads (Describe/Get/List calls); docs/iam-policy.json is the least-privilege
-policy it needs.";
+ssm-doctor only reads (Describe/Get/List calls) and refuses any other call before it is sent;
+`ssm-doctor policy` prints the least-privilege policy it needs.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -56,6 +57,8 @@ pub enum Command {
     },
     /// List every check
     Checks,
+    /// Print the least-privilege IAM policy ssm-doctor needs (every call it can make, all reads)
+    Policy,
 }
 
 #[derive(Debug, Args)]
@@ -64,7 +67,7 @@ pub struct Diagnose {
     pub instance_ids: Vec<String>,
 
     /// Diagnose the InService instances of this Auto Scaling group
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = parse_asg)]
     pub asg: Option<String>,
 
     /// Diagnose instances with this tag (repeatable; all must match)
@@ -84,11 +87,11 @@ pub struct Diagnose {
     pub unmanaged: bool,
 
     /// AWS region (default: AWS_REGION or the profile's region)
-    #[arg(long)]
+    #[arg(long, value_parser = parse_region)]
     pub region: Option<String>,
 
     /// Named profile from ~/.aws/config (default: AWS_PROFILE or "default")
-    #[arg(long)]
+    #[arg(long, value_parser = parse_profile)]
     pub profile: Option<String>,
 
     /// Report format
@@ -114,6 +117,15 @@ pub struct Diagnose {
     /// Seconds to wait for one API call attempt
     #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: u64,
+
+    /// Seconds for the whole run: what AWS has not answered by then is reported as an error
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub deadline: u64,
+
+    /// Replace account ids, IP addresses, resource ids and names in the output (for tickets that
+    /// leave the company)
+    #[arg(long)]
+    pub redact: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -157,22 +169,94 @@ fn parse_vpc(id: &str) -> Result<String, String> {
     }
 }
 
-fn parse_tag(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
-        _ => Err(format!("{text:?} is not KEY=VALUE")),
+/// How long an echoed value may be: enough for any id or path a person types.
+const SHOWN_CHARS: usize = 120;
+
+/// What a value may look like when it is echoed back: short, quoted, control characters escaped.
+pub fn shown(text: &str) -> String {
+    let short: String = text.chars().take(SHOWN_CHARS).collect();
+    let more = if text.chars().count() > SHOWN_CHARS {
+        "…"
+    } else {
+        ""
+    };
+    format!("{short:?}{more}")
+}
+
+/// Refuses empty, overlong and control-character values: none can name an AWS resource.
+fn plain(text: &str, what: &str, max: usize) -> Result<(), String> {
+    if text.is_empty() {
+        return Err(format!("{what} is empty"));
     }
+    if text.chars().count() > max {
+        return Err(format!(
+            "{what} {} is longer than {max} characters",
+            shown(text)
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(format!(
+            "{what} {} contains control characters",
+            shown(text)
+        ));
+    }
+    Ok(())
+}
+
+/// Region names: `us-east-1`, `us-gov-west-1`, `eu-central-2`, `us-isob-east-1`.
+fn parse_region(text: &str) -> Result<String, String> {
+    let parts: Vec<&str> = text.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].len() <= 2
+        && !parts[parts.len() - 1].is_empty()
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit());
+    match ok {
+        true => Ok(text.to_string()),
+        false => Err(format!(
+            "{} is not an AWS region (e.g. eu-west-1, us-east-1)",
+            shown(text)
+        )),
+    }
+}
+
+fn parse_profile(text: &str) -> Result<String, String> {
+    plain(text, "the profile name", 128)?;
+    match text.chars().any(char::is_whitespace) {
+        true => Err(format!("the profile name {} contains spaces", shown(text))),
+        false => Ok(text.to_string()),
+    }
+}
+
+/// Auto Scaling group names: 1 to 255 characters.
+fn parse_asg(text: &str) -> Result<String, String> {
+    plain(text, "the Auto Scaling group name", 255).map(|()| text.to_string())
+}
+
+/// EC2 tags: keys of 1 to 128 characters, values of at most 256.
+fn parse_tag(text: &str) -> Result<(String, String), String> {
+    let Some((key, value)) = text.split_once('=') else {
+        return Err(format!("{} is not KEY=VALUE", shown(text)));
+    };
+    plain(key, "the tag key", 128)?;
+    if !value.is_empty() {
+        plain(value, "the tag value", 256)?;
+    }
+    Ok((key.to_string(), value.to_string()))
 }
 
 /// EC2 instance ids: `i-` and 8 or 17 lowercase hex digits.
 pub fn validate_instance_id(id: &str) -> Result<(), String> {
-    let ok = is_resource_id(id, "i-");
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{id:?} is not an EC2 instance id (expected i- followed by 8 or 17 hex digits, e.g. i-0123456789abcdef0)"
-        ))
+    match is_resource_id(id, "i-") {
+        true => Ok(()),
+        false => Err(format!(
+            "{} is not an EC2 instance id (expected i- followed by 8 or 17 hex digits, e.g. \
+             i-0123456789abcdef0)",
+            shown(id)
+        )),
     }
 }
 
@@ -197,6 +281,28 @@ mod tests {
             ("empty".into(), String::new())
         );
         assert!(parse_tag("=x").is_err() && parse_tag("novalue").is_err());
+        assert!(parse_tag(&format!("{}=v", "k".repeat(129))).is_err());
+        assert!(parse_tag("k=a\nb").is_err() && parse_asg("").is_err());
+        for region in [
+            "us-east-1",
+            "us-gov-west-1",
+            "eu-central-2",
+            "us-isob-east-1",
+        ] {
+            assert_eq!(parse_region(region).as_deref(), Ok(region));
+        }
+        for bad in [
+            "",
+            "US-EAST-1",
+            "us-east-1 ",
+            "us_east_1",
+            "eu-west",
+            "../etc",
+            "us-east-123",
+        ] {
+            assert!(parse_region(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_profile("prod").is_ok() && parse_profile("a b").is_err());
         assert!(parse_vpc("vpc-0a1b2c3d4e5f67890").is_ok() && parse_vpc("vpc-1").is_err());
         let all_and_ids = Cli::try_parse_from(["ssm-doctor", "--all", "i-0123456789abcdef0"]);
         assert!(all_and_ids.is_err());

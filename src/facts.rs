@@ -57,9 +57,7 @@ impl<T> Fetch<T> {
     pub fn problem(&self) -> Option<String> {
         match self {
             Fetch::Collected { .. } => None,
-            Fetch::Denied { action, message } => Some(format!(
-                "access denied: {action} is not allowed ({message})"
-            )),
+            Fetch::Denied { action, message } => Some(format!("denied: {action} ({message})")),
             Fetch::Failed { action, reason } => Some(format!("{action} failed: {reason}")),
             Fetch::NotApplicable { reason } => Some(format!("not collected: {reason}")),
         }
@@ -67,11 +65,25 @@ impl<T> Fetch<T> {
 
     /// Same outcome with the value mapped; the error variants carry over unchanged.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Fetch<U> {
+        match self.take() {
+            Ok(value) => Fetch::Collected { value: f(value) },
+            Err(missing) => missing,
+        }
+    }
+
+    /// The same missing-value outcome for a value that could only have come from this one: what
+    /// denied or failed here leaves what depends on it denied or failed too, never "not applicable".
+    pub fn absent<U>(&self) -> Option<Fetch<U>> {
+        self.as_ref().take().err()
+    }
+
+    /// The value, or the same missing-value outcome for another type.
+    pub fn take<U>(self) -> Result<T, Fetch<U>> {
         match self {
-            Fetch::Collected { value } => Fetch::Collected { value: f(value) },
-            Fetch::Denied { action, message } => Fetch::Denied { action, message },
-            Fetch::Failed { action, reason } => Fetch::Failed { action, reason },
-            Fetch::NotApplicable { reason } => Fetch::NotApplicable { reason },
+            Fetch::Collected { value } => Ok(value),
+            Fetch::Denied { action, message } => Err(Fetch::Denied { action, message }),
+            Fetch::Failed { action, reason } => Err(Fetch::Failed { action, reason }),
+            Fetch::NotApplicable { reason } => Err(Fetch::NotApplicable { reason }),
         }
     }
 
@@ -349,6 +361,36 @@ impl Facts {
     }
 }
 
+/// Reads a snapshot written by `--save-facts`: one instance's facts (an object) or a fleet's (an
+/// array), and whether it was a fleet. Any input gives facts or a one-line reason, never a panic.
+pub fn parse_snapshot(bytes: &[u8]) -> Result<(Vec<Facts>, bool), String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("is not UTF-8 text: {e}"))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("is not JSON: {e}"))?;
+    let (items, fleet) = match value {
+        serde_json::Value::Array(items) => (items, true),
+        single => (vec![single], false),
+    };
+    let mut facts = Vec::with_capacity(items.len());
+    for item in items {
+        let version = item
+            .get("schema_version")
+            .and_then(serde_json::Value::as_u64);
+        if version != Some(u64::from(FACTS_SCHEMA_VERSION)) {
+            let found = version.map_or("none".to_string(), |v| v.to_string());
+            return Err(format!(
+                "is not an ssm-doctor facts snapshot of schema version {FACTS_SCHEMA_VERSION} \
+                 (schema_version: {found})"
+            ));
+        }
+        let f: Facts = serde_json::from_value(item)
+            .map_err(|e| format!("is not a valid facts snapshot: {e}"))?;
+        facts.push(f);
+    }
+    Ok((facts, fleet))
+}
+
 /// Small constructors for hand-made facts in tests.
 #[cfg(test)]
 pub mod build {
@@ -384,5 +426,47 @@ pub mod build {
             prefix_list_ids: vec![],
             group_ids: vec![],
         }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const FIXTURE: &str = include_str!("../fixtures/healthy-private-endpoints.json");
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever the bytes, the parser answers facts or a one-line reason.
+        #[test]
+        fn any_bytes_give_facts_or_one_clean_line(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Err(reason) = parse_snapshot(&bytes) {
+                prop_assert_eq!(reason.lines().count(), 1);
+            }
+        }
+
+        /// A real snapshot cut anywhere, or with a byte changed, still never panics.
+        #[test]
+        fn damaged_snapshots_give_facts_or_one_clean_line(cut in 0..FIXTURE.len(), at in 0..FIXTURE.len(), byte in any::<u8>()) {
+            let mut damaged = FIXTURE.as_bytes()[..cut].to_vec();
+            if let Some(b) = damaged.get_mut(at) {
+                *b = byte;
+            }
+            if let Err(reason) = parse_snapshot(&damaged) {
+                prop_assert_eq!(reason.lines().count(), 1);
+            }
+        }
+    }
+
+    #[test]
+    fn snapshots_round_trip() {
+        let (facts, fleet) = parse_snapshot(FIXTURE.as_bytes()).unwrap();
+        assert!(!fleet);
+        let again = serde_json::to_vec(&facts).unwrap();
+        let (back, fleet) = parse_snapshot(&again).unwrap();
+        assert!(fleet);
+        assert_eq!(back, facts);
     }
 }

@@ -1,34 +1,11 @@
 //! The binary as a user meets it, over the bundled snapshots: verdicts, exit codes, formats, errors.
 
+mod common;
+
+use common::{fixture, root, ssm_doctor, ssm_doctor_with};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str) -> PathBuf {
-    root().join("fixtures").join(format!("{name}.json"))
-}
-
-/// Runs the binary with no AWS configuration at all, so any AWS call would fail loudly.
-fn ssm_doctor(args: &[&str]) -> Output {
-    ssm_doctor_with(args, &[])
-}
-
-/// Like [`ssm_doctor`], with only the given environment variables on top.
-fn ssm_doctor_with(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ssm-doctor"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run ssm-doctor")
-}
+use std::process::Command;
 
 fn json_report(name: &str) -> (Value, i32) {
     let out = ssm_doctor(&[

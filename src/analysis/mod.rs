@@ -5,5 +5,7 @@ pub mod core_actions;
 pub mod ipv4;
 pub mod nacl;
 pub mod path;
+#[cfg(test)]
+mod properties;
 pub mod security_group;
 pub mod version;

@@ -37,29 +37,35 @@ pub fn profile(ctx: &Context) -> CheckResult {
 
 fn no_profile(ctx: &Context) -> Outcome {
     let id = &ctx.facts.target.instance_id;
-    match &ctx.facts.dhmc {
-        crate::facts::Fetch::Collected { value } => match &value.role {
-            Some(role) => Outcome::warn(format!(
-                "{id} has no instance profile; Default Host Management Configuration is on (role \
-                 {role}), which works only with IMDSv2 and agent 3.2.582.0 or later. An instance \
-                 profile is the more predictable choice."
-            ))
-            .with("dhmc_role", role),
-            None => Outcome::fail(format!(
-                "{id} has no instance profile and Default Host Management Configuration is off: the \
-                 agent has no identity to register with."
-            )),
-        },
-        other => Outcome::fail(format!(
-            "{id} has no instance profile. (Whether Default Host Management Configuration could \
-             stand in is unknown: {}.)",
-            other.problem().unwrap_or_default()
+    let dhmc = match need(&ctx.facts.dhmc) {
+        Ok(dhmc) => dhmc,
+        // DHMC could stand in for the profile: without its setting, the verdict is unknown.
+        Err(mut unknown) => {
+            unknown.message = format!(
+                "{id} has no instance profile, and whether Default Host Management Configuration \
+                 stands in is unknown. {}",
+                unknown.message
+            );
+            return unknown;
+        }
+    };
+    match &dhmc.role {
+        Some(role) => Outcome::warn(format!(
+            "{id} has no instance profile; Default Host Management Configuration is on (role \
+             {role}), which works only with IMDSv2 and agent 3.2.582.0 or later. An instance \
+             profile is the more predictable choice."
+        ))
+        .with("dhmc_role", role),
+        None => Outcome::fail(format!(
+            "{id} has no instance profile and Default Host Management Configuration is off: the \
+             agent has no identity to register with."
         )),
     }
 }
 
-/// The role the checks below judge, or `skip` when the instance relies on DHMC instead.
-fn role<'a>(ctx: &Context<'a>) -> Result<&'a Role, Outcome> {
+/// The role the checks below judge, or `skip` when the instance relies on DHMC instead, or `error`
+/// when it could not be read.
+pub(super) fn role<'a>(ctx: &Context<'a>) -> Result<&'a Role, Outcome> {
     if ctx
         .instance()
         .is_some_and(|i| i.instance_profile_arn.is_none())

@@ -106,25 +106,22 @@ pub static REGISTRY: &[Check] = &[
 pub fn run(facts: &Facts) -> Report {
     let catalog = Catalog::get();
     let ctx = Context::new(facts);
-    let mut statuses: BTreeMap<&str, Status> = BTreeMap::new();
-    let mut findings = Vec::with_capacity(REGISTRY.len());
+    let mut done: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut findings: Vec<Finding> = Vec::with_capacity(REGISTRY.len());
     for check in REGISTRY {
         let page = catalog
             .page(check.id)
             .unwrap_or_else(|| panic!("check {} has no page in checks/", check.id));
-        let blocked = page
+        let deps: Vec<(&str, Option<&Finding>)> = page
             .depends_on
             .iter()
-            .find_map(|dep| match statuses.get(dep.as_str()) {
-                Some(Status::Pass | Status::Warn) => None,
-                Some(status) => Some(format!("{dep} is {status}")),
-                None => Some(format!("{dep} has not run")),
-            });
-        let outcome = match blocked {
-            Some(why) => Outcome::skip(format!("Skipped because {why}.")),
+            .map(|dep| (dep.as_str(), done.get(dep.as_str()).map(|&i| &findings[i])))
+            .collect();
+        let outcome = match blocked(&deps) {
+            Some(outcome) => outcome,
             None => (check.run)(&ctx).unwrap_or_else(|early| early),
         };
-        statuses.insert(check.id, outcome.status);
+        done.insert(check.id, findings.len());
         findings.push(finding(page, outcome, &ctx));
     }
     point_symptoms_at_causes(&mut findings);
@@ -139,6 +136,44 @@ pub fn run(facts: &Facts) -> Report {
         duration_ms: facts.stats.duration_ms,
     };
     Report::new(target, findings, stats)
+}
+
+/// Why a check cannot run, judged from its dependencies: `skip` when one of them did not hold (the
+/// check does not apply), else `error` when one could not be evaluated (neither can this one: its
+/// root cause and the permission to add are carried over), else `None`.
+fn blocked(deps: &[(&str, Option<&Finding>)]) -> Option<Outcome> {
+    let not_holding = deps.iter().find_map(|(dep, finding)| match finding {
+        None => Some(format!("{dep} has not run")),
+        Some(f) if matches!(f.status, Status::Fail | Status::Skip) => {
+            Some(format!("{dep} is {}", f.status))
+        }
+        Some(_) => None,
+    });
+    if let Some(why) = not_holding {
+        return Some(Outcome::skip(format!("Skipped because {why}.")));
+    }
+    let (dep, unknown) = deps
+        .iter()
+        .find_map(|(dep, f)| f.filter(|f| f.status == Status::Error).map(|f| (dep, f)))?;
+    let cause = match unknown.evidence.get("cause").and_then(|c| c.as_str()) {
+        Some(root) => root.to_string(),
+        None => unknown
+            .message
+            .trim_start_matches("Could not evaluate: ")
+            .trim_end_matches('.')
+            .to_string(),
+    };
+    let mut outcome = Outcome::error(format!(
+        "Not evaluated: it depends on {dep}, which could not be evaluated ({cause})."
+    ))
+    .with("blocked_by", dep)
+    .with("cause", &cause);
+    for key in ["missing_permission", "failed_call"] {
+        if let Some(value) = unknown.evidence.get(key) {
+            outcome = outcome.with(key, value);
+        }
+    }
+    Some(outcome)
 }
 
 /// Checks that report what the agent experiences rather than why.
@@ -201,16 +236,23 @@ fn finding(page: &CheckPage, outcome: Outcome, ctx: &Context) -> Finding {
 
 /// An `error` is about ssm-doctor's own access, not the instance: the fix is on the caller's side.
 fn error_remediation(outcome: &Outcome) -> Remediation {
-    let text = match outcome
+    let mut actions: Vec<&str> = outcome
         .evidence
         .get("missing_permission")
         .and_then(|v| v.as_str())
-    {
-        Some(action) => format!(
-            "Allow {action} to the identity running ssm-doctor (docs/iam-policy.json lists every \
-             permission it needs), then run it again."
+        .into_iter()
+        .collect();
+    if actions.is_empty() {
+        // Checks that judge several facts (one prefix list of many) name the denial in the message.
+        actions = denied_actions(&outcome.message);
+    }
+    let text = match actions.is_empty() {
+        false => format!(
+            "Allow {} to the identity running ssm-doctor (`ssm-doctor policy` prints every \
+             permission it needs), then run it again.",
+            actions.join(", ")
         ),
-        None => "Run ssm-doctor again; if the failure persists, check connectivity to the AWS API \
+        true => "Run ssm-doctor again; if the failure persists, check connectivity to the AWS API \
                  and the --region, or raise --timeout / --max-attempts."
             .to_string(),
     };
@@ -220,6 +262,22 @@ fn error_remediation(outcome: &Outcome) -> Remediation {
         terraform: None,
         cloudformation: None,
     }
+}
+
+/// The actions a message reports as `denied: service:Action`, in order, once each.
+fn denied_actions(message: &str) -> Vec<&str> {
+    let mut actions = Vec::new();
+    for (at, _) in message.match_indices("denied: ") {
+        let rest = &message[at + "denied: ".len()..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == ':' || c == '*'))
+            .unwrap_or(rest.len());
+        let action = &rest[..end];
+        if action.contains(':') && !actions.contains(&action) {
+            actions.push(action);
+        }
+    }
+    actions
 }
 
 #[cfg(test)]

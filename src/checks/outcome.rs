@@ -64,12 +64,14 @@ impl Outcome {
 pub fn need<T>(fetch: &Fetch<T>) -> Result<&T, Outcome> {
     match fetch {
         Fetch::Collected { value } => Ok(value),
-        Fetch::Denied { action, message } => Err(Outcome::error(format!(
-            "Could not evaluate: the caller is not allowed {action} ({message})."
+        Fetch::Denied { action, .. } => Err(Outcome::error(format!(
+            "Could not evaluate: {}.",
+            fetch.problem().unwrap_or_default()
         ))
         .with("missing_permission", action)),
-        Fetch::Failed { action, reason } => Err(Outcome::error(format!(
-            "Could not evaluate: {action} failed: {reason}."
+        Fetch::Failed { action, .. } => Err(Outcome::error(format!(
+            "Could not evaluate: {}.",
+            fetch.problem().unwrap_or_default()
         ))
         .with("failed_call", action)),
         Fetch::NotApplicable { reason } => Err(Outcome::skip(format!("Not applicable: {reason}."))),

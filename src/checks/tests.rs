@@ -408,6 +408,92 @@ fn denied_describe_instances_is_an_error_not_a_verdict() {
 }
 
 #[test]
+fn what_depends_on_an_error_is_an_error_carrying_its_cause() {
+    let mut f = private_with_endpoints();
+    f.network.route_tables = Fetch::Denied {
+        action: "ec2:DescribeRouteTables".into(),
+        message: "not authorized".into(),
+    };
+    let report = run(&f);
+    assert_eq!(status(&report, "network.route"), Status::Error);
+    for id in ["network.egress-443", "vpce.present", "vpc.dns-hostnames"] {
+        let f = finding(&report, id);
+        assert_eq!(f.status, Status::Error, "{id}");
+        assert!(
+            f.message.contains("denied: ec2:DescribeRouteTables"),
+            "{}",
+            f.message
+        );
+        assert_eq!(f.evidence["missing_permission"], "ec2:DescribeRouteTables");
+        let fix = f.remediation.as_ref().unwrap();
+        assert!(fix.text.contains("ec2:DescribeRouteTables"), "{id}");
+    }
+    // Nothing that does not need the route tables changes.
+    for id in ["instance.found", "iam.core-permissions", "agent.online"] {
+        assert_eq!(status(&report, id), Status::Pass, "{id}");
+    }
+    assert_eq!(report.verdict, Verdict::Incomplete);
+}
+
+#[test]
+fn a_dependency_that_does_not_hold_means_skip_even_beside_an_error() {
+    let report = run(&private_with_endpoints());
+    let with = |status: Status| crate::report::Finding {
+        status,
+        ..report.checks[0].clone()
+    };
+    let (failed, unknown, passed) = (with(Status::Fail), with(Status::Error), with(Status::Pass));
+    let skip = super::blocked(&[("a", Some(&unknown)), ("b", Some(&failed))]).unwrap();
+    assert_eq!(skip.status, Status::Skip);
+    assert!(skip.message.contains("b is fail"), "{}", skip.message);
+    let error = super::blocked(&[("a", Some(&passed)), ("b", Some(&unknown))]).unwrap();
+    assert_eq!(error.status, Status::Error);
+    assert!(super::blocked(&[("a", Some(&passed))]).is_none());
+}
+
+#[test]
+fn a_denied_instance_profile_leaves_the_role_checks_in_error_not_skipped() {
+    let mut f = private_with_endpoints();
+    // As the collector leaves them: what the profile hides carries the profile's denial.
+    let denied: Fetch<()> = Fetch::Denied {
+        action: "iam:GetInstanceProfile".into(),
+        message: "not authorized".into(),
+    };
+    f.iam.instance_profile = denied.absent().unwrap();
+    f.iam.role = denied.absent().unwrap();
+    f.iam.attached_policies = denied.absent().unwrap();
+    f.iam.inline_policies = denied.absent().unwrap();
+    f.iam.permissions_boundary = denied.absent().unwrap();
+    let report = run(&f);
+    for id in [
+        "iam.profile",
+        "iam.trust",
+        "iam.core-permissions",
+        "vpce.policy",
+    ] {
+        assert_eq!(status(&report, id), Status::Error, "{id}");
+        assert!(
+            message(&report, id).contains("iam:GetInstanceProfile"),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn no_profile_with_an_unreadable_dhmc_setting_is_unknown_not_a_failure() {
+    let mut f = private_with_endpoints();
+    instance_mut(&mut f).instance_profile_arn = None;
+    f.dhmc = Fetch::Denied {
+        action: "ssm:GetServiceSetting".into(),
+        message: "not authorized".into(),
+    };
+    let report = run(&f);
+    assert_eq!(status(&report, "iam.profile"), Status::Error);
+    assert!(message(&report, "iam.profile").contains("denied: ssm:GetServiceSetting"));
+    assert_eq!(report.verdict, Verdict::Incomplete);
+}
+
+#[test]
 fn stopped_instance_fails_running_and_skips_agent_online() {
     let mut f = private_with_endpoints();
     instance_mut(&mut f).state = "stopped".into();
@@ -978,6 +1064,16 @@ fn egress_through_prefix_lists() {
     let report = run(&f);
     assert_eq!(status(&report, "network.egress-443"), Status::Error);
     assert!(message(&report, "network.egress-443").contains("ec2:GetManagedPrefixListEntries"));
+    let fix = finding(&report, "network.egress-443")
+        .remediation
+        .as_ref()
+        .unwrap();
+    assert!(
+        fix.text
+            .starts_with("Allow ec2:GetManagedPrefixListEntries "),
+        "{}",
+        fix.text
+    );
 }
 
 // ---- network.nacl ------------------------------------------------------------------------------

@@ -174,12 +174,7 @@ pub fn ingress_443(ctx: &Context) -> CheckResult {
 
 pub fn policy(ctx: &Context) -> CheckResult {
     let path = carrying_path(ctx)?;
-    let Some(role) = ctx.facts.iam.role.value() else {
-        return Err(Outcome::skip(
-            "The role is unknown (no instance profile, or it could not be read), so the endpoint \
-             policies cannot be evaluated for it.",
-        ));
-    };
+    let role = super::iam::role(ctx)?;
     let principal = Principal::Aws(role.arn.clone());
     let context = request_context(ctx, role);
     let instance_arn = ctx.instance_arn();

@@ -1,12 +1,13 @@
 //! EC2 questions: the instance, and its VPC's network objects (asked once per VPC, concurrently).
 
-use super::{Aws, failure};
+use super::{Aws, Missing, failure, incomplete, required};
 use crate::facts::*;
 use aws_sdk_ec2::types::{self as t, Filter, VpcAttributeName};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Drains a paginator into one list, each page one counted call under the concurrency limit; the
-/// first failed page decides the outcome.
+/// first failed or incomplete page decides the outcome. `$items` reads one page into
+/// `Result<impl IntoIterator, Missing>`.
 macro_rules! paged {
     ($aws:expr, $action:literal, $request:expr, |$page:ident| $items:expr) => {{
         let mut stream = $request.into_paginator().send();
@@ -14,7 +15,10 @@ macro_rules! paged {
         loop {
             match $aws.page(stream.next()).await {
                 None => break Fetch::collected(all),
-                Some(Ok($page)) => all.extend($items),
+                Some(Ok($page)) => match $items {
+                    Ok(items) => all.extend(items),
+                    Err(missing) => break $crate::collect::incomplete($action, missing),
+                },
                 Some(Err(e)) => break failure($action, e),
             }
         }
@@ -49,7 +53,11 @@ impl Aws {
                     self,
                     "ec2:DescribeRouteTables",
                     ec2.describe_route_tables().filters(vpc_filter(vpc)),
-                    |p| p.route_tables().iter().map(route_table)
+                    |p| p
+                        .route_tables()
+                        .iter()
+                        .map(route_table)
+                        .collect::<Result<Vec<_>, _>>()
                 )
             },
             async {
@@ -57,7 +65,11 @@ impl Aws {
                     self,
                     "ec2:DescribeNatGateways",
                     ec2.describe_nat_gateways().filter(vpc_filter(vpc)),
-                    |p| p.nat_gateways().iter().map(nat_gateway)
+                    |p| p
+                        .nat_gateways()
+                        .iter()
+                        .map(nat_gateway)
+                        .collect::<Result<Vec<_>, _>>()
                 )
             },
             async {
@@ -65,7 +77,11 @@ impl Aws {
                     self,
                     "ec2:DescribeNetworkAcls",
                     ec2.describe_network_acls().filters(vpc_filter(vpc)),
-                    |p| p.network_acls().iter().map(network_acl)
+                    |p| p
+                        .network_acls()
+                        .iter()
+                        .map(network_acl)
+                        .collect::<Result<Vec<_>, _>>()
                 )
             },
             async {
@@ -73,7 +89,11 @@ impl Aws {
                     self,
                     "ec2:DescribeSubnets",
                     ec2.describe_subnets().filters(vpc_filter(vpc)),
-                    |p| p.subnets().iter().map(subnet)
+                    |p| p
+                        .subnets()
+                        .iter()
+                        .map(subnet)
+                        .collect::<Result<Vec<_>, _>>()
                 )
             },
             async {
@@ -81,7 +101,11 @@ impl Aws {
                     self,
                     "ec2:DescribeVpcEndpoints",
                     ec2.describe_vpc_endpoints().filters(vpc_filter(vpc)),
-                    |p| p.vpc_endpoints().iter().map(vpc_endpoint)
+                    |p| p
+                        .vpc_endpoints()
+                        .iter()
+                        .map(vpc_endpoint)
+                        .collect::<Result<Vec<_>, _>>()
                 )
             },
             async {
@@ -89,7 +113,11 @@ impl Aws {
                     self,
                     "ec2:DescribeSecurityGroups",
                     ec2.describe_security_groups().filters(vpc_filter(vpc)),
-                    |p| p.security_groups().iter().map(security_group)
+                    |p| p
+                        .security_groups()
+                        .iter()
+                        .map(security_group)
+                        .collect::<Result<Vec<_>, _>>()
                 )
             },
             self.vpc_attribute(vpc, VpcAttributeName::EnableDnsSupport),
@@ -122,7 +150,13 @@ impl Aws {
                     VpcAttributeName::EnableDnsSupport => out.enable_dns_support(),
                     _ => out.enable_dns_hostnames(),
                 };
-                Fetch::collected(value.and_then(|v| v.value()).unwrap_or(false))
+                match value.and_then(|v| v.value()) {
+                    Some(on) => Fetch::collected(on),
+                    None => incomplete(
+                        "ec2:DescribeVpcAttribute",
+                        Missing(format!("the value of {}", attribute.as_str())),
+                    ),
+                }
             }
             Err(e) => failure("ec2:DescribeVpcAttribute", e),
         }
@@ -150,7 +184,8 @@ impl Aws {
                 |p| p
                     .entries()
                     .iter()
-                    .filter_map(|e| e.cidr().map(str::to_string))
+                    .map(|e| required(e.cidr(), "an entry's Cidr").map(str::to_string))
+                    .collect::<Result<Vec<_>, _>>()
             );
             (id.to_string(), entries)
         });
@@ -161,15 +196,13 @@ impl Aws {
     }
 }
 
-pub(super) fn instance(i: &t::Instance, owner: Option<&str>) -> Instance {
+pub(super) fn instance(i: &t::Instance, owner: Option<&str>) -> Result<Instance, Missing> {
     let metadata = i.metadata_options();
-    Instance {
-        instance_id: i.instance_id().unwrap_or_default().to_string(),
+    Ok(Instance {
+        instance_id: required(i.instance_id(), "an instance's InstanceId")?.to_string(),
         owner_account: owner.map(str::to_string),
-        state: i
-            .state()
-            .and_then(|s| s.name())
-            .map_or("unknown", |n| n.as_str())
+        state: required(i.state().and_then(|s| s.name()), "an instance's State")?
+            .as_str()
             .to_string(),
         vpc_id: i.vpc_id().map(str::to_string),
         subnet_id: i.subnet_id().map(str::to_string),
@@ -196,117 +229,198 @@ pub(super) fn instance(i: &t::Instance, owner: Option<&str>) -> Instance {
             .find(|t| t.key() == Some("Name"))
             .and_then(|t| t.value())
             .map(str::to_string),
-    }
+    })
 }
 
-fn route_table(rt: &t::RouteTable) -> RouteTable {
-    RouteTable {
-        id: rt.route_table_id().unwrap_or_default().to_string(),
+fn route_table(rt: &t::RouteTable) -> Result<RouteTable, Missing> {
+    let routes = rt.routes().iter().map(|r| {
+        Ok(Route {
+            destination: r.destination_cidr_block().map(str::to_string),
+            destination_prefix_list: r.destination_prefix_list_id().map(str::to_string),
+            target: [
+                r.gateway_id(),
+                r.nat_gateway_id(),
+                r.transit_gateway_id(),
+                r.vpc_peering_connection_id(),
+                r.network_interface_id(),
+                r.instance_id(),
+                r.egress_only_internet_gateway_id(),
+                r.carrier_gateway_id(),
+                r.local_gateway_id(),
+                r.core_network_arn(),
+            ]
+            .into_iter()
+            .flatten()
+            .next()
+            .unwrap_or("unknown")
+            .to_string(),
+            state: required(r.state(), "a route's State")?.as_str().to_string(),
+        })
+    });
+    Ok(RouteTable {
+        id: required(rt.route_table_id(), "a RouteTableId")?.to_string(),
         main: rt.associations().iter().any(|a| a.main() == Some(true)),
         subnet_ids: strings(rt.associations().iter().map(|a| a.subnet_id())),
-        routes: rt
-            .routes()
-            .iter()
-            .map(|r| Route {
-                destination: r.destination_cidr_block().map(str::to_string),
-                destination_prefix_list: r.destination_prefix_list_id().map(str::to_string),
-                target: [
-                    r.gateway_id(),
-                    r.nat_gateway_id(),
-                    r.transit_gateway_id(),
-                    r.vpc_peering_connection_id(),
-                    r.network_interface_id(),
-                    r.instance_id(),
-                    r.egress_only_internet_gateway_id(),
-                    r.carrier_gateway_id(),
-                    r.local_gateway_id(),
-                    r.core_network_arn(),
-                ]
-                .into_iter()
-                .flatten()
-                .next()
-                .unwrap_or("unknown")
-                .to_string(),
-                state: r.state().map_or("active", |s| s.as_str()).to_string(),
-            })
-            .collect(),
-    }
+        routes: routes.collect::<Result<_, _>>()?,
+    })
 }
 
-fn nat_gateway(n: &t::NatGateway) -> NatGateway {
-    NatGateway {
-        id: n.nat_gateway_id().unwrap_or_default().to_string(),
-        state: n.state().map_or("unknown", |s| s.as_str()).to_string(),
+fn nat_gateway(n: &t::NatGateway) -> Result<NatGateway, Missing> {
+    Ok(NatGateway {
+        id: required(n.nat_gateway_id(), "a NatGatewayId")?.to_string(),
+        state: required(n.state(), "a NAT gateway's State")?
+            .as_str()
+            .to_string(),
         subnet_id: n.subnet_id().map(str::to_string),
         connectivity: n.connectivity_type().map(|c| c.as_str().to_string()),
-    }
+    })
 }
 
-fn network_acl(a: &t::NetworkAcl) -> NetworkAcl {
-    NetworkAcl {
-        id: a.network_acl_id().unwrap_or_default().to_string(),
-        is_default: a.is_default().unwrap_or(false),
+fn network_acl(a: &t::NetworkAcl) -> Result<NetworkAcl, Missing> {
+    let entries = a.entries().iter().map(|e| {
+        Ok(NaclEntry {
+            rule_number: required(e.rule_number(), "an ACL entry's RuleNumber")?,
+            egress: required(e.egress(), "an ACL entry's Egress")?,
+            protocol: required(e.protocol(), "an ACL entry's Protocol")?.to_string(),
+            action: required(e.rule_action(), "an ACL entry's RuleAction")?
+                .as_str()
+                .to_string(),
+            cidr: e.cidr_block().map(str::to_string),
+            port_from: e.port_range().and_then(|p| p.from()),
+            port_to: e.port_range().and_then(|p| p.to()),
+        })
+    });
+    Ok(NetworkAcl {
+        id: required(a.network_acl_id(), "a NetworkAclId")?.to_string(),
+        is_default: required(a.is_default(), "a network ACL's IsDefault")?,
         subnet_ids: strings(a.associations().iter().map(|s| s.subnet_id())),
-        entries: a
-            .entries()
-            .iter()
-            .map(|e| NaclEntry {
-                rule_number: e.rule_number().unwrap_or(32767),
-                egress: e.egress().unwrap_or(false),
-                protocol: e.protocol().unwrap_or("-1").to_string(),
-                action: e.rule_action().map_or("deny", |r| r.as_str()).to_string(),
-                cidr: e.cidr_block().map(str::to_string),
-                port_from: e.port_range().and_then(|p| p.from()),
-                port_to: e.port_range().and_then(|p| p.to()),
-            })
-            .collect(),
-    }
+        entries: entries.collect::<Result<_, _>>()?,
+    })
 }
 
-fn subnet(s: &t::Subnet) -> Subnet {
-    Subnet {
-        id: s.subnet_id().unwrap_or_default().to_string(),
-        cidr: s.cidr_block().unwrap_or_default().to_string(),
+fn subnet(s: &t::Subnet) -> Result<Subnet, Missing> {
+    Ok(Subnet {
+        id: required(s.subnet_id(), "a SubnetId")?.to_string(),
+        cidr: required(s.cidr_block(), "a subnet's CidrBlock")?.to_string(),
         availability_zone: s.availability_zone().map(str::to_string),
         map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
-    }
+    })
 }
 
-fn vpc_endpoint(e: &t::VpcEndpoint) -> VpcEndpoint {
-    VpcEndpoint {
-        id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
-        service_name: e.service_name().unwrap_or_default().to_string(),
-        endpoint_type: e.vpc_endpoint_type().map_or("", |t| t.as_str()).to_string(),
-        state: e.state().map_or("unknown", |s| s.as_str()).to_string(),
-        private_dns_enabled: e.private_dns_enabled().unwrap_or(false),
+fn vpc_endpoint(e: &t::VpcEndpoint) -> Result<VpcEndpoint, Missing> {
+    let endpoint_type = required(e.vpc_endpoint_type(), "an endpoint's VpcEndpointType")?;
+    // Only interface endpoints have private DNS; the checks read it of no other kind.
+    let private_dns_enabled = match endpoint_type {
+        t::VpcEndpointType::Interface => {
+            required(e.private_dns_enabled(), "an endpoint's PrivateDnsEnabled")?
+        }
+        _ => e.private_dns_enabled().unwrap_or(false),
+    };
+    Ok(VpcEndpoint {
+        id: required(e.vpc_endpoint_id(), "a VpcEndpointId")?.to_string(),
+        service_name: required(e.service_name(), "an endpoint's ServiceName")?.to_string(),
+        endpoint_type: endpoint_type.as_str().to_string(),
+        state: required(e.state(), "an endpoint's State")?
+            .as_str()
+            .to_string(),
+        private_dns_enabled,
         subnet_ids: e.subnet_ids().to_vec(),
         security_group_ids: strings(e.groups().iter().map(|g| g.group_id())),
         // An unreadable policy is kept as text so the policy check reports it instead of passing.
         policy: e.policy_document().map(|p| {
             serde_json::from_str(p).unwrap_or_else(|_| serde_json::Value::String(p.to_string()))
         }),
-    }
+    })
 }
 
-fn security_group(g: &t::SecurityGroup) -> SecurityGroup {
-    let rules = |perms: &[t::IpPermission]| -> Vec<SgRule> {
+fn security_group(g: &t::SecurityGroup) -> Result<SecurityGroup, Missing> {
+    let rules = |perms: &[t::IpPermission]| -> Result<Vec<SgRule>, Missing> {
         perms
             .iter()
-            .map(|p| SgRule {
-                protocol: p.ip_protocol().unwrap_or("-1").to_string(),
-                port_from: p.from_port(),
-                port_to: p.to_port(),
-                cidrs: strings(p.ip_ranges().iter().map(|r| r.cidr_ip())),
-                ipv6_cidrs: strings(p.ipv6_ranges().iter().map(|r| r.cidr_ipv6())),
-                prefix_list_ids: strings(p.prefix_list_ids().iter().map(|r| r.prefix_list_id())),
-                group_ids: strings(p.user_id_group_pairs().iter().map(|r| r.group_id())),
+            .map(|p| {
+                Ok(SgRule {
+                    protocol: required(p.ip_protocol(), "a rule's IpProtocol")?.to_string(),
+                    port_from: p.from_port(),
+                    port_to: p.to_port(),
+                    cidrs: strings(p.ip_ranges().iter().map(|r| r.cidr_ip())),
+                    ipv6_cidrs: strings(p.ipv6_ranges().iter().map(|r| r.cidr_ipv6())),
+                    prefix_list_ids: strings(
+                        p.prefix_list_ids().iter().map(|r| r.prefix_list_id()),
+                    ),
+                    group_ids: strings(p.user_id_group_pairs().iter().map(|r| r.group_id())),
+                })
             })
             .collect()
     };
-    SecurityGroup {
-        id: g.group_id().unwrap_or_default().to_string(),
+    Ok(SecurityGroup {
+        id: required(g.group_id(), "a GroupId")?.to_string(),
         name: g.group_name().unwrap_or_default().to_string(),
-        ingress: rules(g.ip_permissions()),
-        egress: rules(g.ip_permissions_egress()),
+        ingress: rules(g.ip_permissions())?,
+        egress: rules(g.ip_permissions_egress())?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_the_checks_need_is_never_defaulted() {
+        let running = t::InstanceState::builder()
+            .name(t::InstanceStateName::Running)
+            .build();
+        let whole = t::Instance::builder()
+            .instance_id("i-0123456789abcdef0")
+            .state(running)
+            .build();
+        assert_eq!(instance(&whole, None).unwrap().state, "running");
+        // Without its state the instance is not "stopped" or "unknown": the answer is incomplete.
+        let cut = t::Instance::builder()
+            .instance_id("i-0123456789abcdef0")
+            .build();
+        assert!(instance(&cut, None).unwrap_err().0.contains("State"));
+
+        let entry = |action: Option<t::RuleAction>| {
+            t::NetworkAcl::builder()
+                .network_acl_id("acl-1")
+                .is_default(true)
+                .entries(
+                    t::NetworkAclEntry::builder()
+                        .rule_number(100)
+                        .egress(true)
+                        .protocol("-1")
+                        .set_rule_action(action)
+                        .cidr_block("0.0.0.0/0")
+                        .build(),
+                )
+                .build()
+        };
+        assert!(network_acl(&entry(Some(t::RuleAction::Allow))).is_ok());
+        assert!(
+            network_acl(&entry(None))
+                .unwrap_err()
+                .0
+                .contains("RuleAction")
+        );
+
+        let endpoint = t::VpcEndpoint::builder()
+            .vpc_endpoint_id("vpce-1")
+            .service_name("com.amazonaws.eu-west-1.ssm")
+            .vpc_endpoint_type(t::VpcEndpointType::Interface)
+            .state(t::State::Available)
+            .build();
+        assert!(
+            vpc_endpoint(&endpoint)
+                .unwrap_err()
+                .0
+                .contains("PrivateDnsEnabled")
+        );
+        let gateway = t::VpcEndpoint::builder()
+            .vpc_endpoint_id("vpce-2")
+            .service_name("com.amazonaws.eu-west-1.s3")
+            .vpc_endpoint_type(t::VpcEndpointType::Gateway)
+            .state(t::State::Available)
+            .build();
+        assert!(!vpc_endpoint(&gateway).unwrap().private_dns_enabled);
     }
 }

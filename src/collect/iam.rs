@@ -2,7 +2,7 @@
 //! effective permissions (attached, inline, boundary), each asked once however many instances share it.
 
 use super::ec2::paged;
-use super::{Aws, decode_policy, failure};
+use super::{Aws, decode_policy, failure, required};
 use crate::facts::{Fetch, IamFacts, InstanceProfile, Policy, Role};
 use futures::future::join_all;
 use std::collections::{BTreeMap, BTreeSet};
@@ -100,16 +100,16 @@ impl Aws {
         profiles
             .into_iter()
             .map(|(arn, profile, role_name)| {
-                let facts = match role_name.as_ref().and_then(|r| roles.get(r)) {
-                    Some(parts) => assemble(profile, parts, &managed, &inline),
+                let facts = match role_name.and_then(|r| roles.get(&r).map(|parts| (r, parts))) {
+                    Some((name, parts)) => assemble(profile, &name, parts, &managed, &inline),
                     None => {
-                        let why = match profile.problem() {
-                            Some(p) => format!("the instance profile could not be read ({p})"),
-                            None => "the instance profile holds no role".to_string(),
-                        };
+                        // What the profile's denial or failure hides is unknown for that reason.
+                        let cause = profile.absent().unwrap_or_else(|| {
+                            Fetch::not_applicable("the instance profile holds no role")
+                        });
                         IamFacts {
                             instance_profile: profile,
-                            ..IamFacts::unknown(&why)
+                            ..IamFacts::unknown_because(&cause)
                         }
                     }
                 };
@@ -158,11 +158,11 @@ impl Aws {
                     |p| p
                         .attached_policies()
                         .iter()
-                        .filter_map(|a| Some((
-                            a.policy_arn()?.to_string(),
+                        .map(|a| Ok((
+                            required(a.policy_arn(), "an attached policy's PolicyArn")?.to_string(),
                             a.policy_name().unwrap_or_default().to_string()
                         )))
-                        .collect::<Vec<_>>()
+                        .collect::<Result<Vec<_>, _>>()
                 )
             },
             async {
@@ -170,7 +170,7 @@ impl Aws {
                     self,
                     "iam:ListRolePolicies",
                     self.iam.list_role_policies().role_name(name),
-                    |p| p.policy_names().to_vec()
+                    |p| Ok::<_, super::Missing>(p.policy_names().to_vec())
                 )
             },
         );
@@ -262,25 +262,23 @@ impl Aws {
     }
 }
 
+/// One profile's facts from its role's parts; `role_name` is the name the parts were asked by,
+/// known even when `GetRole` itself was refused. `managed` and `inline` hold every policy that
+/// `parts` names, keyed as asked.
 fn assemble(
     profile: Fetch<InstanceProfile>,
+    role_name: &str,
     parts: &RoleParts,
     managed: &BTreeMap<String, Policy>,
     inline: &BTreeMap<(String, String), Policy>,
 ) -> IamFacts {
-    let role_name = parts
-        .role
-        .value()
-        .map(|r| r.name.clone())
-        .unwrap_or_default();
-    let permissions_boundary = match parts
-        .role
-        .value()
-        .map(|r| r.permissions_boundary_arn.as_deref())
-    {
-        Some(Some(arn)) => Fetch::collected(managed[arn].clone()),
-        Some(None) => Fetch::not_applicable("the role has no permissions boundary"),
-        None => Fetch::not_applicable("the role could not be read"),
+    let permissions_boundary = match parts.role.as_ref().take() {
+        Ok(Role {
+            permissions_boundary_arn: Some(arn),
+            ..
+        }) => Fetch::collected(managed[arn].clone()),
+        Ok(_) => Fetch::not_applicable("the role has no permissions boundary"),
+        Err(missing) => missing,
     };
     IamFacts {
         instance_profile: profile,
@@ -292,7 +290,7 @@ fn assemble(
         inline_policies: parts.inline.as_ref().map(|names| {
             names
                 .iter()
-                .map(|n| inline[&(role_name.clone(), n.clone())].clone())
+                .map(|n| inline[&(role_name.to_string(), n.clone())].clone())
                 .collect()
         }),
         permissions_boundary,

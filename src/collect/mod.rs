@@ -3,6 +3,7 @@
 //! failed call becomes evidence for the checks instead of an abort.
 
 mod ec2;
+mod guard;
 mod iam;
 mod select;
 mod ssm;
@@ -15,7 +16,9 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures::future::join_all;
+pub use guard::POLICY;
 use select::Selected;
 pub use select::Selection;
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,7 +33,12 @@ pub struct Settings {
     pub profile: Option<String>,
     pub max_attempts: u32,
     pub timeout: Duration,
+    /// For the whole collection: what has not arrived by then is reported as timed out.
+    pub deadline: Duration,
 }
+
+/// The longest pause between two attempts: an on-call engineer waits on every one of them.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Requests in flight at once: enough to hide latency, few enough not to invite throttling.
 const CONCURRENCY: usize = 32;
@@ -94,13 +102,33 @@ pub struct Aws {
     region: String,
     calls: AtomicU32,
     limit: tokio::sync::Semaphore,
+    deadline: tokio::time::Instant,
+    deadline_secs: u64,
 }
+
+/// The error every call still waiting when `--deadline` expires ends with.
+#[derive(Debug)]
+struct DeadlineExpired(u64);
+
+impl fmt::Display for DeadlineExpired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "timed out after {} s (--deadline)", self.0)
+    }
+}
+
+impl std::error::Error for DeadlineExpired {}
 
 impl Aws {
     pub async fn connect(settings: &Settings) -> Result<Aws, SetupError> {
+        let deadline = tokio::time::Instant::now() + settings.deadline;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            // Adaptive retry slows the whole run down when AWS throttles, instead of failing calls.
-            .retry_config(RetryConfig::adaptive().with_max_attempts(settings.max_attempts.max(1)))
+            // Standard retry with a short ceiling on back-off: a throttled call is retried soon or
+            // reported, never left to stall an interactive run for tens of seconds.
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(settings.max_attempts.max(1))
+                    .with_max_backoff(MAX_BACKOFF),
+            )
             .timeout_config(
                 TimeoutConfig::builder()
                     .operation_attempt_timeout(settings.timeout)
@@ -115,41 +143,86 @@ impl Aws {
         }
         let config = loader.load().await;
         let region = config.region().ok_or(SetupError::NoRegion)?.to_string();
-        Ok(Aws {
-            autoscaling: aws_sdk_autoscaling::Client::new(&config),
-            ec2: aws_sdk_ec2::Client::new(&config),
-            ssm: aws_sdk_ssm::Client::new(&config),
-            iam: aws_sdk_iam::Client::new(&config),
-            sts: aws_sdk_sts::Client::new(&config),
+        Ok(Aws::with_config(
+            &config,
+            region,
+            deadline,
+            settings.deadline.as_secs(),
+        ))
+    }
+
+    /// Every client carries the [`guard::Guard`]: no call outside the least-privilege policy leaves.
+    fn with_config(
+        config: &aws_config::SdkConfig,
+        region: String,
+        deadline: tokio::time::Instant,
+        deadline_secs: u64,
+    ) -> Aws {
+        macro_rules! guarded {
+            ($sdk:ident) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(config)
+                        .interceptor(guard::Guard)
+                        .build(),
+                )
+            };
+        }
+        Aws {
+            autoscaling: guarded!(aws_sdk_autoscaling),
+            ec2: guarded!(aws_sdk_ec2),
+            ssm: guarded!(aws_sdk_ssm),
+            iam: guarded!(aws_sdk_iam),
+            sts: guarded!(aws_sdk_sts),
             region,
             calls: AtomicU32::new(0),
             limit: tokio::sync::Semaphore::new(CONCURRENCY),
-        })
+            deadline,
+            deadline_secs,
+        }
     }
 
-    /// Runs one API request under the concurrency limit, counting it (each page counts).
-    async fn call<F: Future>(&self, request: F) -> F::Output {
-        let _permit = self
-            .limit
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        request.await
+    /// The error of a call still unanswered when the run's deadline expires.
+    fn expired<E>(&self) -> SdkError<E, HttpResponse> {
+        SdkError::timeout_error(DeadlineExpired(self.deadline_secs))
+    }
+
+    /// Runs one API request under the concurrency limit and the run's deadline, counting it (each
+    /// page counts).
+    #[allow(clippy::result_large_err)] // the SDK's own error type, passed through
+    async fn call<T, E, F>(&self, request: F) -> Result<T, SdkError<E, HttpResponse>>
+    where
+        F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
+        let bounded = tokio::time::timeout_at(self.deadline, async {
+            let _permit = self
+                .limit
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            request.await
+        });
+        bounded.await.unwrap_or_else(|_| Err(self.expired()))
     }
 
     /// Awaits one page of a paginator: a call when it yields a page, none when the stream ends.
-    async fn page<T, F: Future<Output = Option<T>>>(&self, next: F) -> Option<T> {
-        let _permit = self
-            .limit
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
-        let page = next.await;
-        if page.is_some() {
-            self.calls.fetch_add(1, Ordering::Relaxed);
-        }
-        page
+    async fn page<T, E, F>(&self, next: F) -> Option<Result<T, SdkError<E, HttpResponse>>>
+    where
+        F: Future<Output = Option<Result<T, SdkError<E, HttpResponse>>>>,
+    {
+        let bounded = tokio::time::timeout_at(self.deadline, async {
+            let _permit = self
+                .limit
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
+            let page = next.await;
+            if page.is_some() {
+                self.calls.fetch_add(1, Ordering::Relaxed);
+            }
+            page
+        });
+        bounded.await.unwrap_or_else(|_| Some(Err(self.expired())))
     }
 
     pub fn api_calls(&self) -> u32 {
@@ -303,10 +376,16 @@ impl Aws {
 
     async fn caller(&self) -> Fetch<Caller> {
         match self.call(self.sts.get_caller_identity().send()).await {
-            Ok(out) => Fetch::collected(Caller {
-                account: out.account().unwrap_or_default().to_string(),
-                arn: out.arn().unwrap_or_default().to_string(),
-            }),
+            Ok(out) => match (out.account(), out.arn()) {
+                (Some(account), Some(arn)) => Fetch::collected(Caller {
+                    account: account.to_string(),
+                    arn: arn.to_string(),
+                }),
+                _ => incomplete(
+                    "sts:GetCallerIdentity",
+                    Missing("the Account or Arn".into()),
+                ),
+            },
             Err(e) => failure("sts:GetCallerIdentity", e),
         }
     }
@@ -330,12 +409,22 @@ impl NetworkFacts {
 
 impl IamFacts {
     fn unknown(why: &str) -> IamFacts {
+        IamFacts::unknown_because(&Fetch::not_applicable(why))
+    }
+
+    /// Every IAM fact missing for one cause: a denial or failure upstream, or why none applies.
+    fn unknown_because(cause: &Fetch<()>) -> IamFacts {
+        fn carry<T>(cause: &Fetch<()>) -> Fetch<T> {
+            cause
+                .absent()
+                .unwrap_or_else(|| Fetch::not_applicable("not collected"))
+        }
         IamFacts {
-            instance_profile: Fetch::not_applicable(why),
-            role: Fetch::not_applicable(why),
-            attached_policies: Fetch::not_applicable(why),
-            inline_policies: Fetch::not_applicable(why),
-            permissions_boundary: Fetch::not_applicable(why),
+            instance_profile: carry(cause),
+            role: carry(cause),
+            attached_policies: carry(cause),
+            inline_policies: carry(cause),
+            permissions_boundary: carry(cause),
         }
     }
 }
@@ -365,34 +454,69 @@ const CREDENTIAL_CODES: &[&str] = &[
     "RequestExpired",
 ];
 
-/// Maps an SDK error to `Denied` or `Failed`, keeping the service's code and message.
-fn failure<T, E, R>(action: &str, err: SdkError<E, R>) -> Fetch<T>
+/// Maps an SDK error to `Denied` or `Failed`, keeping the service's code and message. A denial is
+/// a denied code, or any HTTP 403 whose code does not say the credentials themselves are bad: some
+/// front ends answer a denial in a wrapper the SDK cannot read.
+fn failure<T, E>(action: &str, err: SdkError<E, HttpResponse>) -> Fetch<T>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: fmt::Debug + Send + Sync + 'static,
 {
     let action = action.to_string();
-    if let Some(service) = err.as_service_error() {
-        let code = service.code().unwrap_or("Unknown");
-        let message = service.message().unwrap_or("no message").to_string();
-        return if DENIED_CODES.contains(&code) {
-            Fetch::Denied { action, message }
-        } else {
-            Fetch::Failed {
-                action,
-                reason: format!("{code}: {message}"),
-            }
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let (code, message) = match err.as_service_error() {
+        Some(service) => (service.code(), service.message()),
+        None => (None, None),
+    };
+    let bad_credentials = code.is_some_and(|c| CREDENTIAL_CODES.contains(&c));
+    if code.is_some_and(|c| DENIED_CODES.contains(&c)) || (status == Some(403) && !bad_credentials)
+    {
+        let message = message.map_or_else(|| "HTTP 403".to_string(), |m| one_line(m, 300));
+        return Fetch::Denied { action, message };
+    }
+    if let Some(expired) =
+        std::error::Error::source(&err).and_then(|s| s.downcast_ref::<DeadlineExpired>())
+    {
+        return Fetch::Failed {
+            action,
+            reason: expired.to_string(),
         };
     }
-    Fetch::Failed {
-        action,
-        reason: readable(&DisplayErrorContext(&err).to_string()),
+    let reason = match (code, message) {
+        (Some(code), message) => {
+            format!("{code}: {}", one_line(message.unwrap_or("no message"), 300))
+        }
+        _ => readable(&DisplayErrorContext(&err).to_string()),
+    };
+    Fetch::Failed { action, reason }
+}
+
+/// Service messages can span lines or run long (an HTML error page): one line of at most `max`
+/// characters keeps a report readable.
+fn one_line(text: &str, max: usize) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let line = words.join(" ");
+    match line.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
     }
 }
 
+/// What a credential helper printed to say why it failed can hold the very secrets it handles (a
+/// token, a password prompt's echo): the SDK quotes it after these markers, and it is never shown.
+const HELPER_OUTPUT_MARKERS: &[&str] = &["Stderr:", "could not parse response:"];
+
 /// The SDK's error chain, minus the multi-line provider list and the trailing `Debug` dump that
-/// `DisplayErrorContext` appends: one line a person can act on.
+/// `DisplayErrorContext` appends, and minus any credential helper's own output: one line a person
+/// can act on.
 fn readable(chain: &str) -> String {
+    let mut chain = chain.to_string();
+    for marker in HELPER_OUTPUT_MARKERS {
+        if let Some(at) = chain.find(marker) {
+            chain.truncate(at + marker.len());
+            chain.push_str(" (not shown: it may contain secrets)");
+        }
+    }
+    let chain = chain.as_str();
     let first = chain.lines().next().unwrap_or(chain);
     let bytes = first.as_bytes();
     let debug_start = (0..bytes.len().saturating_sub(3)).find(|&i| {
@@ -411,6 +535,18 @@ fn readable(chain: &str) -> String {
         .to_string()
 }
 
+/// How connection failures read in the SDK's error chain (hyper, the resolver, the OS).
+const UNREACHABLE_SIGNS: &[&str] = &[
+    "dns error",
+    "failed to lookup address",
+    "connection refused",
+    "tcp connect error",
+    "connect timeout",
+    "timed out while connecting",
+    "network is unreachable",
+    "no route to host",
+];
+
 /// The identity call cannot be refused by IAM, so when it fails no other call will succeed either:
 /// the credentials are unusable, or the API is out of reach (a mistyped region, no network).
 fn setup_problem(caller: &Fetch<Caller>, region: &str) -> Option<SetupError> {
@@ -426,13 +562,30 @@ fn setup_problem(caller: &Fetch<Caller>, region: &str) -> Option<SetupError> {
     if bad_code || no_provider {
         return Some(SetupError::Credentials(reason.clone()));
     }
+    // Only a failure to connect at all means the API is out of reach; a slow or reset answer is a
+    // fault of that one call, and the run goes on to report what it can.
     let unreachable = lower.starts_with("dispatch failure")
-        || lower.contains("timed out")
-        || lower.contains("timeout");
+        && UNREACHABLE_SIGNS.iter().any(|sign| lower.contains(sign));
     unreachable.then(|| SetupError::Unreachable {
         region: region.to_string(),
         detail: reason.clone(),
     })
+}
+
+/// A field the checks rely on that an answer lacked: the answer was cut short or malformed, so the
+/// value is unknown, never taken as "off" or "empty".
+#[derive(Debug)]
+struct Missing(String);
+
+fn required<T>(value: Option<T>, what: &str) -> Result<T, Missing> {
+    value.ok_or_else(|| Missing(what.to_string()))
+}
+
+fn incomplete<T>(action: &str, missing: Missing) -> Fetch<T> {
+    Fetch::Failed {
+        action: action.to_string(),
+        reason: format!("incomplete answer: {} is missing", missing.0),
+    }
 }
 
 /// IAM hands out policy documents URL-encoded; some emulators and older APIs send them plain.

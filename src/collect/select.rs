@@ -57,9 +57,9 @@ const LIVE_STATES: [&str; 4] = ["pending", "running", "stopping", "stopped"];
 impl Aws {
     pub(super) async fn select(&self, selection: &Selection) -> Fetch<Selected> {
         let ids = match &selection.asg {
-            Some(name) => match self.group_members(name).await {
-                Fetch::Collected { value } => value,
-                other => return other.map(|_| unreachable!("not collected")),
+            Some(name) => match self.group_members(name).await.take() {
+                Ok(members) => members,
+                Err(missing) => return missing,
             },
             None => selection.instance_ids.clone(),
         };
@@ -118,15 +118,15 @@ impl Aws {
                     .reservations()
                     .iter()
                     .flat_map(|r| r.instances().iter().map(|i| instance(i, r.owner_id())))
-                    .collect::<Vec<_>>()
+                    .collect::<Result<Vec<_>, _>>()
             )
         }))
         .await;
         let mut found = Vec::new();
         for page in pages {
-            match page {
-                Fetch::Collected { value } => found.extend(value),
-                other => return other.map(|_| unreachable!("not collected")),
+            match page.take() {
+                Ok(value) => found.extend(value),
+                Err(missing) => return missing,
             }
         }
         let position = |id: &str| ids.iter().position(|x| x == id).unwrap_or(usize::MAX);

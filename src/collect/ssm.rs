@@ -1,7 +1,7 @@
 //! SSM questions: what the service knows of the instances' agents, and whether DHMC is on.
 
 use super::ec2::paged;
-use super::{Aws, failure};
+use super::{Aws, Missing, failure, incomplete, required};
 use crate::facts::{AgentInfo, DhmcSetting, Fetch};
 use aws_sdk_ssm::primitives::DateTimeFormat;
 use aws_sdk_ssm::types::{
@@ -58,8 +58,8 @@ impl Aws {
             let answer = paged!(self, "ssm:DescribeInstanceInformation", request, |p| p
                 .instance_information_list()
                 .iter()
-                .filter_map(agent)
-                .collect::<Vec<_>>());
+                .map(agent)
+                .collect::<Result<Vec<_>, _>>());
             (ids.to_vec(), answer.map(|list| list.into_iter().collect()))
         }))
         .await;
@@ -76,15 +76,14 @@ impl Aws {
             )
             .await
         {
-            Ok(out) => {
-                let value = out
-                    .service_setting()
-                    .and_then(|s| s.setting_value())
-                    .unwrap_or_default();
-                // AWS answers "$None" while DHMC has never been configured.
-                let role = (!value.is_empty() && value != "$None").then(|| value.to_string());
-                Fetch::collected(DhmcSetting { role })
-            }
+            Ok(out) => match out.service_setting().and_then(|s| s.setting_value()) {
+                Some(value) => {
+                    // AWS answers "$None" while DHMC has never been configured.
+                    let role = (!value.is_empty() && value != "$None").then(|| value.to_string());
+                    Fetch::collected(DhmcSetting { role })
+                }
+                None => incomplete("ssm:GetServiceSetting", Missing("the SettingValue".into())),
+            },
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_service_setting_not_found()) =>
@@ -96,11 +95,10 @@ impl Aws {
     }
 }
 
-fn agent(i: &InstanceInformation) -> Option<(String, AgentInfo)> {
+fn agent(i: &InstanceInformation) -> Result<(String, AgentInfo), Missing> {
     let info = AgentInfo {
-        ping_status: i
-            .ping_status()
-            .map_or("Unknown", |p| p.as_str())
+        ping_status: required(i.ping_status(), "an agent's PingStatus")?
+            .as_str()
             .to_string(),
         last_ping: i
             .last_ping_date_time()
@@ -109,5 +107,6 @@ fn agent(i: &InstanceInformation) -> Option<(String, AgentInfo)> {
         is_latest_version: i.is_latest_version(),
         platform_name: i.platform_name().map(str::to_string),
     };
-    Some((i.instance_id()?.to_string(), info))
+    let id = required(i.instance_id(), "an agent's InstanceId")?;
+    Ok((id.to_string(), info))
 }

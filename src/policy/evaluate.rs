@@ -16,6 +16,9 @@ pub struct Labeled<'a> {
     pub document: &'a PolicyDocument,
 }
 
+/// How many unevaluable conditions an evaluation names before it only counts the rest.
+const SHOWN_DOUBTS: usize = 10;
+
 /// Is the request allowed by a role's identity-based policies (managed and inline), within its
 /// permissions boundary if it has one? Principal elements and `request.principal` are ignored.
 pub fn evaluate_identity(
@@ -123,11 +126,19 @@ fn decide(grants: Findings, boundary: Option<(&str, Findings)>) -> Evaluation {
         .chain(limit.into_iter().flat_map(Findings::doubts))
         .collect();
     if !doubts.is_empty() {
-        let mut unevaluable: Vec<String> = Vec::new();
-        for reason in doubts.iter().flat_map(|(_, _, reasons)| reasons) {
-            if !unevaluable.contains(reason) {
-                unevaluable.push(reason.clone());
-            }
+        // In first-seen order, without a quadratic scan: a statement may carry thousands of keys.
+        let mut seen = std::collections::HashSet::new();
+        let mut unevaluable: Vec<String> = doubts
+            .iter()
+            .flat_map(|(_, _, reasons)| reasons)
+            .filter(|reason| seen.insert(reason.as_str()))
+            .cloned()
+            .collect();
+        // A report names the first few; thousands would drown the finding.
+        if unevaluable.len() > SHOWN_DOUBTS {
+            let more = unevaluable.len() - SHOWN_DOUBTS;
+            unevaluable.truncate(SHOWN_DOUBTS);
+            unevaluable.push(format!("{more} more"));
         }
         return Evaluation {
             unevaluable,
@@ -149,6 +160,42 @@ fn decide(grants: Findings, boundary: Option<(&str, Findings)>) -> Evaluation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ten_thousand_condition_keys_take_well_under_a_second() {
+        let keys: serde_json::Map<String, serde_json::Value> = (0..10_000)
+            .map(|k| (format!("aws:PrincipalTag/k{k}"), serde_json::json!("v")))
+            .collect();
+        let doc = PolicyDocument::parse(&serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",
+                           "Condition": {"StringEquals": keys}}]
+        }))
+        .unwrap();
+        let context = std::collections::BTreeMap::new();
+        let started = std::time::Instant::now();
+        let eval = evaluate_identity(
+            &[Labeled {
+                label: "p",
+                document: &doc,
+            }],
+            None,
+            &Request {
+                action: "ssm:UpdateInstanceInformation",
+                resource: "*",
+                principal: None,
+                context: &context,
+            },
+        );
+        assert_eq!(eval.decision, Decision::Uncertain);
+        // The first few conditions are named, the rest counted.
+        assert_eq!(eval.unevaluable.len(), SHOWN_DOUBTS + 1);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
     use crate::policy::request::Principal;
     use serde_json::{Value, json};
     use std::collections::BTreeMap;

@@ -44,6 +44,8 @@ mod evaluate;
 mod outcome;
 mod pattern;
 mod principal;
+#[cfg(test)]
+mod properties;
 mod request;
 mod statement;
 

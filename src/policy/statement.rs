@@ -82,6 +82,10 @@ impl Statement {
         };
         let patterns = |(negated, element, value): Found, syntax: Syntax| {
             let list = string_list(value, &element)?;
+            // IAM refuses an empty list: it would mean "nothing" or, negated, "everything".
+            if list.is_empty() {
+                return Err(format!("{element} is an empty list"));
+            }
             let list = list.iter().map(|text| Pattern::new(text, syntax)).collect();
             Ok::<_, String>(Scope::new(negated, list))
         };
@@ -347,6 +351,12 @@ mod tests {
                 .contains("both Principal")
         );
         assert!(err(json!({"Effect": "Allow", "Action": 1})).starts_with("Action must be"));
+        assert_eq!(
+            err(json!({"Effect": "Allow", "Action": []})),
+            "Action is an empty list"
+        );
+        assert!(err(json!({"Effect": "Deny", "NotAction": [], "Resource": "*"})).contains("empty"));
+        assert!(err(json!({"Effect": "Allow", "Action": "*", "Resource": []})).contains("empty"));
         assert!(err(json!({"Effect": "Allow", "NotAction": [1]})).starts_with("NotAction must be"));
         assert!(
             err(json!({"Effect": "Allow", "Action": "*", "NotResource": {}}))

@@ -4,6 +4,7 @@ pub mod fleet;
 pub mod human;
 pub mod markdown;
 pub mod page;
+pub mod redact;
 
 use crate::report::{FleetReport, Report};
 

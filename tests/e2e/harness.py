@@ -16,7 +16,8 @@ from scenarios import Lab, Scenario
 
 E2E_DIR = Path(__file__).resolve().parent
 ROOT = E2E_DIR.parent.parent
-OUT = E2E_DIR / "out"
+# E2E_OUT moves the outputs elsewhere, so that two runs of the suite at once keep theirs apart.
+OUT = Path(os.environ.get("E2E_OUT") or E2E_DIR / "out")
 MAX_ATTEMPTS = 2
 TIMEOUT_SECONDS = 30
 SUBPROCESS_TIMEOUT = 120
@@ -102,25 +103,27 @@ def tool_env(endpoint: str, access_key: str, secret_key: str = "e2e-dummy-secret
 def run_tool(endpoint: str, instance_id: str, region: str, *, access_key: str,
              secret_key: str = "e2e-dummy-secret", extra: list[str] = (),
              name: str | None = None, output_json: bool = True,
-             timeout: int = TIMEOUT_SECONDS) -> Run:
+             timeout: int = TIMEOUT_SECONDS, max_attempts: int = MAX_ATTEMPTS) -> Run:
     args = [instance_id]
     if name:
         args += ["--save-facts", str(OUT / f"{name}.facts.json")]
     return run_binary(endpoint, args + list(extra), region, access_key=access_key,
-                      secret_key=secret_key, name=name, output_json=output_json, timeout=timeout)
+                      secret_key=secret_key, name=name, output_json=output_json, timeout=timeout,
+                      max_attempts=max_attempts)
 
 
 def run_binary(endpoint: str, args: list[str], region: str, *, access_key: str,
                secret_key: str = "e2e-dummy-secret", stdin: str | None = None,
                name: str | None = None, output_json: bool = True,
-               timeout: int = TIMEOUT_SECONDS) -> Run:
+               timeout: int = TIMEOUT_SECONDS, max_attempts: int = MAX_ATTEMPTS) -> Run:
     """The binary with ``args`` (instance ids and/or selectors first), ``--region``, JSON output
-    unless ``output_json`` is false, and the suite's attempts and time-out; ``stdin`` is fed to
+    unless ``output_json`` is false, and ``--max-attempts``/``--timeout`` (clap takes each once:
+    pass other values here, not in ``args``); ``stdin`` is fed to
     it (none: /dev/null). With ``name``, stdout and stderr are kept in ``out/``."""
     cmd = [str(binary_path()), *args, "--region", region]
     if output_json:
         cmd += ["--output", "json"]
-    cmd += ["--max-attempts", str(MAX_ATTEMPTS), "--timeout", str(timeout)]
+    cmd += ["--max-attempts", str(max_attempts), "--timeout", str(timeout)]
     started = time.monotonic()
     try:
         proc = subprocess.run(

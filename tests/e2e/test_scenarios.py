@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Suite
-from harness import MAX_ATTEMPTS, ROOT, Run, assert_reports_match_schema, run_tool
+from harness import MAX_ATTEMPTS, OUT, ROOT, Run, assert_reports_match_schema, run_tool
 from scenarios import ACCOUNT, AUTH_SCENARIO, CHECK_IDS, SCENARIOS, Scenario
 
 EXIT_FOR_VERDICT = {"pass": 0, "warn": 0, "fail": 1, "incomplete": 3}
@@ -258,4 +258,4 @@ def test_request_log_within_shipped_iam_policy(suite: Suite, emulator) -> None:
         if not any(fnmatch.fnmatchcase(a.lower(), p.lower()) for p in patterns)
     ]
     assert not missing, f"called but not in {IAM_POLICY.name}: {missing}"
-    (Path(__file__).parent / "out" / "actions-used.json").write_text(json.dumps(used, indent=2))
+    (OUT / "actions-used.json").write_text(json.dumps(used, indent=2))

@@ -1,0 +1,310 @@
+//! `--redact`: a report that can leave the company. Account ids, IP addresses and CIDRs, resource
+//! ids, and the names of roles, profiles, policies, users, groups and instances are replaced by
+//! pseudonyms, the same value by the same pseudonym throughout, so the report still reads as one
+//! story. It works on the report's strings before any renderer sees them, so every format (and
+//! the human output's line wrapping) gets the same result.
+
+use crate::facts::Facts;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::{BTreeSet, HashMap};
+
+/// Characters that may belong to an AWS name or id: a match must not continue into one of them.
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
+}
+
+/// Whether the text after a match continues the name: a period or comma that ends a sentence or
+/// a list item does not.
+fn continues(after: &str) -> bool {
+    let mut chars = after.chars();
+    match chars.next() {
+        Some('.' | ',') => chars.next().is_some_and(is_name_char),
+        Some(c) => is_name_char(c),
+        None => false,
+    }
+}
+
+/// IAM resource types whose path and name follow the type in an ARN.
+const IAM_TYPES: &[&str] = &[
+    "user/",
+    "role/",
+    "instance-profile/",
+    "policy/",
+    "assumed-role/",
+    "group/",
+];
+
+/// Words that name AWS itself, not the customer: kept even when a resource carries the same name.
+const KEEP: &[&str] = &["default", "ssm", "ssmmessages", "ec2messages", "ec2", "aws"];
+
+pub struct Redactor {
+    /// Values known from the facts (names, addresses), longest first.
+    known: Vec<(String, &'static str)>,
+    pseudonyms: HashMap<String, String>,
+    counters: HashMap<&'static str, usize>,
+}
+
+impl Redactor {
+    pub fn new(facts: &[Facts]) -> Redactor {
+        let mut names = BTreeSet::new();
+        let mut addresses = BTreeSet::new();
+        for f in facts {
+            collect(f, &mut names, &mut addresses);
+        }
+        let mut known: Vec<(String, &'static str)> = names
+            .into_iter()
+            .filter(|n: &String| n.chars().count() >= 3 && !KEEP.contains(&n.as_str()))
+            .map(|n| (n, "NAME"))
+            .chain(addresses.into_iter().map(|a| (a, "IP")))
+            .collect();
+        known.sort_by_key(|(text, _)| std::cmp::Reverse(text.len()));
+        Redactor {
+            known,
+            pseudonyms: HashMap::new(),
+            counters: HashMap::new(),
+        }
+    }
+
+    /// The value with every string in it redacted (keys of objects are the tool's own, kept).
+    pub fn value<T: Serialize + DeserializeOwned>(&mut self, value: &T) -> T {
+        let mut json = serde_json::to_value(value).expect("reports are plain data");
+        self.walk(&mut json);
+        serde_json::from_value(json).expect("redaction only rewrites strings")
+    }
+
+    fn walk(&mut self, value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) => *s = self.text(s),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.walk(v)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.walk(v)),
+            _ => {}
+        }
+    }
+
+    pub fn text(&mut self, text: &str) -> String {
+        let text = self.iam_arn_names(text);
+        let mut text = text;
+        for i in 0..self.known.len() {
+            let (value, kind) = self.known[i].clone();
+            text = self.replace_bounded(&text, &value, kind);
+        }
+        let text = self.tokens(&text, |token| is_account(token).then_some("ACCOUNT"));
+        self.tokens(&text, resource_prefix)
+    }
+
+    fn pseudonym(&mut self, value: &str, kind: &'static str) -> String {
+        if let Some(p) = self.pseudonyms.get(value) {
+            return p.clone();
+        }
+        let n = self.counters.entry(kind).or_insert(0);
+        *n += 1;
+        let p = match kind {
+            "NAME" | "IP" | "ACCOUNT" => format!("{kind}-{n}"),
+            prefix => format!("{prefix}-REDACTED-{n}"),
+        };
+        self.pseudonyms.insert(value.to_string(), p.clone());
+        p
+    }
+
+    /// Replaces whole occurrences of `value`: not inside a longer name or id.
+    fn replace_bounded(&mut self, text: &str, value: &str, kind: &'static str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.find(value) {
+            let before = match at {
+                0 => out.chars().last(),
+                _ => rest[..at].chars().last(),
+            };
+            out.push_str(&rest[..at]);
+            let bounded =
+                !before.is_some_and(is_name_char) && !continues(&rest[at + value.len()..]);
+            match bounded {
+                true => out.push_str(&self.pseudonym(value, kind)),
+                false => out.push_str(value),
+            }
+            rest = &rest[at + value.len()..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Maximal runs of name characters, each replaced when `kind` recognises it.
+    fn tokens(&mut self, text: &str, kind: impl Fn(&str) -> Option<&'static str>) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut token = String::new();
+        let flush = |token: &mut String, out: &mut String, this: &mut Redactor| {
+            match kind(token) {
+                Some(k) => out.push_str(&this.pseudonym(token, k)),
+                None => out.push_str(token),
+            }
+            token.clear();
+        };
+        for c in text.chars() {
+            // A 12-digit account is bounded by anything but a digit (ARNs put colons around it).
+            if is_name_char(c) && c != '.' && c != ',' && c != '=' {
+                token.push(c);
+            } else {
+                flush(&mut token, &mut out, self);
+                out.push(c);
+            }
+        }
+        flush(&mut token, &mut out, self);
+        out
+    }
+
+    /// `arn:aws:iam::123456789012:role/path/Name` → `…:role/NAME-1`; AWS-managed ones are kept.
+    fn iam_arn_names(&mut self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.find("arn:") {
+            out.push_str(&rest[..at]);
+            let arn_end = rest[at..]
+                .find(|c: char| c.is_whitespace() || "\"'(),;<>`".contains(c))
+                .map_or(rest.len(), |e| at + e);
+            let arn = &rest[at..arn_end];
+            out.push_str(&self.iam_arn(arn));
+            rest = &rest[arn_end..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn iam_arn(&mut self, arn: &str) -> String {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let [_, _, service, _, account, resource] = parts[..] else {
+            return arn.to_string();
+        };
+        if account == "aws" || !matches!(service, "iam" | "sts") {
+            return arn.to_string();
+        }
+        let Some(kind) = IAM_TYPES.iter().find(|t| resource.starts_with(**t)) else {
+            return arn.to_string();
+        };
+        let name = resource[kind.len()..].trim_end_matches(['.', ':']);
+        let suffix = &resource[kind.len() + name.len()..];
+        let head = arn[..arn.len() - resource.len()].to_string();
+        format!("{head}{kind}{}{suffix}", self.pseudonym(name, "NAME"))
+    }
+}
+
+fn is_account(token: &str) -> bool {
+    token.len() == 12 && token.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `vpc-0a1b2c3d` → `vpc`: a lowercase prefix and 8 or 17 hex digits.
+fn resource_prefix(token: &str) -> Option<&'static str> {
+    const PREFIXES: &[&str] = &[
+        "i", "mi", "vpc", "subnet", "sg", "vpce", "rtb", "acl", "nat", "igw", "eigw", "eni", "pl",
+        "tgw", "pcx", "vgw", "cgw", "lgw", "ami", "lt", "vpn",
+    ];
+    let (prefix, hex) = token.split_once('-')?;
+    let hex_ok = matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    PREFIXES.iter().find(|p| **p == prefix && hex_ok).copied()
+}
+
+/// The customer's own names and addresses that appear in the facts.
+fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<String>) {
+    let mut address = |cidr: &str| {
+        if cidr != "0.0.0.0/0" {
+            addresses.insert(cidr.to_string());
+            if let Some((ip, _)) = cidr.split_once('/') {
+                addresses.insert(ip.to_string());
+            }
+        }
+    };
+    if let Some(i) = f.instance() {
+        names.extend(i.name.clone());
+        i.private_ip
+            .iter()
+            .chain(&i.public_ip)
+            .for_each(|ip| address(ip));
+    }
+    let net = &f.network;
+    for s in net.subnets.value().into_iter().flatten() {
+        address(&s.cidr);
+    }
+    // Security group names are left alone: reports name groups by id, and group names are often
+    // plain words ("endpoints") that would be replaced wherever the prose uses them.
+    for g in net.security_groups.value().into_iter().flatten() {
+        for r in g.ingress.iter().chain(&g.egress) {
+            r.cidrs.iter().for_each(|c| address(c));
+        }
+    }
+    for a in net.network_acls.value().into_iter().flatten() {
+        a.entries
+            .iter()
+            .filter_map(|e| e.cidr.as_deref())
+            .for_each(&mut address);
+    }
+    for t in net.route_tables.value().into_iter().flatten() {
+        t.routes
+            .iter()
+            .filter_map(|r| r.destination.as_deref())
+            .for_each(&mut address);
+    }
+    for entries in net.prefix_lists.values().filter_map(|p| p.value()) {
+        entries.iter().for_each(|c| address(c));
+    }
+    let iam = &f.iam;
+    if let Some(p) = iam.instance_profile.value() {
+        names.insert(p.name.clone());
+        names.extend(p.role_names.iter().cloned());
+    }
+    names.extend(iam.role.value().map(|r| r.name.clone()));
+    let policies = iam
+        .attached_policies
+        .value()
+        .into_iter()
+        .flatten()
+        .chain(iam.inline_policies.value().into_iter().flatten())
+        .chain(iam.permissions_boundary.value());
+    for p in policies {
+        let aws_managed = p.arn.as_deref().is_some_and(|a| a.contains(":iam::aws:"));
+        if !aws_managed {
+            names.insert(p.name.clone());
+        }
+    }
+    if let Some(role) = f.dhmc.value().and_then(|d| d.role.as_deref()) {
+        names.insert(role.rsplit('/').next().unwrap_or(role).to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redactor() -> Redactor {
+        let text = include_str!("../../fixtures/healthy-private-endpoints.json");
+        let facts: Facts = serde_json::from_str(text).expect("fixture");
+        Redactor::new(&[facts])
+    }
+
+    #[test]
+    fn accounts_ids_and_arn_names_get_stable_pseudonyms() {
+        let mut r = redactor();
+        let out = r.text(
+            "User: arn:aws:iam::123456789012:user/ops/alice is not authorized on vpc-0a1b2c3d \
+             (vpc-0a1b2c3d, account 123456789012); arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        );
+        assert!(
+            !out.contains("123456789012") && !out.contains("alice"),
+            "{out}"
+        );
+        assert!(!out.contains("vpc-0a1b2c3d"), "{out}");
+        assert_eq!(out.matches("vpc-REDACTED-1").count(), 2, "{out}");
+        assert_eq!(out.matches("ACCOUNT-1").count(), 2, "{out}");
+        assert!(
+            out.contains("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn versions_and_check_ids_are_kept() {
+        let mut r = redactor();
+        let text =
+            "agent 3.3.40.0 or later; see vpce.private-dns and ssm:UpdateInstanceInformation";
+        assert_eq!(r.text(text), text);
+    }
+}

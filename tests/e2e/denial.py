@@ -1,0 +1,252 @@
+"""The denial matrix: its world and its declarations.
+
+Every action of ``docs/iam-policy.json`` is denied in turn (an explicit ``Deny`` of exactly that
+action, everything else allowed) to the caller of one binary run, under moto's IAM enforcement; the
+run is compared check by check with the same invocation by a caller allowed everything
+(test_denial.py).  This module seeds the world those runs look at and declares the invocations
+(*modes*: one instance, ``--asg``, ``--tag``, ``--all``).
+
+The world lives in two regions nothing else in the suite uses, so that ``--all`` counts exactly:
+
+* ``ap-northeast-3``, VPC ``10.201.0.0/16``: interface endpoints for ssm, ssmmessages and ec2messages
+  (private DNS on, each with an endpoint policy), the instances' only egress rule TCP 443 to a
+  customer-managed prefix list holding the endpoint subnet, the endpoints' only ingress rule TCP 443
+  from another prefix list holding the instance subnet (so ``ec2:GetManagedPrefixListEntries`` is
+  asked and matters); one role with every kind of policy — the AWS-managed
+  AmazonSSMManagedInstanceCore, a customer-managed policy (default version v2, v1 a decoy), an
+  inline policy, and a customer-managed permissions boundary allowing the core actions — in an
+  instance profile named differently from the role.  Instances: ``main`` (the single-instance
+  mode; tagged), ``tagged`` (the same, tagged), ``dhmc`` (no profile, IMDSv2 required, Default Host
+  Management Configuration on in the region: ``iam.profile`` warns; tagged, so that the data of
+  ``ssm:GetServiceSetting`` matters to the ``--tag`` run), and two members of an Auto Scaling
+  group (the profile associated afterwards: moto drops the launch template's);
+* ``eu-central-2``, VPC ``10.202.0.0/16``: the same network and identity; a healthy instance and a
+  DHMC one, for ``--all``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleet import FleetLab, World
+from harness import ROOT
+from scenarios import (
+    AMI,
+    CORE_EXPLICIT,
+    CORE_MANAGED,
+    CORE_WILDCARD,
+    ENDPOINTS,
+    SERVICES3,
+    Scenario,
+    policy,
+    tcp443,
+)
+
+REGION = "ap-northeast-3"  # nothing else in the suite uses it
+ALL_REGION = "eu-central-2"  # --all only: its instance count is exact
+ASG_NAME = "e2e-denial-asg"
+TAG_KEY, TAG_VALUE = "e2e-denial", "matrix"
+DHMC_SETTING = "/ssm/managed-instance/default-ec2-instance-management-role"
+DHMC_ROLE = "service-role/AWSSystemsManagerDefaultEC2InstanceManagementRole"
+IAM_POLICY = ROOT / "docs" / "iam-policy.json"
+
+#: The role's permissions boundary: the core actions, by service wildcard.
+BOUNDARY = policy({"Effect": "Allow", "Action": ["ssm:*", "ssmmessages:*", "ec2messages:*"],
+                   "Resource": "*"})
+
+
+def endpoint_policy(service: str) -> dict:
+    """Set on each endpoint (not left to the default full access): the service's actions."""
+    return policy({"Effect": "Allow", "Principal": "*", "Action": f"{service}:*",
+                   "Resource": "*"})
+
+
+def policy_actions() -> list[str]:
+    """Every action of the Allow statements of docs/iam-policy.json, in the file's order."""
+    statements = json.loads(IAM_POLICY.read_text())["Statement"]
+    statements = [statements] if isinstance(statements, dict) else statements
+    actions: list[str] = []
+    for st in statements:
+        if st.get("Effect") != "Allow":
+            continue
+        listed = st.get("Action", [])
+        for a in [listed] if isinstance(listed, str) else listed:
+            if a not in actions:
+                actions.append(a)
+    return actions
+
+
+# ------------------------------------------------------------------------------------------------
+# Expectations of the undenied runs
+# ------------------------------------------------------------------------------------------------
+
+HEALTHY = Scenario("denial-healthy", seed=lambda lab: None, exit_code=0, baseline=ENDPOINTS)
+DHMC = Scenario(
+    "denial-dhmc", seed=lambda lab: None, exit_code=0, baseline=ENDPOINTS,
+    expect_warn={"iam.profile"},
+    # the endpoint policies are judged for the role, and a DHMC role is not evaluated
+    expect_status={"iam.trust": "skip", "iam.core-permissions": "skip", "vpce.policy": "skip"},
+)
+
+
+# ------------------------------------------------------------------------------------------------
+# The world
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DenialWorld:
+    instances: dict[str, list[str]] = field(default_factory=dict)  # group → ids
+    expect: dict[str, Scenario] = field(default_factory=dict)  # id → expectation
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def group(self, *names: str) -> list[str]:
+        return [i for n in names for i in self.instances[n]]
+
+
+class DenialLab(FleetLab):
+    def __init__(self, emulator: Any, world: DenialWorld, name: str, index: int, region: str):
+        super().__init__(emulator, World(), name, index, region=region)
+        self.denial = world
+        self.prefix = f"e2e-denial-{name}"
+
+    def network_and_identity(self) -> str:
+        """The VPC, its endpoints and prefix lists, and the role in its profile; the profile ARN."""
+        self.vpc()
+        self.subnet("app", 1)
+        self.subnet("endpoints", 2)
+        self.route_table("rt", ["app"], None)
+        self.route_table("endpoints_rt", ["endpoints"], None)
+        to_endpoints = self.prefix_list("pl_endpoints", [self.cidr(2)])
+        from_instances = self.prefix_list("pl_instances", [self.cidr(1)])
+        self.security_group("instance_sg", egress=[
+            tcp443(PrefixListIds=[{"PrefixListId": to_endpoints}])])
+        self.security_group("endpoint_sg", ingress=[
+            tcp443(PrefixListIds=[{"PrefixListId": from_instances}])])
+        for service in SERVICES3:
+            self.endpoint(service, "endpoints", ["endpoint_sg"], private_dns=True,
+                          policy_document=endpoint_policy(service))
+        boundary = self.customer_policy("boundary", BOUNDARY, decoy_first_version=False)
+        self.role(managed=[CORE_MANAGED], customer={"core": CORE_EXPLICIT},
+                  inline={"core-inline": CORE_WILDCARD}, boundary=boundary)
+        self.profile()
+        assert self.ids["profile"] != self.ids["role"]
+        self.ssm.update_service_setting(SettingId=DHMC_SETTING, SettingValue=DHMC_ROLE)
+        self.denial.ids[f"vpc:{self.name}"] = self.ids["vpc"]
+        return self.ids["profile_arn"]
+
+    def run(self, group: str, expectation: Scenario, *, profile: bool = True,
+            tags: dict[str, str] | None = None) -> str:
+        """One instance in subnet ``app`` with the instance SG, registered Online."""
+        kwargs: dict[str, Any] = {}
+        if profile:
+            kwargs["IamInstanceProfile"] = {"Arn": self.ids["profile_arn"]}
+        else:  # DHMC needs IMDSv2
+            kwargs["MetadataOptions"] = {"HttpTokens": "required"}
+        all_tags = {"Name": f"{self.prefix}-{group}", **(tags or {})}
+        iid = self.ec2.run_instances(
+            ImageId=AMI, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+            SubnetId=self.ids["app"], SecurityGroupIds=[self.ids["instance_sg"]],
+            TagSpecifications=[{"ResourceType": "instance",
+                                "Tags": [{"Key": k, "Value": v} for k, v in all_tags.items()]}],
+            **kwargs,
+        )["Instances"][0]["InstanceId"]
+        self.register(iid)
+        self.adopt_denial(group, [iid], expectation)
+        return iid
+
+    def adopt_denial(self, group: str, ids: list[str], expectation: Scenario) -> None:
+        self.denial.instances.setdefault(group, []).extend(ids)
+        for iid in ids:
+            self.denial.expect[iid] = expectation
+
+    def auto_scaling_group(self, size: int = 2) -> None:
+        profile = self.ids["profile_arn"]
+        template = f"{self.prefix}-lt"
+        self.ec2.create_launch_template(LaunchTemplateName=template, LaunchTemplateData={
+            "ImageId": AMI, "InstanceType": "t3.micro",
+            "SecurityGroupIds": [self.ids["instance_sg"]],
+            "IamInstanceProfile": {"Arn": profile},
+        })
+        autoscaling = self.emu.client("autoscaling", self.region)
+        autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=ASG_NAME,
+            LaunchTemplate={"LaunchTemplateName": template, "Version": "$Latest"},
+            MinSize=0, MaxSize=size, DesiredCapacity=size, VPCZoneIdentifier=self.ids["app"],
+        )
+        members = [i["InstanceId"] for i in autoscaling.describe_auto_scaling_groups(
+            AutoScalingGroupNames=[ASG_NAME])["AutoScalingGroups"][0]["Instances"]]
+        assert len(members) == size, members
+        for iid in members:
+            # moto does not give ASG-launched instances the launch template's profile
+            self.ec2.associate_iam_instance_profile(IamInstanceProfile={"Arn": profile},
+                                                    InstanceId=iid)
+            self.register(iid)
+        self.adopt_denial("asg", members, HEALTHY)
+
+
+def seed_denial_world(emulator: Any) -> DenialWorld:
+    world = DenialWorld()
+    tag = {TAG_KEY: TAG_VALUE}
+    main = DenialLab(emulator, world, "main", 201, REGION)
+    main.network_and_identity()
+    main.run("main", HEALTHY, tags=tag)
+    main.run("tagged", HEALTHY, tags=tag)
+    main.run("dhmc", DHMC, profile=False, tags=tag)
+    main.auto_scaling_group()
+    other = DenialLab(emulator, world, "all", 202, ALL_REGION)
+    other.network_and_identity()
+    other.run("all_healthy", HEALTHY)
+    other.run("all_dhmc", DHMC, profile=False)
+    return world
+
+
+# ------------------------------------------------------------------------------------------------
+# The invocations
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    selector: str  # for messages: the arguments
+    region: str
+    groups: tuple[str, ...]  # the instances it reports, exactly
+    listing: frozenset[str] = frozenset()  # denied, the instances cannot be listed at all
+    #: used actions whose denial may change no check, and why (anything else used must)
+    no_effect: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def fleet(self) -> bool:
+        return self.name != "single"
+
+    def args(self, world: DenialWorld) -> list[str]:
+        return {
+            "single": lambda: world.instances["main"][:1],
+            "asg": lambda: ["--asg", ASG_NAME],
+            "tag": lambda: ["--tag", f"{TAG_KEY}={TAG_VALUE}"],
+            "all": lambda: ["--all"],
+        }[self.name]()
+
+
+#: sts:GetCallerIdentity needs no permission and cannot be denied ("If an administrator attaches a
+#: policy to your identity that explicitly denies access to the sts:GetCallerIdentity action, you
+#: can still perform this operation", STS API reference); moto answers it regardless too. Its
+#: explicit Deny must be a no-op: answered 200, nothing changes.
+UNDENIABLE = {"sts:GetCallerIdentity"}
+_DHMC_UNUSED = ("ssm:GetServiceSetting",
+                "Default Host Management Configuration only matters to an instance without an "
+                "instance profile, and every instance of this selection has one")
+
+MODES = [
+    Mode("single", "<instance id>", REGION, ("main",), no_effect=(_DHMC_UNUSED,)),
+    Mode("asg", f"--asg {ASG_NAME}", REGION, ("asg",),
+         listing=frozenset({"autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances"}),
+         no_effect=(_DHMC_UNUSED,)),
+    Mode("tag", f"--tag {TAG_KEY}={TAG_VALUE}", REGION, ("main", "tagged", "dhmc"),
+         listing=frozenset({"ec2:DescribeInstances"})),
+    Mode("all", "--all", ALL_REGION, ("all_healthy", "all_dhmc"),
+         listing=frozenset({"ec2:DescribeInstances"})),
+]
