@@ -5,10 +5,12 @@
 
 use aws_sdk_ec2::config::interceptors::{
     AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
+    InterceptorContext,
 };
 use aws_sdk_ec2::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 use std::sync::OnceLock;
 
 /// The least-privilege policy, as shipped and as `ssm-doctor policy` prints it.
@@ -96,10 +98,47 @@ impl Intercept for Guard {
         }
         let body = context.response().body().bytes().unwrap_or_default();
         match incomplete(body) {
-            Some(why) => Err(format!("incomplete answer: {why}").into()),
+            Some(why) => Err(format!("{INCOMPLETE}{why}").into()),
             None => Ok(()),
         }
     }
+}
+
+/// What the guard says of an answer cut short; [`RetryIncomplete`] and the reports look for it.
+pub const INCOMPLETE: &str = "incomplete answer: ";
+
+/// An answer cut short (caught by the guard, or a connection closed in mid-body) is retried like a
+/// throttle: the next attempt usually comes back whole.
+#[derive(Debug)]
+pub struct RetryIncomplete;
+
+impl ClassifyRetry for RetryIncomplete {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let Some(Err(error)) = ctx.output_or_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let cut_short = error.is_response_error()
+            || (error.is_interceptor_error() && chain_mentions(error, INCOMPLETE));
+        match cut_short {
+            true => RetryAction::transient_error(),
+            false => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "ssm-doctor: answers cut short"
+    }
+}
+
+fn chain_mentions(error: &dyn std::error::Error, text: &str) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if e.to_string().contains(text) {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// Why a response body is not a whole document, if it is not: XML must close the element it

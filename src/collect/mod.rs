@@ -163,6 +163,7 @@ impl Aws {
                 $sdk::Client::from_conf(
                     $sdk::config::Builder::from(config)
                         .interceptor(guard::Guard)
+                        .retry_classifier(guard::RetryIncomplete)
                         .build(),
                 )
             };
@@ -186,23 +187,31 @@ impl Aws {
         SdkError::timeout_error(DeadlineExpired(self.deadline_secs))
     }
 
-    /// Runs one API request under the concurrency limit and the run's deadline, counting it (each
-    /// page counts).
-    #[allow(clippy::result_large_err)] // the SDK's own error type, passed through
-    async fn call<T, E, F>(&self, request: F) -> Result<T, SdkError<E, HttpResponse>>
-    where
-        F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-    {
+    /// Runs `work` under the concurrency limit and the run's deadline; `expired` is its result
+    /// when the deadline comes first.
+    async fn limited<O>(&self, work: impl Future<Output = O>, expired: impl FnOnce() -> O) -> O {
         let bounded = tokio::time::timeout_at(self.deadline, async {
             let _permit = self
                 .limit
                 .acquire()
                 .await
                 .expect("the semaphore is never closed");
+            work.await
+        });
+        bounded.await.unwrap_or_else(|_| expired())
+    }
+
+    /// Runs one API request, counting it (each page counts).
+    #[allow(clippy::result_large_err)] // the SDK's own error type, passed through
+    async fn call<T, E, F>(&self, request: F) -> Result<T, SdkError<E, HttpResponse>>
+    where
+        F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
+        let counted = async {
             self.calls.fetch_add(1, Ordering::Relaxed);
             request.await
-        });
-        bounded.await.unwrap_or_else(|_| Err(self.expired()))
+        };
+        self.limited(counted, || Err(self.expired())).await
     }
 
     /// Awaits one page of a paginator: a call when it yields a page, none when the stream ends.
@@ -210,19 +219,14 @@ impl Aws {
     where
         F: Future<Output = Option<Result<T, SdkError<E, HttpResponse>>>>,
     {
-        let bounded = tokio::time::timeout_at(self.deadline, async {
-            let _permit = self
-                .limit
-                .acquire()
-                .await
-                .expect("the semaphore is never closed");
+        let counted = async {
             let page = next.await;
             if page.is_some() {
                 self.calls.fetch_add(1, Ordering::Relaxed);
             }
             page
-        });
-        bounded.await.unwrap_or_else(|_| Some(Err(self.expired())))
+        };
+        self.limited(counted, || Some(Err(self.expired()))).await
     }
 
     pub fn api_calls(&self) -> u32 {
@@ -505,10 +509,18 @@ fn one_line(text: &str, max: usize) -> String {
 /// token, a password prompt's echo): the SDK quotes it after these markers, and it is never shown.
 const HELPER_OUTPUT_MARKERS: &[&str] = &["Stderr:", "could not parse response:"];
 
+/// The guard's own words, which the SDK wraps in "response error: … interceptor encountered an
+/// error: …": what follows them is the whole story.
+const GUARD_WORDS: &[&str] = &[guard::INCOMPLETE, "refused to call "];
+
 /// The SDK's error chain, minus the multi-line provider list and the trailing `Debug` dump that
-/// `DisplayErrorContext` appends, and minus any credential helper's own output: one line a person
-/// can act on.
+/// `DisplayErrorContext` appends, minus the wrapping around the guard's words, and minus any
+/// credential helper's own output: one line a person can act on.
 fn readable(chain: &str) -> String {
+    let chain = GUARD_WORDS
+        .iter()
+        .find_map(|words| chain.find(words).map(|at| &chain[at..]))
+        .unwrap_or(chain);
     let mut chain = chain.to_string();
     for marker in HELPER_OUTPUT_MARKERS {
         if let Some(at) = chain.find(marker) {
@@ -639,6 +651,10 @@ mod tests {
             readable(chain),
             "dispatch failure: other: no credentials found in chain."
         );
+        let cut = "response error: ssm-doctor read-only guard read_after_deserialization \
+                   interceptor encountered an error: incomplete answer: the body is empty \
+                   (ResponseError(ResponseError { x }))";
+        assert_eq!(readable(cut), "incomplete answer: the body is empty");
         let refused = "dispatch failure: io error: Connection refused (os error 111) (DispatchFailure(DispatchFailure { x }))";
         assert_eq!(
             readable(refused),
