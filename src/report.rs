@@ -154,14 +154,36 @@ impl Report {
     }
 
     /// Findings that need a reader's attention, most serious first, in catalogue order within a status.
+    /// The findings to act on, worst first. A check left unevaluated only because another could
+    /// not be evaluated is not one of them: fixing that other one fixes it (see [`Self::unevaluated_because_of`]).
     pub fn attention(&self) -> Vec<&Finding> {
         let mut out: Vec<&Finding> = self
             .checks
             .iter()
             .filter(|f| matches!(f.status, Status::Fail | Status::Error | Status::Warn))
+            .filter(|f| blocked_by(f).is_none())
             .collect();
         out.sort_by_key(|f| f.status);
         out
+    }
+
+    /// The checks that could not be evaluated because `id` could not be, directly or through
+    /// another such check.
+    pub fn unevaluated_because_of(&self, id: &str) -> Vec<&str> {
+        self.checks
+            .iter()
+            .filter(|f| blocked_by(f).is_some() && self.root_of(f) == id)
+            .map(|f| f.id.as_str())
+            .collect()
+    }
+
+    /// Follows `blocked_by` up to the check that could not be evaluated on its own.
+    fn root_of<'a>(&'a self, mut f: &'a Finding) -> &'a str {
+        while let Some(up) = blocked_by(f).and_then(|dep| self.checks.iter().find(|c| c.id == dep))
+        {
+            f = up;
+        }
+        &f.id
     }
 
     /// One sentence for the end of a report.
@@ -251,5 +273,13 @@ impl Report {
     /// else warning.
     pub fn first_problem(&self) -> Option<&Finding> {
         self.attention().into_iter().next()
+    }
+}
+
+/// The check whose `error` left this one unevaluated, if that is why it is an error.
+fn blocked_by(f: &Finding) -> Option<&str> {
+    match f.status {
+        Status::Error => f.evidence.get("blocked_by").and_then(|b| b.as_str()),
+        _ => None,
     }
 }

@@ -292,12 +292,21 @@ fn explain_and_checks_list_the_catalogue() {
 }
 
 #[test]
+fn policy_prints_the_shipped_least_privilege_policy() {
+    let out = ssm_doctor(&["policy"]);
+    assert_eq!(out.status.code(), Some(0));
+    let shipped = std::fs::read(root().join("docs/iam-policy.json")).unwrap();
+    assert_eq!(out.stdout, shipped);
+}
+
+#[test]
 fn help_documents_exit_codes_and_examples() {
     let out = ssm_doctor(&["--help"]);
     let help = String::from_utf8(out.stdout).unwrap();
     for needle in [
         "Exit codes:",
         "  3  incomplete",
+        "  4  internal error",
         "Examples:",
         "--facts",
         "explain",

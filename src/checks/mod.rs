@@ -155,9 +155,18 @@ fn blocked(deps: &[(&str, Option<&Finding>)]) -> Option<Outcome> {
     let (dep, unknown) = deps
         .iter()
         .find_map(|(dep, f)| f.filter(|f| f.status == Status::Error).map(|f| (dep, f)))?;
-    let cause = match unknown.evidence.get("cause").and_then(|c| c.as_str()) {
-        Some(root) => root.to_string(),
-        None => unknown
+    // The root cause in short: the root check's own finding has the service's full message.
+    let denied = unknown
+        .evidence
+        .get("missing_permission")
+        .and_then(|a| a.as_str());
+    let cause = match (
+        unknown.evidence.get("cause").and_then(|c| c.as_str()),
+        denied,
+    ) {
+        (Some(root), _) => root.to_string(),
+        (None, Some(action)) => format!("denied: {action}"),
+        (None, None) => unknown
             .message
             .trim_start_matches("Could not evaluate: ")
             .trim_end_matches('.')

@@ -433,6 +433,12 @@ fn what_depends_on_an_error_is_an_error_carrying_its_cause() {
         assert_eq!(status(&report, id), Status::Pass, "{id}");
     }
     assert_eq!(report.verdict, Verdict::Incomplete);
+    // One thing to act on; the rest are its consequences.
+    let attention: Vec<&str> = report.attention().iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(attention, ["network.route"]);
+    let consequences = report.unevaluated_because_of("network.route");
+    assert_eq!(consequences.len(), report.summary.error as usize - 1);
+    assert!(consequences.contains(&"vpce.policy"));
 }
 
 #[test]

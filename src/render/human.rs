@@ -26,6 +26,13 @@ pub fn render(report: &Report, color: bool) -> String {
         let _ = writeln!(out, "{}", paint.bold("Needs attention"));
         for f in &attention {
             problem(&mut out, f, paint);
+            let also = report.unevaluated_because_of(&f.id);
+            if !also.is_empty() {
+                let text = format!("Not evaluated because of it: {}.", also.join(", "));
+                for line in wrap(&text, WIDTH - INDENT.len()).lines() {
+                    let _ = writeln!(out, "{INDENT}{line}");
+                }
+            }
         }
         out.push('\n');
     }

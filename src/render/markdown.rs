@@ -32,6 +32,11 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(out, "### To fix\n");
         for f in attention {
             finding(&mut out, f);
+            let also = report.unevaluated_because_of(&f.id);
+            if !also.is_empty() {
+                let ids: Vec<String> = also.iter().map(|id| format!("`{id}`")).collect();
+                let _ = writeln!(out, "Not evaluated because of it: {}.\n", ids.join(", "));
+            }
         }
     }
     let _ = writeln!(

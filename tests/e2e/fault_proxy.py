@@ -56,7 +56,9 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
+
+import emulator
 
 KINDS = ("throttling", "unavailable", "internal", "reset", "truncated", "truncated-close", "slow")
 
@@ -65,7 +67,6 @@ _HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
     "trailers", "transfer-encoding", "upgrade", "expect", "content-length",
 }
-_JSON_TARGET_PREFIXES = {"AmazonSSM": "ssm"}
 
 
 @dataclass
@@ -85,38 +86,15 @@ class Decision:
                 f"{self.kind or 'forwarded'}{note}")
 
 
-def service_from_auth(auth: str) -> str | None:
-    # "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/ec2/aws4_request, ..."
-    try:
-        return auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")[3]
-    except IndexError:
-        return None
-
-
-def access_key_from_auth(auth: str) -> str | None:
-    try:
-        return auth.split("Credential=", 1)[1].split("/", 1)[0]
-    except IndexError:
-        return None
-
-
 def identify(headers: Any, path: str, body: bytes) -> tuple[str | None, str | None, str | None]:
-    """(service, operation, access key) of a request, as far as it can be told."""
-    auth = headers.get("Authorization", "") or ""
-    service = service_from_auth(auth)
-    access_key = access_key_from_auth(auth)
-    operation = None
-    target = headers.get("X-Amz-Target")
-    if target and "." in target:
-        prefix, operation = target.rsplit(".", 1)
-        service = service or _JSON_TARGET_PREFIXES.get(prefix)
-    else:
-        params = parse_qs(urlsplit(path).query)
-        if body and "x-www-form-urlencoded" in (headers.get("Content-Type") or ""):
-            params.update(parse_qs(body.decode("utf-8", "replace")))
-        if "Action" in params:
-            operation = params["Action"][0]
-    return service, operation, access_key
+    """(service, operation, access key) of a request, told as the emulator tells it."""
+    environ = {
+        "HTTP_AUTHORIZATION": headers.get("Authorization", "") or "",
+        "HTTP_X_AMZ_TARGET": headers.get("X-Amz-Target"),
+        "QUERY_STRING": urlsplit(path).query,
+        "CONTENT_TYPE": headers.get("Content-Type") or "",
+    }
+    return emulator.identify(environ, body)
 
 
 _UNAVAILABLE = "The service is unavailable (e2e fault proxy)"
