@@ -3,6 +3,9 @@
 
 use std::{env, fs, path::Path};
 
+/// The file that names and orders the report's groups; every other file is a check's page.
+const AREAS: &str = "areas.toml";
+
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("checks");
     println!("cargo:rerun-if-changed={}", dir.display());
@@ -10,6 +13,7 @@ fn main() {
         .expect("checks/ directory")
         .map(|e| e.expect("checks/ entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter(|p| p.file_name().is_some_and(|n| n != AREAS))
         .collect();
     files.sort();
     let mut out = String::from("pub static CHECK_PAGES: &[(&str, &str)] = &[\n");
@@ -22,6 +26,10 @@ fn main() {
         ));
     }
     out.push_str("];\n");
+    out.push_str(&format!(
+        "pub static AREAS: &str = include_str!({:?});\n",
+        dir.join(AREAS).display().to_string()
+    ));
     let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("check_pages.rs");
     fs::write(dest, out).expect("write check_pages.rs");
 }

@@ -1,7 +1,7 @@
 //! What the binary does with parsed arguments: explain, list, or diagnose (from AWS or a snapshot).
 
 use crate::catalog::Catalog;
-use crate::checks::{self, REGISTRY};
+use crate::checks;
 use crate::cli::{Cli, Command, Diagnose, EXIT_USAGE, shown, validate_instance_id};
 use crate::collect::{Aws, Selection, Settings};
 use crate::facts::{self, CollectionStats, Facts};
@@ -104,12 +104,8 @@ fn explain(id: &str) -> Result<u8, Failure> {
 }
 
 fn list_checks() -> String {
-    let catalog = Catalog::get();
     let mut out = String::new();
-    for check in REGISTRY {
-        let page = catalog
-            .page(check.id)
-            .expect("every registered check has a page");
+    for page in Catalog::get().pages() {
         out.push_str(&format!(
             "{:<22} {:<9} {}\n",
             page.id, page.severity, page.title

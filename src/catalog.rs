@@ -36,7 +36,12 @@ pub struct CheckPage {
     pub id: String,
     pub title: String,
     pub severity: Severity,
+    /// The report group, one of `checks/areas.toml`.
+    pub area: String,
     pub depends_on: Vec<String>,
+    /// The checks whose failure would explain this one's: a report names them as the likely cause.
+    #[serde(default)]
+    pub symptom_of: Vec<String>,
     pub docs: String,
     pub why: String,
     pub remediation: RemediationTemplate,
@@ -72,8 +77,24 @@ pub const PLACEHOLDERS: &[&str] = &[
     "endpoint_ids",
 ];
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Area {
+    pub id: String,
+    pub title: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Areas {
+    area: Vec<Area>,
+}
+
 pub struct Catalog {
     pages: BTreeMap<String, CheckPage>,
+    areas: Vec<Area>,
+    /// Every id in report order: by area, each check after the checks it depends on.
+    order: Vec<String>,
 }
 
 impl Catalog {
@@ -81,11 +102,15 @@ impl Catalog {
     pub fn get() -> &'static Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();
         CATALOG.get_or_init(|| {
-            Catalog::parse(pages::CHECK_PAGES).unwrap_or_else(|e| panic!("check pages: {e}"))
+            Catalog::parse(pages::CHECK_PAGES, pages::AREAS)
+                .unwrap_or_else(|e| panic!("check pages: {e}"))
         })
     }
 
-    fn parse(files: &[(&str, &str)]) -> Result<Catalog, String> {
+    fn parse(files: &[(&str, &str)], areas: &str) -> Result<Catalog, String> {
+        let areas = toml::from_str::<Areas>(areas)
+            .map_err(|e| format!("checks/areas.toml: {e}"))?
+            .area;
         let mut pages = BTreeMap::new();
         for (file, text) in files {
             let page: CheckPage =
@@ -98,16 +123,82 @@ impl Catalog {
             }
             pages.insert(page.id.clone(), page);
         }
-        Ok(Catalog { pages })
+        let order = report_order(&pages, &areas)?;
+        Ok(Catalog {
+            pages,
+            areas,
+            order,
+        })
     }
 
     pub fn page(&self, id: &str) -> Option<&CheckPage> {
         self.pages.get(id)
     }
 
+    /// Every check id, in report order.
     pub fn ids(&self) -> impl Iterator<Item = &str> {
-        self.pages.keys().map(String::as_str)
+        self.order.iter().map(String::as_str)
     }
+
+    /// Every page, in report order.
+    pub fn pages(&self) -> impl Iterator<Item = &CheckPage> {
+        self.order.iter().map(|id| &self.pages[id])
+    }
+
+    pub fn area_title<'a>(&'a self, area: &'a str) -> &'a str {
+        self.areas
+            .iter()
+            .find(|a| a.id == area)
+            .map_or(area, |a| a.title.as_str())
+    }
+}
+
+/// A topological order of the pages by `depends_on`, grouped by area in `areas` order (among the
+/// checks ready to come next, the earliest area wins, then the id). Refuses an unknown area or
+/// check id, a dependency on a later area, and a cycle.
+fn report_order(
+    pages: &BTreeMap<String, CheckPage>,
+    areas: &[Area],
+) -> Result<Vec<String>, String> {
+    let rank = |page: &CheckPage| {
+        areas
+            .iter()
+            .position(|a| a.id == page.area)
+            .ok_or_else(|| format!("{}: unknown area {:?}", page.id, page.area))
+    };
+    for page in pages.values() {
+        for other in page.depends_on.iter().chain(&page.symptom_of) {
+            let Some(dep) = pages.get(other) else {
+                return Err(format!("{}: unknown check id {other:?}", page.id));
+            };
+            if page.depends_on.contains(other) && rank(dep)? > rank(page)? {
+                return Err(format!(
+                    "{} depends on {other}, of a later area ({})",
+                    page.id, dep.area
+                ));
+            }
+        }
+    }
+    let mut order: Vec<String> = Vec::with_capacity(pages.len());
+    while order.len() < pages.len() {
+        let mut ready = Vec::new();
+        for page in pages.values() {
+            let placed = order.contains(&page.id);
+            if !placed && page.depends_on.iter().all(|d| order.contains(d)) {
+                ready.push((rank(page)?, &page.id));
+            }
+        }
+        let Some((_, next)) = ready.into_iter().min() else {
+            let left: Vec<&str> = pages
+                .keys()
+                .filter(|id| !order.contains(id))
+                .map(String::as_str)
+                .collect();
+            return Err(format!("depends_on has a cycle among {}", left.join(", ")));
+        };
+        order.push(next.clone());
+    }
+    Ok(order)
 }
 
 /// Every `{{name}}` in a template, in order of appearance.
@@ -165,27 +256,58 @@ mod tests {
 
     #[test]
     fn every_page_parses_and_is_named_after_its_id() {
-        Catalog::parse(pages::CHECK_PAGES).unwrap();
+        Catalog::parse(pages::CHECK_PAGES, pages::AREAS).unwrap();
     }
 
     #[test]
     fn a_page_named_after_another_id_is_rejected() {
         let page = pages::CHECK_PAGES[0].1;
-        let err = Catalog::parse(&[("other.id.toml", page)]).err().unwrap();
+        let err = Catalog::parse(&[("other.id.toml", page)], pages::AREAS)
+            .err()
+            .unwrap();
         assert!(err.contains("does not match the file name"), "{err}");
     }
 
+    /// A minimal page of `area` depending on `deps`.
+    fn page(id: &str, area: &str, deps: &[&str]) -> (String, String) {
+        let text = format!(
+            "id = {id:?}\ntitle = \"t\"\nseverity = \"low\"\narea = {area:?}\n\
+             depends_on = {deps:?}\ndocs = \"d\"\nwhy = \"w\"\n[remediation]\ntext = \"\"\n\
+             cli = \"\"\nterraform = \"\"\ncloudformation = \"\"\n"
+        );
+        (format!("{id}.toml"), text)
+    }
+
+    fn parse(pages: &[(String, String)]) -> Result<Vec<String>, String> {
+        let files: Vec<(&str, &str)> = pages
+            .iter()
+            .map(|(f, t)| (f.as_str(), t.as_str()))
+            .collect();
+        let areas = "[[area]]\nid = \"a\"\ntitle = \"A\"\n[[area]]\nid = \"b\"\ntitle = \"B\"\n";
+        Catalog::parse(&files, areas).map(|c| c.ids().map(str::to_string).collect())
+    }
+
     #[test]
-    fn dependencies_name_known_checks() {
-        let catalog = Catalog::get();
-        for id in catalog.ids() {
-            for dep in &catalog.page(id).unwrap().depends_on {
-                assert!(
-                    catalog.page(dep).is_some(),
-                    "{id} depends on unknown check {dep}"
-                );
-            }
-        }
+    fn checks_are_ordered_by_area_then_dependencies() {
+        let order = parse(&[
+            page("b.x", "b", &[]),
+            page("a.z", "a", &["a.y"]),
+            page("a.y", "a", &[]),
+            page("b.w", "b", &["a.z"]),
+        ]);
+        assert_eq!(order.unwrap(), ["a.y", "a.z", "b.w", "b.x"]);
+    }
+
+    #[test]
+    fn cycles_unknown_ids_and_backward_areas_are_refused() {
+        let cycle = parse(&[page("a.x", "a", &["a.y"]), page("a.y", "a", &["a.x"])]);
+        assert!(cycle.unwrap_err().contains("cycle"));
+        let unknown = parse(&[page("a.x", "a", &["a.nope"])]);
+        assert!(unknown.unwrap_err().contains("unknown check id"));
+        let area = parse(&[page("a.x", "c", &[])]);
+        assert!(area.unwrap_err().contains("unknown area"));
+        let backward = parse(&[page("a.x", "a", &["b.y"]), page("b.y", "b", &[])]);
+        assert!(backward.unwrap_err().contains("later area"));
     }
 
     #[test]

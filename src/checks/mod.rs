@@ -26,7 +26,8 @@ pub struct Check {
     pub run: fn(&Context) -> CheckResult,
 }
 
-/// Every check, in the order reports list them; a check comes after the checks it depends on.
+/// The logic of every check, one line each, in any order: the catalogue (`checks/*.toml`) says
+/// what each one depends on, and so in which order they run and reports list them.
 pub static REGISTRY: &[Check] = &[
     Check {
         id: "instance.found",
@@ -108,10 +109,7 @@ pub fn run(facts: &Facts) -> Report {
     let ctx = Context::new(facts);
     let mut done: BTreeMap<&str, usize> = BTreeMap::new();
     let mut findings: Vec<Finding> = Vec::with_capacity(REGISTRY.len());
-    for check in REGISTRY {
-        let page = catalog
-            .page(check.id)
-            .unwrap_or_else(|| panic!("check {} has no page in checks/", check.id));
+    for page in catalog.pages() {
         let deps: Vec<(&str, Option<&Finding>)> = page
             .depends_on
             .iter()
@@ -119,12 +117,12 @@ pub fn run(facts: &Facts) -> Report {
             .collect();
         let outcome = match blocked(&deps) {
             Some(outcome) => outcome,
-            None => (check.run)(&ctx).unwrap_or_else(|early| early),
+            None => (logic(&page.id))(&ctx).unwrap_or_else(|early| early),
         };
-        done.insert(check.id, findings.len());
+        done.insert(&page.id, findings.len());
         findings.push(finding(page, outcome, &ctx));
     }
-    point_symptoms_at_causes(&mut findings);
+    point_symptoms_at_causes(&mut findings, catalog);
     let target = ReportTarget {
         instance_id: facts.target.instance_id.clone(),
         region: facts.target.region.clone(),
@@ -185,28 +183,39 @@ fn blocked(deps: &[(&str, Option<&Finding>)]) -> Option<Outcome> {
     Some(outcome)
 }
 
-/// Checks that report what the agent experiences rather than why.
-const SYMPTOMS: &[&str] = &["agent.registered", "agent.online"];
-
-/// An offline agent is usually the consequence of another failure: say which, so the reader fixes
-/// the cause rather than restarting the agent first.
-fn point_symptoms_at_causes(findings: &mut [Finding]) {
-    let causes: Vec<String> = findings
+/// A check's function; every page has one (a test holds the registry and the catalogue together).
+fn logic(id: &str) -> fn(&Context) -> CheckResult {
+    REGISTRY
         .iter()
-        .filter(|f| f.status == Status::Fail && !SYMPTOMS.contains(&f.id.as_str()))
+        .find(|c| c.id == id)
+        .map(|c| c.run)
+        .unwrap_or_else(|| panic!("check {id} has a page in checks/ but no line in REGISTRY"))
+}
+
+/// An offline agent is usually the consequence of another failure: a check that reports such a
+/// symptom (its page's `symptom_of`) names the failing causes, so the reader fixes the cause
+/// rather than restarting the agent first.
+fn point_symptoms_at_causes(findings: &mut [Finding], catalog: &Catalog) {
+    let failing: Vec<String> = findings
+        .iter()
+        .filter(|f| f.status == Status::Fail)
         .map(|f| f.id.clone())
         .collect();
-    if causes.is_empty() {
-        return;
-    }
-    for f in findings
-        .iter_mut()
-        .filter(|f| f.status == Status::Fail && SYMPTOMS.contains(&f.id.as_str()))
-    {
+    for f in findings.iter_mut().filter(|f| f.status == Status::Fail) {
+        let Some(page) = catalog.page(&f.id) else {
+            continue;
+        };
+        let causes: Vec<&String> = failing
+            .iter()
+            .filter(|id| page.symptom_of.contains(id))
+            .collect();
+        if causes.is_empty() {
+            continue;
+        }
+        let names: Vec<&str> = causes.iter().map(|c| c.as_str()).collect();
         f.message
-            .push_str(&format!(" Likely cause: {}.", causes.join(", ")));
-        f.evidence
-            .insert("likely_causes".to_string(), causes.clone().into());
+            .push_str(&format!(" Likely cause: {}.", names.join(", ")));
+        f.evidence.insert("likely_causes".to_string(), names.into());
     }
 }
 

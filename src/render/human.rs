@@ -1,6 +1,7 @@
 //! The terminal report: problems first with their fix, then every check by area, then the verdict.
 //! Fits 80 columns; colour only when the caller says the terminal wants it.
 
+use crate::catalog::Catalog;
 use crate::report::{Finding, Report, Stats, Status, Verdict};
 use owo_colors::OwoColorize;
 use std::fmt::Write;
@@ -38,12 +39,13 @@ pub fn render(report: &Report, color: bool) -> String {
     }
 
     let _ = writeln!(out, "{}", paint.bold("All checks"));
+    let catalog = Catalog::get();
     let mut area = "";
     for f in &report.checks {
-        let this = f.id.split('.').next().unwrap_or("");
+        let this = catalog.page(&f.id).map_or("", |p| p.area.as_str());
         if this != area {
             area = this;
-            let _ = writeln!(out, "  {}", paint.dim(area_title(area)));
+            let _ = writeln!(out, "  {}", paint.dim(catalog.area_title(area)));
         }
         let head = format!("  {} {:<22} ", paint.symbol(f.status), f.id);
         let body = wrap(&f.message, WIDTH - 27);
@@ -113,18 +115,6 @@ pub fn cost(stats: &Stats) -> String {
     match stats.api_calls {
         0 => String::new(),
         n => format!(" · {n} API calls in {} ms", stats.duration_ms),
-    }
-}
-
-fn area_title(area: &str) -> &'static str {
-    match area {
-        "instance" => "Instance",
-        "iam" => "Identity (IAM)",
-        "agent" => "SSM agent",
-        "network" => "Network (instance subnet)",
-        "vpce" => "VPC endpoints",
-        "vpc" => "VPC DNS",
-        _ => "Other",
     }
 }
 

@@ -22,51 +22,31 @@ API: DescribeInstanceInformation leaves stopped instances out, so a stopped inst
 from __future__ import annotations
 
 import datetime as dt
+import graphlib
 import json
+import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 AMI = "ami-12c6146b"  # one of moto's bundled Amazon Linux images
 
-CHECK_IDS = [
-    "instance.found",
-    "instance.running",
-    "instance.metadata",
-    "iam.profile",
-    "iam.trust",
-    "iam.core-permissions",
-    "agent.registered",
-    "agent.online",
-    "agent.version",
-    "network.route",
-    "network.egress-443",
-    "network.nacl",
-    "vpce.present",
-    "vpce.private-dns",
-    "vpce.ingress-443",
-    "vpce.policy",
-    "vpc.dns-support",
-    "vpc.dns-hostnames",
-]
 
-DEPENDS_ON = {
-    "instance.running": ["instance.found"],
-    "instance.metadata": ["instance.found"],
-    "iam.profile": ["instance.found"],
-    "agent.registered": ["instance.found"],
-    "network.route": ["instance.found"],
-    "iam.trust": ["iam.profile"],
-    "iam.core-permissions": ["iam.profile"],
-    "agent.online": ["agent.registered", "instance.running"],
-    "agent.version": ["agent.registered"],
-    **{
-        c: ["network.route"]
-        for c in CHECK_IDS
-        if c.startswith(("vpce.", "vpc.")) or c in ("network.egress-443", "network.nacl")
-    },
-}
+def _catalogue() -> dict[str, list[str]]:
+    """Each check id and its ``depends_on``, read from the pages in checks/ (the one source)."""
+    pages = Path(__file__).resolve().parents[2] / "checks"
+    deps = {}
+    for page in sorted(pages.glob("*.*.toml")):
+        data = tomllib.loads(page.read_text())
+        deps[data["id"]] = list(data["depends_on"])
+    return deps
+
+
+DEPENDS_ON = _catalogue()
+#: Every check id, each after the checks it depends on.
+CHECK_IDS = list(graphlib.TopologicalSorter(DEPENDS_ON).static_order())
 
 #: Internet path (IGW + public IP, or NAT), no endpoints of the three services in the VPC.
 PUBLIC = {c: "pass" for c in CHECK_IDS} | {
