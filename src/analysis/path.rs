@@ -3,8 +3,7 @@
 
 use crate::analysis::ipv4::Cidr;
 use crate::analysis::version;
-use crate::checks::outcome::{Outcome, need};
-use crate::facts::{AgentInfo, Facts, Instance, NatGateway, RouteTable, VpcEndpoint};
+use crate::facts::{AgentInfo, Facts, Fetch, Instance, NatGateway, RouteTable, VpcEndpoint};
 use serde::Serialize;
 
 /// Agents from this version on use ssmmessages instead of ec2messages when they can.
@@ -81,7 +80,8 @@ impl ServiceRoute<'_> {
     }
 }
 
-#[derive(Debug, Clone)]
+/// The path as plain data: serialisable, so that a renderer can draw it.
+#[derive(Debug, Clone, Serialize)]
 pub struct Path<'a> {
     pub instance: &'a Instance,
     pub vpc_id: &'a str,
@@ -109,13 +109,9 @@ impl<'a> Path<'a> {
             .filter(|(s, _)| s.carried_by_endpoint())
     }
 
-    /// The instance's private address as a /32, or the `error` explaining it has none.
-    pub fn instance_ip(&self) -> Result<Cidr, Outcome> {
-        self.instance
-            .private_ip
-            .as_deref()
-            .and_then(Cidr::parse)
-            .ok_or_else(|| Outcome::error("The instance has no private IPv4 address."))
+    /// The instance's private address as a /32, if it has one.
+    pub fn instance_ip(&self) -> Option<Cidr> {
+        self.instance.private_ip.as_deref().and_then(Cidr::parse)
     }
 
     /// Services whose traffic goes out through the internet path (no carrying endpoint).
@@ -124,25 +120,40 @@ impl<'a> Path<'a> {
     }
 }
 
-/// Builds the path from the facts, or the `error`/`skip` outcome explaining which fact is missing.
-pub fn analyse(facts: &Facts) -> Result<Path<'_>, Outcome> {
-    let instance = need(&facts.instance)?
-        .as_ref()
-        .ok_or_else(|| Outcome::skip("The instance was not found."))?;
+/// Why no path can be derived from the facts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Gap {
+    /// A fact the path needs did not arrive (denied, failed, not applicable), and why.
+    Unknown(Fetch<()>),
+    /// The instance does not exist.
+    NotFound,
+    /// The instance has no VPC subnet (EC2-Classic, or still pending).
+    NotInVpc { instance_id: String },
+    /// No route table applies to the subnet.
+    NoRouteTable { vpc_id: String, subnet_id: String },
+}
+
+/// A collected value, or the gap its absence leaves.
+fn fact<T>(fetch: &Fetch<T>) -> Result<&T, Gap> {
+    fetch.as_ref().take().map_err(Gap::Unknown)
+}
+
+/// Builds the path from the facts, or says which fact is missing.
+pub fn analyse(facts: &Facts) -> Result<Path<'_>, Gap> {
+    let instance = fact(&facts.instance)?.as_ref().ok_or(Gap::NotFound)?;
     let (Some(vpc_id), Some(subnet_id)) = (&instance.vpc_id, &instance.subnet_id) else {
-        return Err(Outcome::fail(format!(
-            "{} is not in a VPC subnet (EC2-Classic or still pending): it has no network path to check.",
-            instance.instance_id
-        )));
+        return Err(Gap::NotInVpc {
+            instance_id: instance.instance_id.clone(),
+        });
     };
-    let tables = need(&facts.network.route_tables)?;
-    let route_table = effective_route_table(tables, subnet_id).ok_or_else(|| {
-        Outcome::error(format!(
-            "No route table of {vpc_id} is associated with {subnet_id}, and the VPC has no main table."
-        ))
-    })?;
-    let nats = need(&facts.network.nat_gateways)?;
-    let endpoints = need(&facts.network.vpc_endpoints)?;
+    let tables = fact(&facts.network.route_tables)?;
+    let route_table =
+        effective_route_table(tables, subnet_id).ok_or_else(|| Gap::NoRouteTable {
+            vpc_id: vpc_id.clone(),
+            subnet_id: subnet_id.clone(),
+        })?;
+    let nats = fact(&facts.network.nat_gateways)?;
+    let endpoints = fact(&facts.network.vpc_endpoints)?;
     let agent = facts.agent.value().and_then(Option::as_ref);
     let region = &facts.target.region;
     let services = service_needs(agent)

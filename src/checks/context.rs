@@ -1,15 +1,35 @@
 //! What the checks share: the facts, the network path derived once from them, and the values of
 //! the remediation placeholders.
 
+use crate::analysis::ipv4::Cidr;
 use crate::analysis::nacl::acl_for_subnet;
-use crate::analysis::path::{self, Path};
-use crate::checks::outcome::Outcome;
+use crate::analysis::path::{self, Gap, Path};
+use crate::checks::outcome::{Outcome, need};
 use crate::facts::{Facts, Instance};
 use std::cell::OnceCell;
 
 pub struct Context<'a> {
     pub facts: &'a Facts,
-    path: OnceCell<Result<Path<'a>, Outcome>>,
+    path: OnceCell<Result<Path<'a>, Gap>>,
+}
+
+/// What a check says when the path cannot be derived.
+fn gap_outcome(gap: &Gap) -> Outcome {
+    match gap {
+        Gap::Unknown(missing) => match need(missing) {
+            Err(unknown) => unknown,
+            Ok(()) => Outcome::error("The network facts could not be read."),
+        },
+        Gap::NotFound => Outcome::skip("The instance was not found."),
+        Gap::NotInVpc { instance_id } => Outcome::fail(format!(
+            "{instance_id} is not in a VPC subnet (EC2-Classic or still pending): it has no \
+             network path to check."
+        )),
+        Gap::NoRouteTable { vpc_id, subnet_id } => Outcome::error(format!(
+            "No route table of {vpc_id} is associated with {subnet_id}, and the VPC has no main \
+             table."
+        )),
+    }
 }
 
 impl<'a> Context<'a> {
@@ -29,7 +49,14 @@ impl<'a> Context<'a> {
         self.path
             .get_or_init(|| path::analyse(self.facts))
             .as_ref()
-            .map_err(Clone::clone)
+            .map_err(gap_outcome)
+    }
+
+    /// The instance's private address, or the `error` saying it has none.
+    pub fn instance_ip(&self) -> Result<Cidr, Outcome> {
+        self.path()?
+            .instance_ip()
+            .ok_or_else(|| Outcome::error("The instance has no private IPv4 address."))
     }
 
     /// The ARN that IAM sees as the resource of `ssm:UpdateInstanceInformation`.

@@ -257,7 +257,7 @@ pub fn nacl(ctx: &Context) -> CheckResult {
             path.vpc_id, path.subnet_id
         ))
     })?;
-    let instance_ip = path.instance_ip()?;
+    let instance_ip = ctx.instance_ip()?;
     let mut legs = Vec::new();
     for hop in hops(path) {
         match hop {

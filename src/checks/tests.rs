@@ -1252,3 +1252,31 @@ fn bundled_fixtures_match_their_builders() {
         "fixtures/ holds a snapshot no builder makes"
     );
 }
+
+// ---- the network path as data ------------------------------------------------------------------
+
+#[test]
+fn the_path_is_plain_serialisable_data() {
+    let facts = private_with_endpoints();
+    let path = crate::analysis::path::analyse(&facts).unwrap();
+    let drawn = serde_json::to_value(&path).unwrap();
+    assert_eq!(drawn["route_table"]["id"], "rtb-main");
+    assert_eq!(drawn["internet"]["kind"], "none");
+    let services: Vec<&str> = drawn["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(services, ["ssm", "ssmmessages", "ec2messages"]);
+    let mut gone = facts.clone();
+    gone.network.route_tables = Fetch::Denied {
+        action: "ec2:DescribeRouteTables".into(),
+        message: "no".into(),
+    };
+    let gap = crate::analysis::path::analyse(&gone).unwrap_err();
+    assert!(matches!(
+        gap,
+        crate::analysis::path::Gap::Unknown(Fetch::Denied { .. })
+    ));
+}

@@ -120,7 +120,7 @@ pub fn private_dns(ctx: &Context) -> CheckResult {
 pub fn ingress_443(ctx: &Context) -> CheckResult {
     let path = carrying_path(ctx)?;
     let all = need(&ctx.facts.network.security_groups)?;
-    let instance_ip = path.instance_ip()?;
+    let instance_ip = ctx.instance_ip()?;
     let source = Destination {
         groups: &path.instance.security_group_ids,
         cidrs: vec![instance_ip],
