@@ -2,8 +2,9 @@
 
 use crate::catalog::Catalog;
 use crate::checks;
-use crate::cli::{Cli, Command, Diagnose, EXIT_USAGE, shown, validate_instance_id};
+use crate::cli::{Cli, Command, Diagnose, shown, validate_instance_id};
 use crate::collect::{Aws, Selection, Settings};
+use crate::exit::Exit;
 use crate::facts::{self, CollectionStats, Facts};
 use crate::progress;
 use crate::render::{page::check_page, redact::Redactor, render, render_fleet};
@@ -13,14 +14,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 /// A message for stderr and the exit code to leave with.
-struct Failure(String, u8);
+struct Failure(String, Exit);
 
 fn usage(message: impl Into<String>) -> Failure {
-    Failure(message.into(), EXIT_USAGE)
+    Failure(message.into(), Exit::Usage)
 }
-
-/// A bug in ssm-doctor: the run ends with one line on stderr instead of a backtrace.
-pub const EXIT_INTERNAL: u8 = 4;
 
 pub fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
@@ -38,32 +36,34 @@ pub fn main() -> ExitCode {
     ExitCode::from(guarded(run))
 }
 
-/// Runs `body`, turning a panic (already reported by the hook) into [`EXIT_INTERNAL`].
-fn guarded(body: impl FnOnce() -> u8 + std::panic::UnwindSafe) -> u8 {
-    std::panic::catch_unwind(body).unwrap_or(EXIT_INTERNAL)
+/// Runs `body`, turning a panic (already reported by the hook, one line instead of a backtrace)
+/// into [`Exit::Internal`].
+fn guarded(body: impl FnOnce() -> Exit + std::panic::UnwindSafe) -> Exit {
+    std::panic::catch_unwind(body).unwrap_or(Exit::Internal)
 }
 
 fn internal_error_line(what: &str, place: Option<&str>) -> String {
     let what = what.split_whitespace().collect::<Vec<_>>().join(" ");
     format!(
         "ssm-doctor: internal error: {what}{}. This is a bug in ssm-doctor {}: please report it \
-         with the command you ran (exit code {EXIT_INTERNAL}).",
+         with the command you ran (exit code {}).",
         place.map(|p| format!(" (at {p})")).unwrap_or_default(),
         env!("CARGO_PKG_VERSION"),
+        Exit::Internal.code(),
     )
 }
 
-fn run() -> u8 {
+fn run() -> Exit {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Explain { check_id }) => explain(&check_id),
         Some(Command::Checks) => {
             print!("{}", list_checks());
-            Ok(0)
+            Ok(Exit::Healthy)
         }
         Some(Command::Policy) => {
             print!("{}", crate::collect::POLICY);
-            Ok(0)
+            Ok(Exit::Healthy)
         }
         None => diagnose(&cli.diagnose),
     };
@@ -92,7 +92,7 @@ fn one_line(message: &str) -> String {
     }
 }
 
-fn explain(id: &str) -> Result<u8, Failure> {
+fn explain(id: &str) -> Result<Exit, Failure> {
     let page = Catalog::get().page(id).ok_or_else(|| {
         usage(format!(
             "unknown check id {}; `ssm-doctor checks` lists them",
@@ -100,7 +100,7 @@ fn explain(id: &str) -> Result<u8, Failure> {
         ))
     })?;
     print!("{}", check_page(page));
-    Ok(0)
+    Ok(Exit::Healthy)
 }
 
 fn list_checks() -> String {
@@ -135,7 +135,7 @@ fn instance_ids(args: &Diagnose) -> Result<Vec<String>, Failure> {
     Ok(ids)
 }
 
-fn diagnose(args: &Diagnose) -> Result<u8, Failure> {
+fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
     let from_stdin = args.instance_ids.iter().any(|a| a == "-");
     let selection = Selection {
         instance_ids: instance_ids(args)?,
@@ -182,7 +182,7 @@ fn diagnose(args: &Diagnose) -> Result<u8, Failure> {
             report = r.value(&report);
         }
         print!("{}", render(&report, args.output, color));
-        return Ok(report.verdict.exit_code());
+        return Ok(report.verdict.exit());
     }
     if facts.is_empty() {
         eprintln!("ssm-doctor: no instance matched the selection");
@@ -196,7 +196,7 @@ fn diagnose(args: &Diagnose) -> Result<u8, Failure> {
         fleet = r.value(&fleet);
     }
     print!("{}", render_fleet(&fleet, args.output, color));
-    Ok(fleet.exit_code())
+    Ok(fleet.exit())
 }
 
 /// A snapshot file: one instance's facts, or a fleet's.
@@ -251,18 +251,23 @@ fn collect(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure(format!("cannot start the async runtime: {e}"), 3))?;
+        .map_err(|e| {
+            Failure(
+                format!("cannot start the async runtime: {e}"),
+                Exit::Internal,
+            )
+        })?;
     runtime.block_on(async {
         let aws = Aws::connect(&settings)
             .await
-            .map_err(|e| Failure(e.to_string(), e.exit_code()))?;
+            .map_err(|e| Failure(e.to_string(), e.exit()))?;
         let progress = progress::Spinner::default();
         let facts = tokio::select! {
             facts = aws.collect(selection) => facts,
             never = progress.run(&aws) => match never {},
         };
         progress.finish();
-        facts.map_err(|e| Failure(e.to_string(), e.exit_code()))
+        facts.map_err(|e| Failure(e.to_string(), e.exit()))
     })
 }
 
@@ -272,12 +277,12 @@ mod tests {
 
     #[test]
     fn a_panic_becomes_the_internal_error_exit_code() {
-        assert_eq!(guarded(|| 0), 0);
+        assert_eq!(guarded(|| Exit::Healthy), Exit::Healthy);
         let quiet = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
         let code = guarded(|| panic!("boom"));
         std::panic::set_hook(quiet);
-        assert_eq!(code, EXIT_INTERNAL);
+        assert_eq!(code, Exit::Internal);
     }
 
     #[test]

@@ -4,8 +4,6 @@ use crate::render::Format;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-pub const EXIT_USAGE: u8 = 2;
-
 const AFTER_HELP: &str = "\
 Examples:
   ssm-doctor i-0123456789abcdef0

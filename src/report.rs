@@ -2,6 +2,7 @@
 //! Renderers only present a `Report`; all decisions are made before it exists.
 
 use crate::catalog::Severity;
+use crate::exit::Exit;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -46,12 +47,11 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// The process exit code a runbook can branch on (documented in `--help` and the README).
-    pub fn exit_code(self) -> u8 {
+    pub fn exit(self) -> Exit {
         match self {
-            Verdict::Pass | Verdict::Warn => 0,
-            Verdict::Fail => 1,
-            Verdict::Incomplete => 3,
+            Verdict::Pass | Verdict::Warn => Exit::Healthy,
+            Verdict::Fail => Exit::Failed,
+            Verdict::Incomplete => Exit::Incomplete,
         }
     }
 }
@@ -256,14 +256,14 @@ impl FleetReport {
         }
     }
 
-    /// The worst instance decides: any failure is 1, else any incomplete report is 3, else 0.
-    pub fn exit_code(&self) -> u8 {
+    /// The worst instance decides: any failure, else any incomplete report, else healthy.
+    pub fn exit(&self) -> Exit {
         if self.summary.fail > 0 {
-            1
+            Exit::Failed
         } else if self.summary.incomplete > 0 {
-            3
+            Exit::Incomplete
         } else {
-            0
+            Exit::Healthy
         }
     }
 }

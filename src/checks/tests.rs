@@ -401,7 +401,7 @@ fn denied_describe_instances_is_an_error_not_a_verdict() {
     assert_eq!(status(&report, "instance.found"), Status::Error);
     assert!(message(&report, "instance.found").contains("ec2:DescribeInstances"));
     assert_eq!(report.verdict, Verdict::Incomplete);
-    assert_eq!(report.verdict.exit_code(), 3);
+    assert_eq!(report.verdict.exit(), crate::exit::Exit::Incomplete);
     let fix = finding(&report, "instance.found")
         .remediation
         .as_ref()
@@ -1163,7 +1163,7 @@ fn two_faults_are_both_named() {
     group_mut(&mut f, "sg-vpce").ingress.clear();
     let report = run(&f);
     assert_eq!(fails(&report), set(&["vpce.present", "vpce.ingress-443"]));
-    assert_eq!(report.verdict.exit_code(), 1);
+    assert_eq!(report.verdict.exit(), crate::exit::Exit::Failed);
 }
 
 // ---- fixtures/: the bundled example snapshots are these builders, serialised ------------------

@@ -8,6 +8,7 @@ mod iam;
 mod select;
 mod ssm;
 
+use crate::exit::Exit;
 use crate::facts::{
     Caller, CollectionStats, DhmcSetting, FACTS_SCHEMA_VERSION, Facts, Fetch, IamFacts,
     NetworkFacts, Target,
@@ -54,11 +55,13 @@ pub enum SetupError {
 }
 
 impl SetupError {
-    /// 2 for configuration the user must fix; 3 when AWS could not answer which instances to check.
-    pub fn exit_code(&self) -> u8 {
+    /// Configuration the user must fix, or AWS could not answer which instances to check.
+    pub fn exit(&self) -> Exit {
         match self {
-            SetupError::NoRegion | SetupError::Credentials(_) | SetupError::Unreachable { .. } => 2,
-            SetupError::Selection(_) => 3,
+            SetupError::NoRegion | SetupError::Credentials(_) | SetupError::Unreachable { .. } => {
+                Exit::Usage
+            }
+            SetupError::Selection(_) => Exit::Incomplete,
         }
     }
 }
