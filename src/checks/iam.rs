@@ -2,13 +2,12 @@
 
 use super::Context;
 use super::outcome::{CheckResult, Outcome, need};
-use super::permissions::{ActionVerdict, judge};
+use super::permissions::{ActionVerdict, judge, parse, parse_identity, request_context};
 use crate::analysis::core_actions::{actions_for, resource_for};
 use crate::analysis::path::service_needs;
 use crate::facts::{Policy, Role};
 use crate::policy::{
-    Decision, Labeled, PolicyDocument, Principal, Request, evaluate_identity,
-    evaluate_resource_policy,
+    Decision, Labeled, Principal, Request, evaluate_identity, evaluate_resource_policy,
 };
 use std::collections::BTreeMap;
 
@@ -120,13 +119,13 @@ pub fn core_permissions(ctx: &Context) -> CheckResult {
     for policy in &sources {
         identity.push((
             policy.label(),
-            parse(need(&policy.document)?, &policy.label())?,
+            parse_identity(need(&policy.document)?, &policy.label())?,
         ));
     }
     let boundary = match &role.permissions_boundary_arn {
         Some(_) => {
             let b = need(&iam.permissions_boundary)?;
-            Some((b.label(), parse(need(&b.document)?, &b.label())?))
+            Some((b.label(), parse_identity(need(&b.document)?, &b.label())?))
         }
         None => None,
     };
@@ -166,25 +165,4 @@ pub fn core_permissions(ctx: &Context) -> CheckResult {
         .with("role_arn", &role.arn)
         .with("policies", policies)
         .with("permissions_boundary", &role.permissions_boundary_arn))
-}
-
-/// Condition keys whose values are known for the agent's requests.
-pub fn request_context(ctx: &Context, role: &Role) -> BTreeMap<String, String> {
-    let mut c = BTreeMap::new();
-    c.insert(
-        "aws:RequestedRegion".to_string(),
-        ctx.facts.target.region.clone(),
-    );
-    c.insert("aws:PrincipalArn".to_string(), role.arn.clone());
-    c.insert("aws:PrincipalType".to_string(), "AssumedRole".to_string());
-    c.insert("ec2:SourceInstanceARN".to_string(), ctx.instance_arn());
-    if let Some(account) = ctx.facts.account() {
-        c.insert("aws:PrincipalAccount".to_string(), account.to_string());
-    }
-    c
-}
-
-pub fn parse(document: &serde_json::Value, what: &str) -> Result<PolicyDocument, Outcome> {
-    PolicyDocument::parse(document)
-        .map_err(|e| Outcome::error(format!("Could not read {what}: {e}.")))
 }

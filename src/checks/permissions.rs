@@ -1,9 +1,13 @@
-//! Turns policy evaluations of the agent's core actions into one finding; shared by the role check
-//! and the endpoint-policy check so both judge and word a denial the same way.
+//! What every permission question of the checks shares: reading a policy document, the request
+//! context the agent's calls carry, and turning evaluations of the core actions into one finding
+//! (the role check and the endpoint-policy check judge and word a denial the same way).
 
+use super::Context;
 use super::outcome::Outcome;
 use crate::analysis::path::Need;
-use crate::policy::{Decision, Evaluation};
+use crate::facts::Role;
+use crate::policy::{Decision, Evaluation, PolicyDocument};
+use std::collections::BTreeMap;
 
 pub struct ActionVerdict {
     pub action: &'static str,
@@ -78,4 +82,34 @@ fn grouped(verdicts: &[&ActionVerdict]) -> Vec<String> {
         .into_iter()
         .map(|(why, actions)| format!("{} ({why})", actions.join(", ")))
         .collect()
+}
+
+/// Condition keys whose values are known for the agent's requests.
+pub fn request_context(ctx: &Context, role: &Role) -> BTreeMap<String, String> {
+    let mut c = BTreeMap::new();
+    c.insert(
+        "aws:RequestedRegion".to_string(),
+        ctx.facts.target.region.clone(),
+    );
+    c.insert("aws:PrincipalArn".to_string(), role.arn.clone());
+    c.insert("aws:PrincipalType".to_string(), "AssumedRole".to_string());
+    c.insert("ec2:SourceInstanceARN".to_string(), ctx.instance_arn());
+    if let Some(account) = ctx.facts.account() {
+        c.insert("aws:PrincipalAccount".to_string(), account.to_string());
+    }
+    c
+}
+
+/// A trust or endpoint policy, or the `error` saying why IAM would refuse it.
+pub fn parse(document: &serde_json::Value, what: &str) -> Result<PolicyDocument, Outcome> {
+    PolicyDocument::parse(document).map_err(|e| unreadable(what, e))
+}
+
+/// An identity-based policy or boundary, or the `error` saying why IAM would refuse it.
+pub fn parse_identity(document: &serde_json::Value, what: &str) -> Result<PolicyDocument, Outcome> {
+    PolicyDocument::parse_identity(document).map_err(|e| unreadable(what, e))
+}
+
+fn unreadable(what: &str, why: String) -> Outcome {
+    Outcome::error(format!("Could not read {what}: {why}."))
 }

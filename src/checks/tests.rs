@@ -595,7 +595,6 @@ fn customer_managed_and_inline_equivalents_pass() {
 fn wildcard_policies_pass() {
     for actions in [
         json!(["ssm:*", "ssmmessages:*", "ec2messages:*"]),
-        json!(["ssm*", "ec2messages:*"]),
         json!("*"),
         json!(["ssm:Update*", "ssmmessages:*Channel", "ec2messages:*"]),
     ] {
@@ -612,6 +611,21 @@ fn wildcard_policies_pass() {
             Status::Pass,
             "{actions}"
         );
+    }
+    // IAM refuses a wildcard in the service prefix and an action without one: such a document is
+    // reported as unreadable, never evaluated as allowing.
+    for actions in [json!(["ssm*", "ec2messages:*"]), json!("*:*")] {
+        let mut f = private_with_endpoints();
+        let statement =
+            json!({"Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]});
+        set_policies(&mut f, vec![], vec![inline(statement)]);
+        let report = run(&f);
+        assert_eq!(
+            status(&report, "iam.core-permissions"),
+            Status::Error,
+            "{actions}"
+        );
+        assert!(message(&report, "iam.core-permissions").contains("Could not read"));
     }
 }
 

@@ -1,9 +1,8 @@
 //! vpce.*: the VPC interface endpoints, when they are (part of) the path.
 
 use super::Context;
-use super::iam::{parse, request_context};
 use super::outcome::{CheckResult, Outcome, need};
-use super::permissions::{ActionVerdict, judge};
+use super::permissions::{ActionVerdict, judge, parse, request_context};
 use super::tally::Tally;
 use crate::analysis::core_actions::{actions_for, resource_for};
 use crate::analysis::path::{Need, Path};

@@ -6,7 +6,7 @@
 //! reduce to the operator they prefix.
 
 use super::outcome::Outcome;
-use super::pattern::{Pattern, Syntax};
+use super::pattern::{ArnPattern, Pattern, Syntax};
 use super::request::lookup;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -33,34 +33,6 @@ enum Values {
     Text(Vec<Pattern>),
     Arn(Vec<ArnPattern>),
     Bool(Vec<String>),
-}
-
-/// `Arn*` operators match each of the six components of an ARN separately, so `*` does not run
-/// across colons; a pattern with fewer components is matched as a whole.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum ArnPattern {
-    Components(Vec<Pattern>),
-    Whole(Pattern),
-}
-
-impl ArnPattern {
-    fn matches(&self, value: &str, context: &BTreeMap<String, String>) -> Outcome {
-        match self {
-            ArnPattern::Whole(pattern) => pattern.matches(value, context),
-            ArnPattern::Components(patterns) => {
-                let parts: Vec<&str> = value.splitn(6, ':').collect();
-                if parts.len() != patterns.len() {
-                    return Outcome::No;
-                }
-                Outcome::all(
-                    patterns
-                        .iter()
-                        .zip(parts)
-                        .map(|(p, part)| p.matches(part, context)),
-                )
-            }
-        }
-    }
 }
 
 /// Reads a `Condition` element into its (operator, key) pairs, all of which must hold.
@@ -120,13 +92,9 @@ fn parse_test(operator: &str, values: &[String], variables: bool) -> Option<Test
             case_insensitive: false,
             variables,
         };
-        let patterns = values.iter().map(|v| {
-            let whole = Pattern::new(v, syntax);
-            match whole.arn_components() {
-                Some(components) => ArnPattern::Components(components),
-                None => ArnPattern::Whole(whole),
-            }
-        });
+        let patterns = values
+            .iter()
+            .map(|v| ArnPattern::new(Pattern::new(v, syntax)));
         Values::Arn(patterns.collect())
     };
     let (values, negated) = match base {

@@ -61,6 +61,27 @@ impl PolicyDocument {
     }
 }
 
+impl PolicyDocument {
+    /// Reads an identity-based policy or permissions boundary: on top of [`PolicyDocument::parse`],
+    /// IAM refuses a `Principal` in one and requires every statement to name its resources.
+    pub fn parse_identity(document: &Value) -> Result<Self, String> {
+        let parsed = PolicyDocument::parse(document)?;
+        for (index, statement) in parsed.statements.iter().enumerate() {
+            if statement.names_principals() {
+                return Err(format!(
+                    "statement #{index}: an identity-based policy cannot have a Principal"
+                ));
+            }
+            if !statement.names_resources() {
+                return Err(format!(
+                    "statement #{index}: it has neither Resource nor NotResource"
+                ));
+            }
+        }
+        Ok(parsed)
+    }
+}
+
 /// An element written as one string or an array of strings, e.g. `Action` or a `Principal` entry.
 pub(super) fn string_list(value: &Value, element: &str) -> Result<Vec<String>, String> {
     let not_text =

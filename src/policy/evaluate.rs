@@ -447,8 +447,7 @@ mod tests {
         };
         for pattern in [
             "ssmmessages:*",
-            "ssm*",
-            "*:*",
+            "ssmmessages:*Channel",
             "*",
             "SSMMessages:open*",
             "ssmmessages:Open?ataChannel",

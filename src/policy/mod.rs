@@ -6,7 +6,8 @@
 //! does a VPC endpoint policy let the role do the core actions.
 //!
 //! ```text
-//! PolicyDocument::parse(&serde_json::Value) -> Result<PolicyDocument, String>
+//! PolicyDocument::parse(&serde_json::Value) -> Result<PolicyDocument, String>          // trust, endpoint
+//! PolicyDocument::parse_identity(&serde_json::Value) -> Result<PolicyDocument, String> // role, boundary
 //! evaluate_identity(&[Labeled], Option<&Labeled>, &Request) -> Evaluation   // policies, boundary
 //! evaluate_resource_policy(&Labeled, &Request) -> Evaluation                // trust, endpoint policy
 //! ```
@@ -30,12 +31,18 @@
 //!   `Deny` when the answer would otherwise be Allowed, a possible `Allow` when nothing allows for sure.
 //! - An explicit deny in the permissions boundary is an `ExplicitDeny` naming the boundary's
 //!   statement; `DeniedByBoundary` means the boundary allows nothing that matches.
-//! - In resource policies, a statement without `Principal` is about every principal; `Principal`
-//!   values are globs; an account id or `arn:aws:iam::ACCOUNT:root` covers every principal of that
-//!   account; `{"AWS": "*"}` means everyone, services included. With no principal in the request, only
-//!   the everyone-forms can be decided.
-//! - Documents IAM would refuse (unknown elements, wrong `Effect`, no `Action`, ...) are errors, never
-//!   guessed at.
+//! - In resource policies, a statement without `Principal` is about every principal; a `Principal`
+//!   value is matched as written (IAM allows no wildcard inside a name or ARN); an account id or
+//!   `arn:aws:iam::ACCOUNT:root` covers every principal of that account; `"*"` and `{"AWS": "*"}`
+//!   mean everyone, services included. With no principal in the request, only the everyone-forms
+//!   can be decided.
+//! - A `Resource` ARN is matched component by component: a wildcard in one of the first five does
+//!   not run across their colons, and policy variables there are literal text (IAM substitutes them
+//!   only in the resource part).
+//! - Documents IAM would refuse (unknown elements, wrong `Effect`, no or an empty `Action`, a
+//!   wildcard in an action's service prefix or an action without one, a resource that is neither
+//!   `*` nor an ARN; in identity policies and boundaries, a `Principal` or a statement without
+//!   `Resource`: `PolicyDocument::parse_identity`) are errors, never guessed at.
 
 mod condition;
 mod decision;

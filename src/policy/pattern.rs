@@ -106,15 +106,28 @@ impl Pattern {
         }
     }
 
-    /// The six colon-separated components of an ARN pattern (the last keeps its colons), for the `Arn*`
-    /// condition operators, which match each component on its own; `None` when it has fewer than six.
-    pub(super) fn arn_components(&self) -> Option<Vec<Pattern>> {
+    /// The six colon-separated components of an ARN pattern (the last keeps its colons), each
+    /// matched on its own; `None` when it has fewer than six. With `variables_in_resource_only` (a
+    /// `Resource` element, where IAM substitutes policy variables only in the resource part) a
+    /// `${...}` in the first five is literal text.
+    pub(super) fn arn_components(&self, variables_in_resource_only: bool) -> Option<Vec<Pattern>> {
         let mut components = vec![Vec::new()];
         for token in &self.tokens {
             if components.len() < 6 && *token == Token::Atom(Atom::Char(':')) {
                 components.push(Vec::new());
-            } else if let Some(last) = components.last_mut() {
-                last.push(token.clone());
+            } else {
+                let in_resource_part = components.len() == 6;
+                let Some(last) = components.last_mut() else {
+                    continue;
+                };
+                match token {
+                    Token::Variable { text, .. }
+                        if variables_in_resource_only && !in_resource_part =>
+                    {
+                        last.extend(text.chars().map(|c| Token::Atom(Atom::Char(c))));
+                    }
+                    _ => last.push(token.clone()),
+                }
             }
         }
         (components.len() == 6).then(|| {
@@ -126,6 +139,52 @@ impl Pattern {
                 })
                 .collect()
         })
+    }
+}
+
+/// An ARN pattern, in `Resource` elements and `Arn*` conditions: each of the six components is
+/// matched on its own, so `*` does not run across the colons of the first five; a pattern with
+/// fewer components (`*`) is matched as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum ArnPattern {
+    Components(Vec<Pattern>),
+    Whole(Pattern),
+}
+
+impl ArnPattern {
+    /// An `Arn*` condition value.
+    pub(super) fn new(whole: Pattern) -> ArnPattern {
+        ArnPattern::compile(whole, false)
+    }
+
+    /// A `Resource` element's value.
+    pub(super) fn resource(whole: Pattern) -> ArnPattern {
+        ArnPattern::compile(whole, true)
+    }
+
+    fn compile(whole: Pattern, variables_in_resource_only: bool) -> ArnPattern {
+        match whole.arn_components(variables_in_resource_only) {
+            Some(components) => ArnPattern::Components(components),
+            None => ArnPattern::Whole(whole),
+        }
+    }
+
+    pub(super) fn matches(&self, value: &str, context: &BTreeMap<String, String>) -> Outcome {
+        match self {
+            ArnPattern::Whole(pattern) => pattern.matches(value, context),
+            ArnPattern::Components(patterns) => {
+                let parts: Vec<&str> = value.splitn(6, ':').collect();
+                if parts.len() != patterns.len() {
+                    return Outcome::No;
+                }
+                Outcome::all(
+                    patterns
+                        .iter()
+                        .zip(parts)
+                        .map(|(p, part)| p.matches(part, context)),
+                )
+            }
+        }
     }
 }
 
@@ -282,17 +341,43 @@ mod tests {
     #[test]
     fn arn_components_split_on_the_first_five_colons_only() {
         let p = Pattern::new("arn:aws:logs:*:123456789012:log-group:x:*", GLOB);
-        let parts = p.arn_components().expect("six components");
+        let parts = p.arn_components(false).expect("six components");
         assert_eq!(parts.len(), 6);
         assert_eq!(parts[5].matches("log-group:x:log-stream:y", &none()), Yes);
         assert_eq!(parts[3].matches("eu-west-1", &none()), Yes);
-        assert!(Pattern::new("arn:aws:*", GLOB).arn_components().is_none());
+        assert!(
+            Pattern::new("arn:aws:*", GLOB)
+                .arn_components(false)
+                .is_none()
+        );
         // A colon inside a variable name is not a separator.
         let vars = Syntax {
             variables: true,
             ..GLOB
         };
         let p = Pattern::new("arn:aws:iam::${aws:PrincipalAccount}:role/*", vars);
-        assert_eq!(p.arn_components().map(|c| c.len()), Some(6));
+        assert_eq!(p.arn_components(true).map(|c| c.len()), Some(6));
+        // ... and outside the resource part a variable is literal text, as IAM reads it.
+        let context = BTreeMap::from([("aws:PrincipalAccount".to_string(), "1".to_string())]);
+        assert_eq!(
+            ArnPattern::new(p.clone()).matches("arn:aws:iam::1:role/x", &context),
+            Yes
+        );
+        let resource = ArnPattern::resource(p);
+        assert_eq!(resource.matches("arn:aws:iam::1:role/x", &context), No);
+        let own = Pattern::new("arn:aws:s3:::b/${aws:PrincipalAccount}/*", vars);
+        assert_eq!(
+            ArnPattern::resource(own).matches("arn:aws:s3:::b/1/k", &context),
+            Yes
+        );
+        // `*` stands for one component of the first five, not for the colons between them.
+        let star =
+            ArnPattern::resource(Pattern::new("arn:aws:ec2:*:123456789012:instance/*", GLOB));
+        let odd = "arn:aws:ec2:a:b:123456789012:instance/i-1";
+        assert_eq!(star.matches(odd, &none()), No);
+        assert_eq!(
+            Pattern::new("arn:aws:ec2:*:123456789012:instance/*", GLOB).matches(odd, &none()),
+            Yes
+        );
     }
 }

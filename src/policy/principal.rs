@@ -2,10 +2,8 @@
 
 use super::document::string_list;
 use super::outcome::Outcome;
-use super::pattern::{Pattern, Syntax};
 use super::request::{Principal, is_account_id};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum PrincipalElement {
@@ -22,12 +20,6 @@ pub(super) enum Kind {
     Federated,
     CanonicalUser,
 }
-
-const PRINCIPAL_SYNTAX: Syntax = Syntax {
-    wildcards: true,
-    case_insensitive: false,
-    variables: false,
-};
 
 impl PrincipalElement {
     pub(super) fn parse(value: &Value, element: &str) -> Result<Self, String> {
@@ -83,16 +75,15 @@ impl PrincipalElement {
     }
 }
 
+/// IAM matches a principal as written: no wildcard stands for part of a name or ARN (only the bare
+/// `*` means everyone, handled by the caller); an account id or its root ARN covers the account.
 fn names(kind: Kind, value: &str, principal: &Principal) -> bool {
-    let glob = |text: &str| {
-        Pattern::new(value, PRINCIPAL_SYNTAX).matches(text, &BTreeMap::new()) == Outcome::Yes
-    };
     match (kind, principal) {
         (Kind::Aws, Principal::Aws(arn)) => {
-            glob(arn)
+            value == arn
                 || account_named(value).is_some_and(|account| principal.account() == Some(account))
         }
-        (Kind::Service, Principal::Service(service)) => glob(service),
+        (Kind::Service, Principal::Service(service)) => value == service,
         _ => false,
     }
 }
@@ -158,11 +149,14 @@ mod tests {
     }
 
     #[test]
-    fn aws_values_match_the_arn_a_glob_or_the_whole_account() {
+    fn aws_values_match_the_exact_arn_or_the_whole_account() {
         assert_eq!(element(json!({"AWS": ROLE})).matches(Some(&role())), Yes);
         assert_eq!(element(json!({"AWS": ROLE})).matches(Some(&ec2())), No);
+        // IAM: a wildcard cannot stand for part of a principal's name or ARN.
         let glob = element(json!({"AWS": "arn:aws:iam::123456789012:role/*"}));
-        assert_eq!(glob.matches(Some(&role())), Yes);
+        assert_eq!(glob.matches(Some(&role())), No);
+        let service = element(json!({"Service": "ec2.*"}));
+        assert_eq!(service.matches(Some(&ec2())), No);
         assert_eq!(
             element(json!({"AWS": "123456789012"})).matches(Some(&role())),
             Yes

@@ -34,7 +34,7 @@ const ACTION_PATTERNS: &[&str] = &[
     "ssm:UpdateInstanceInformation",
     "SSM:updateinstanceinformation",
     "ssm:*",
-    "ssm*",
+    "ssmmessages:Create*",
     "ssmmessages:*",
     "ssmmessages:Open*",
     "ec2messages:GetMessages",
@@ -346,7 +346,7 @@ fn asked_and_matching_pattern() -> impl Strategy<Value = (Asked, String)> {
             action.to_string(),
             action.to_uppercase(),
             format!("{service}:*"),
-            format!("{service}*"),
+            format!("{}*", &action[..action.len() - 1]),
         ];
         (Just(asked), select(patterns))
     })

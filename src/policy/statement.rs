@@ -3,7 +3,7 @@
 use super::condition::{Condition, parse_conditions};
 use super::document::string_list;
 use super::outcome::Outcome;
-use super::pattern::{Pattern, Syntax};
+use super::pattern::{ArnPattern, Pattern, Syntax};
 use super::principal::PrincipalElement;
 use super::request::Request;
 use serde_json::{Map, Value};
@@ -27,7 +27,7 @@ pub(super) struct Statement {
     pub(super) effect: Effect,
     actions: Scope<Vec<Pattern>>,
     /// `None`: no `Resource` element (valid in resource-based policies), so every resource.
-    resources: Option<Scope<Vec<Pattern>>>,
+    resources: Option<Scope<Vec<ArnPattern>>>,
     /// `None`: no `Principal` element; then the statement is about every principal.
     principals: Option<Scope<PrincipalElement>>,
     conditions: Vec<Condition>,
@@ -86,6 +86,9 @@ impl Statement {
             if list.is_empty() {
                 return Err(format!("{element} is an empty list"));
             }
+            if let Some(bad) = list.iter().find_map(|text| malformed(&element, text)) {
+                return Err(bad);
+            }
             let list = list.iter().map(|text| Pattern::new(text, syntax)).collect();
             Ok::<_, String>(Scope::new(negated, list))
         };
@@ -94,7 +97,7 @@ impl Statement {
             None => return Err("it has neither Action nor NotAction".to_string()),
         };
         let resources = match exclusive(fields, "Resource")? {
-            Some(found) => Some(patterns(found, resource_syntax)?),
+            Some(found) => Some(patterns(found, resource_syntax)?.map(ArnPattern::resource)),
             None => None,
         };
         let principals = match exclusive(fields, "Principal")? {
@@ -116,6 +119,16 @@ impl Statement {
             principals,
             conditions,
         })
+    }
+
+    /// Whether the statement has a `Principal`/`NotPrincipal` element.
+    pub(super) fn names_principals(&self) -> bool {
+        self.principals.is_some()
+    }
+
+    /// Whether the statement has a `Resource`/`NotResource` element.
+    pub(super) fn names_resources(&self) -> bool {
+        self.resources.is_some()
     }
 
     /// Whether the statement's effect applies to the request. `match_principal` is false for
@@ -170,6 +183,17 @@ impl<T> Scope<T> {
         }
     }
 
+    /// Each listed thing turned into another form, the scope kept.
+    fn map<U>(self, f: impl FnMut(Pattern) -> U) -> Scope<Vec<U>>
+    where
+        T: IntoIterator<Item = Pattern>,
+    {
+        match self {
+            Scope::Listed(t) => Scope::Listed(t.into_iter().map(f).collect()),
+            Scope::AllBut(t) => Scope::AllBut(t.into_iter().map(f).collect()),
+        }
+    }
+
     /// The listed things and whether the statement is about everything but them.
     fn parts(&self) -> (&T, bool) {
         match self {
@@ -190,6 +214,25 @@ fn exclusive<'v>(fields: &'v Map<String, Value>, name: &str) -> Result<Option<Fo
         (Some(v), None) => Ok(Some((false, name.to_string(), v))),
         (None, Some(v)) => Ok(Some((true, not_name, v))),
         (None, None) => Ok(None),
+    }
+}
+
+/// Why IAM would refuse one value of an `Action` or `Resource` element: an action is `*` or
+/// `service:Name` with a literal service prefix; a resource is `*` or an ARN.
+fn malformed(element: &str, text: &str) -> Option<String> {
+    if text == "*" {
+        return None;
+    }
+    match element.trim_start_matches("Not") {
+        "Action" => match text.split_once(':') {
+            Some((service, name)) if !service.is_empty() && !name.is_empty() => service
+                .contains(['*', '?'])
+                .then(|| format!("{element} {text:?} has a wildcard in its service prefix")),
+            _ => Some(format!("{element} {text:?} is not service:Action")),
+        },
+        "Resource" => (!text.starts_with("arn:"))
+            .then(|| format!("{element} {text:?} is neither \"*\" nor an ARN")),
+        _ => None,
     }
 }
 
@@ -281,7 +324,9 @@ mod tests {
             ])
         );
         assert_eq!(identity(&s, "ssmmessages:OpenDataChannel", "*"), No);
-        let not = statement(json!({"Effect": "Deny", "Action": "*", "NotResource": "${aws:x}"}));
+        let not =
+            json!({"Effect": "Deny", "Action": "*", "NotResource": "arn:aws:ec2:*:*:${aws:x}"});
+        let not = statement(not);
         assert_eq!(
             identity(&not, "ssm:GetDocument", INSTANCE),
             Unknown(vec!["NotResource with policy variable ${aws:x}".into()])
@@ -356,6 +401,11 @@ mod tests {
             "Action is an empty list"
         );
         assert!(err(json!({"Effect": "Deny", "NotAction": [], "Resource": "*"})).contains("empty"));
+        assert!(err(json!({"Effect": "Allow", "Action": "ssm*:Get*"})).contains("service prefix"));
+        assert!(err(json!({"Effect": "Allow", "Action": "GetObject"})).contains("service:Action"));
+        assert!(err(json!({"Effect": "Allow", "NotAction": "ssm:"})).contains("service:Action"));
+        let not_arn = json!({"Effect": "Allow", "Action": "*", "Resource": "bucket/*"});
+        assert!(err(not_arn).contains("nor an ARN"));
         assert!(err(json!({"Effect": "Allow", "Action": "*", "Resource": []})).contains("empty"));
         assert!(err(json!({"Effect": "Allow", "NotAction": [1]})).starts_with("NotAction must be"));
         assert!(
