@@ -167,6 +167,12 @@ fn report_order(
             .ok_or_else(|| format!("{}: unknown area {:?}", page.id, page.area))
     };
     for page in pages.values() {
+        if let Some(dep) = page.symptom_of.iter().find(|s| page.depends_on.contains(s)) {
+            return Err(format!(
+                "{}: {dep} is a dependency, not a possible cause: when it fails, {} is skipped",
+                page.id, page.id
+            ));
+        }
         for other in page.depends_on.iter().chain(&page.symptom_of) {
             let Some(dep) = pages.get(other) else {
                 return Err(format!("{}: unknown check id {other:?}", page.id));
@@ -296,6 +302,31 @@ mod tests {
             page("b.w", "b", &["a.z"]),
         ]);
         assert_eq!(order.unwrap(), ["a.y", "a.z", "b.w", "b.x"]);
+    }
+
+    /// A symptom names exactly the failures that could explain it: every check but itself, those
+    /// it depends on and those that depend on it (those never fail beside it: it or they skip).
+    #[test]
+    fn symptoms_name_every_possible_cause() {
+        let catalog = Catalog::get();
+        let depends = |id: &str, on: &str| {
+            let mut todo = vec![id];
+            while let Some(next) = todo.pop() {
+                let deps = &catalog.page(next).unwrap().depends_on;
+                if deps.iter().any(|d| d == on) {
+                    return true;
+                }
+                todo.extend(deps.iter().map(String::as_str));
+            }
+            false
+        };
+        for page in catalog.pages().filter(|p| !p.symptom_of.is_empty()) {
+            for id in catalog.ids() {
+                let possible = id != page.id && !depends(&page.id, id) && !depends(id, &page.id);
+                let listed = page.symptom_of.iter().any(|s| s == id);
+                assert_eq!(listed, possible, "{}'s symptom_of and {id}", page.id);
+            }
+        }
     }
 
     #[test]

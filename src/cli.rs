@@ -162,7 +162,8 @@ fn parse_vpc(id: &str) -> Result<String, String> {
     match is_resource_id(id, "vpc-") {
         true => Ok(id.to_string()),
         false => Err(format!(
-            "{id:?} is not a VPC id (vpc- and 8 or 17 hex digits)"
+            "{} is not a VPC id (vpc- and 8 or 17 hex digits)",
+            shown(id)
         )),
     }
 }

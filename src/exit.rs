@@ -1,7 +1,7 @@
 //! The process exit codes, the contract runbooks branch on (`--help`, the README). Every way the
 //! binary ends maps to one of these, here and nowhere else.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Every check passed (warnings allowed).
     Healthy,

@@ -15,3 +15,4 @@ pub mod policy;
 pub mod progress;
 pub mod render;
 pub mod report;
+pub mod text;

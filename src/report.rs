@@ -153,9 +153,9 @@ impl Report {
         }
     }
 
-    /// Findings that need a reader's attention, most serious first, in catalogue order within a status.
-    /// The findings to act on, worst first. A check left unevaluated only because another could
-    /// not be evaluated is not one of them: fixing that other one fixes it (see [`Self::unevaluated_because_of`]).
+    /// The findings to act on, most serious first, in catalogue order within a status. A check
+    /// left unevaluated only because another could not be evaluated is not one of them: fixing
+    /// that other one fixes it (see [`Self::unevaluated_because_of`]).
     pub fn attention(&self) -> Vec<&Finding> {
         let mut out: Vec<&Finding> = self
             .checks

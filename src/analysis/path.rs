@@ -80,7 +80,7 @@ impl ServiceRoute<'_> {
     }
 }
 
-/// The path as plain data: serialisable, so that a renderer can draw it.
+/// The path as plain data: serialisable, for a snapshot or a picture of the path.
 #[derive(Debug, Clone, Serialize)]
 pub struct Path<'a> {
     pub instance: &'a Instance,

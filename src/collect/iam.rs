@@ -2,7 +2,7 @@
 //! effective permissions (attached, inline, boundary), each asked once however many instances share it.
 
 use super::ec2::paged;
-use super::{Aws, decode_policy, failure, required};
+use super::{Aws, Missing, decode_policy, failure, incomplete, required};
 use crate::facts::{Fetch, IamFacts, InstanceProfile, Policy, Role};
 use futures::future::join_all;
 use std::collections::{BTreeMap, BTreeSet};
@@ -184,10 +184,13 @@ impl Aws {
     async fn role(&self, name: &str) -> Fetch<Role> {
         match self.call(self.iam.get_role().role_name(name).send()).await {
             Ok(out) => match out.role() {
-                Some(r) => decode_policy(
-                    "iam:GetRole",
-                    r.assume_role_policy_document().unwrap_or("{}"),
-                )
+                Some(r) => match r.assume_role_policy_document() {
+                    Some(trust) => decode_policy("iam:GetRole", trust),
+                    None => incomplete(
+                        "iam:GetRole",
+                        Missing("the AssumeRolePolicyDocument".into()),
+                    ),
+                }
                 .map(|trust| Role {
                     name: r.role_name().to_string(),
                     arn: r.arn().to_string(),

@@ -13,6 +13,7 @@ use crate::facts::{
     Caller, CollectionStats, DhmcSetting, FACTS_SCHEMA_VERSION, Facts, Fetch, IamFacts,
     NetworkFacts, Target,
 };
+use crate::text::one_line;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -360,10 +361,10 @@ impl Aws {
         dhmc: &Fetch<DhmcSetting>,
         stats: &CollectionStats,
     ) -> Vec<Facts> {
-        let why = format!(
-            "the instance could not be read ({})",
-            problem.problem().unwrap_or_default()
-        );
+        // What the instance's denial or failure hides is unknown for that same reason.
+        let cause = problem
+            .absent()
+            .unwrap_or_else(|| Fetch::not_applicable("not collected"));
         selection
             .instance_ids
             .iter()
@@ -372,10 +373,10 @@ impl Aws {
                 target: self.target(id),
                 caller: caller.clone(),
                 instance: problem.as_ref().map(|_| None),
-                agent: Fetch::not_applicable(&why),
+                agent: carry(&cause),
                 dhmc: dhmc.clone(),
-                network: NetworkFacts::unknown(&why),
-                iam: IamFacts::unknown(&why),
+                network: NetworkFacts::unknown_because(&cause),
+                iam: IamFacts::unknown_because(&cause),
                 stats: stats.clone(),
             })
             .collect()
@@ -398,18 +399,30 @@ impl Aws {
     }
 }
 
+/// The same missing-value outcome as `cause`, for a value of another type.
+fn carry<T>(cause: &Fetch<()>) -> Fetch<T> {
+    cause
+        .absent()
+        .unwrap_or_else(|| Fetch::not_applicable("not collected"))
+}
+
 impl NetworkFacts {
     fn unknown(why: &str) -> NetworkFacts {
+        NetworkFacts::unknown_because(&Fetch::not_applicable(why))
+    }
+
+    /// Every network fact missing for one cause: a denial or failure upstream, or why none applies.
+    fn unknown_because(cause: &Fetch<()>) -> NetworkFacts {
         NetworkFacts {
-            route_tables: Fetch::not_applicable(why),
-            nat_gateways: Fetch::not_applicable(why),
-            network_acls: Fetch::not_applicable(why),
-            subnets: Fetch::not_applicable(why),
-            vpc_endpoints: Fetch::not_applicable(why),
-            security_groups: Fetch::not_applicable(why),
+            route_tables: carry(cause),
+            nat_gateways: carry(cause),
+            network_acls: carry(cause),
+            subnets: carry(cause),
+            vpc_endpoints: carry(cause),
+            security_groups: carry(cause),
             prefix_lists: Default::default(),
-            dns_support: Fetch::not_applicable(why),
-            dns_hostnames: Fetch::not_applicable(why),
+            dns_support: carry(cause),
+            dns_hostnames: carry(cause),
         }
     }
 }
@@ -421,11 +434,6 @@ impl IamFacts {
 
     /// Every IAM fact missing for one cause: a denial or failure upstream, or why none applies.
     fn unknown_because(cause: &Fetch<()>) -> IamFacts {
-        fn carry<T>(cause: &Fetch<()>) -> Fetch<T> {
-            cause
-                .absent()
-                .unwrap_or_else(|| Fetch::not_applicable("not collected"))
-        }
         IamFacts {
             instance_profile: carry(cause),
             role: carry(cause),
@@ -456,6 +464,8 @@ const CREDENTIAL_CODES: &[&str] = &[
     "ExpiredToken",
     "ExpiredTokenException",
     "UnrecognizedClientException",
+    "MissingAuthenticationToken",
+    "RequestTimeTooSkewed",
     "AuthFailure",
     "InvalidAccessKeyId",
     "RequestExpired",
@@ -495,17 +505,6 @@ where
         _ => readable(&DisplayErrorContext(&err).to_string()),
     };
     Fetch::Failed { action, reason }
-}
-
-/// Service messages can span lines or run long (an HTML error page): one line of at most `max`
-/// characters keeps a report readable.
-fn one_line(text: &str, max: usize) -> String {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let line = words.join(" ");
-    match line.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line,
-    }
 }
 
 /// What a credential helper printed to say why it failed can hold the very secrets it handles (a
@@ -599,7 +598,7 @@ fn required<T>(value: Option<T>, what: &str) -> Result<T, Missing> {
 fn incomplete<T>(action: &str, missing: Missing) -> Fetch<T> {
     Fetch::Failed {
         action: action.to_string(),
-        reason: format!("incomplete answer: {} is missing", missing.0),
+        reason: format!("{}{} is missing", guard::INCOMPLETE, missing.0),
     }
 }
 

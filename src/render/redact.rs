@@ -27,6 +27,7 @@ fn continues(after: &str) -> bool {
 
 /// IAM resource types whose path and name follow the type in an ARN.
 const IAM_TYPES: &[&str] = &[
+    "federated-user/",
     "user/",
     "role/",
     "instance-profile/",
@@ -37,6 +38,10 @@ const IAM_TYPES: &[&str] = &[
 
 /// Words that name AWS itself, not the customer: kept even when a resource carries the same name.
 const KEEP: &[&str] = &["default", "ssm", "ssmmessages", "ec2messages", "ec2", "aws"];
+
+fn is_aws_word(name: &str) -> bool {
+    KEEP.iter().any(|k| k.eq_ignore_ascii_case(name))
+}
 
 pub struct Redactor {
     /// Values known from the facts (names, addresses), longest first.
@@ -54,7 +59,7 @@ impl Redactor {
         }
         let mut known: Vec<(String, &'static str)> = names
             .into_iter()
-            .filter(|n: &String| n.chars().count() >= 3 && !KEEP.contains(&n.as_str()))
+            .filter(|n: &String| n.chars().count() >= 3 && !is_aws_word(n))
             .map(|n| (n, "NAME"))
             .chain(addresses.into_iter().map(|a| (a, "IP")))
             .collect();
@@ -66,11 +71,35 @@ impl Redactor {
         }
     }
 
-    /// The value with every string in it redacted (keys of objects are the tool's own, kept).
+    /// A report or fleet report with the customer's data redacted: the target, and each check's
+    /// message, evidence and remediation. Ids, statuses, titles and links are the tool's own and
+    /// stay as they are, so the document keeps its schema whatever the customer's names.
     pub fn value<T: Serialize + DeserializeOwned>(&mut self, value: &T) -> T {
         let mut json = serde_json::to_value(value).expect("reports are plain data");
-        self.walk(&mut json);
-        serde_json::from_value(json).expect("redaction only rewrites strings")
+        let reports: Vec<&mut serde_json::Value> = match json.get_mut("reports") {
+            Some(serde_json::Value::Array(reports)) => reports.iter_mut().collect(),
+            _ => vec![&mut json],
+        };
+        for report in reports {
+            for key in ["target", "checks"] {
+                let Some(part) = report.get_mut(key) else {
+                    continue;
+                };
+                match part {
+                    serde_json::Value::Array(checks) => {
+                        for check in checks {
+                            for field in ["message", "evidence", "remediation"] {
+                                if let Some(v) = check.get_mut(field) {
+                                    self.walk(v);
+                                }
+                            }
+                        }
+                    }
+                    target => self.walk(target),
+                }
+            }
+        }
+        serde_json::from_value(json).expect("redaction rewrites free text only")
     }
 
     fn walk(&mut self, value: &mut serde_json::Value) {
@@ -89,6 +118,7 @@ impl Redactor {
             let (value, kind) = self.known[i].clone();
             text = self.replace_bounded(&text, &value, kind);
         }
+        let text = self.cidrs(&text);
         let text = self.tokens(&text, |token| is_account(token).then_some("ACCOUNT"));
         self.tokens(&text, resource_prefix)
     }
@@ -124,6 +154,40 @@ impl Redactor {
                 false => out.push_str(value),
             }
             rest = &rest[at + value.len()..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Any IPv4 CIDR (`a.b.c.d/n`) the facts did not name, e.g. in a policy condition. A bare
+    /// address is left to the facts' list: agent versions look like addresses.
+    fn cidrs(&mut self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(slash) = rest.find('/') {
+            let before = &rest[..slash];
+            let start = before
+                .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .map_or(0, |i| i + 1);
+            let digits = rest[slash + 1..]
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len() - slash - 1);
+            let candidate = &rest[start..slash + 1 + digits];
+            let address = &rest[start..slash];
+            let is_cidr = digits > 0
+                && address.split('.').count() == 4
+                && address.split('.').all(|o| o.parse::<u8>().is_ok())
+                && candidate != "0.0.0.0/0";
+            out.push_str(&rest[..start]);
+            match is_cidr {
+                true => out.push_str(&self.pseudonym(candidate, "IP")),
+                false => out.push_str(&rest[start..slash + 1]),
+            }
+            rest = &rest[if is_cidr {
+                slash + 1 + digits
+            } else {
+                slash + 1
+            }..];
         }
         out.push_str(rest);
         out
@@ -184,7 +248,16 @@ impl Redactor {
         let name = resource[kind.len()..].trim_end_matches(['.', ':']);
         let suffix = &resource[kind.len() + name.len()..];
         let head = arn[..arn.len() - resource.len()].to_string();
-        format!("{head}{kind}{}{suffix}", self.pseudonym(name, "NAME"))
+        // Each segment on its own (path, name, session), so a role named in prose and in an ARN
+        // gets the same pseudonym.
+        let segments: Vec<String> = name
+            .split('/')
+            .map(|segment| match segment {
+                "" => String::new(),
+                segment => self.pseudonym(segment, "NAME"),
+            })
+            .collect();
+        format!("{head}{kind}{}{suffix}", segments.join("/"))
     }
 }
 
@@ -192,8 +265,16 @@ fn is_account(token: &str) -> bool {
     token.len() == 12 && token.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// `vpc-0a1b2c3d` → `vpc`: a lowercase prefix and 8 or 17 hex digits.
+/// `vpc-0a1b2c3d` → `vpc`: a lowercase prefix and 8 or 17 hex digits; `o-…` for an organization.
 fn resource_prefix(token: &str) -> Option<&'static str> {
+    if let Some(org) = token.strip_prefix("o-")
+        && (10..=32).contains(&org.len())
+        && org
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        return Some("o");
+    }
     const PREFIXES: &[&str] = &[
         "i", "mi", "vpc", "subnet", "sg", "vpce", "rtb", "acl", "nat", "igw", "eigw", "eni", "pl",
         "tgw", "pcx", "vgw", "cgw", "lgw", "ami", "lt", "vpn",
@@ -228,7 +309,7 @@ fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<Str
     // plain words ("endpoints") that would be replaced wherever the prose uses them.
     for g in net.security_groups.value().into_iter().flatten() {
         for r in g.ingress.iter().chain(&g.egress) {
-            r.cidrs.iter().for_each(|c| address(c));
+            r.cidrs.iter().chain(&r.ipv6_cidrs).for_each(|c| address(c));
         }
     }
     for a in net.network_acls.value().into_iter().flatten() {
@@ -298,6 +379,49 @@ mod tests {
             out.contains("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn policy_text_and_paths_are_redacted_too() {
+        let mut r = redactor();
+        let out = r.text(
+            "aws:SourceIp 203.0.113.0/24 in o-a1b2c3d4e5; arn:aws:iam::123456789012:role/ops/app-role \
+             and arn:aws:sts::123456789012:federated-user/alice; role app-role",
+        );
+        for secret in [
+            "203.0.113.0/24",
+            "o-a1b2c3d4e5",
+            "ops",
+            "alice",
+            "123456789012",
+        ] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+        // The role has one pseudonym, in its ARN and in prose alike.
+        let role = r.pseudonym("app-role", "NAME");
+        assert!(
+            out.contains(&format!("role/{}/{role} ", r.pseudonym("ops", "NAME"))),
+            "{out}"
+        );
+        assert!(out.ends_with(&format!("role {role}")), "{out}");
+        assert!(
+            r.text("0.0.0.0/0 and 3.3.40.0")
+                .contains("0.0.0.0/0 and 3.3.40.0")
+        );
+    }
+
+    #[test]
+    fn names_like_the_report_s_own_words_keep_the_document_valid() {
+        let text = include_str!("../../fixtures/healthy-private-endpoints.json");
+        let mut facts: Facts = serde_json::from_str(text).expect("fixture");
+        if let crate::facts::Fetch::Collected { value: Some(i) } = &mut facts.instance {
+            i.name = Some("pass".into());
+        }
+        let report = crate::checks::run(&facts);
+        let redacted = Redactor::new(&[facts]).value(&report);
+        assert_eq!(redacted.verdict, report.verdict);
+        assert_eq!(redacted.checks[0].status, report.checks[0].status);
+        assert_eq!(redacted.target.name.as_deref(), Some("NAME-1"));
     }
 
     #[test]

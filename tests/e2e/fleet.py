@@ -467,6 +467,11 @@ FLEET_CASES: list[FleetCase] = [
         doc="--unmanaged filters explicit ids too.",
     ),
     FleetCase(
+        "unmanaged-one-online-id", lambda w: [w.group("online")[0], "--unmanaged"],
+        reports=(), exit_code=0,
+        doc="One named instance that is Online, with --unmanaged: nothing matched (once a panic).",
+    ),
+    FleetCase(
         "unmanaged-all-online", lambda w: PAY_PROD + ["--unmanaged"],
         reports=(), exit_code=0,
         doc="Every tagged instance is Online: nothing left to report.",
