@@ -211,49 +211,26 @@ mod tests {
             )
             .load()
             .await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        let aws = Aws::with_config(&config, "us-east-1".into(), deadline, 10);
-        let refused = |text: String, action: &str| {
+        let aws = Aws::with_config(&config, "us-east-1".into(), Duration::from_secs(10));
+        fn refused<T: std::fmt::Debug, E: std::error::Error>(answer: Result<T, E>, action: &str) {
+            let text = DisplayErrorContext(answer.unwrap_err()).to_string();
             assert!(
                 text.contains(&format!("refused to call {action}")),
                 "{text}"
             );
-        };
-        let vpc = aws.ec2.create_vpc().cidr_block("10.0.0.0/16").send().await;
+        }
+        let vpc = aws.ec2.create_vpc().cidr_block("10.0.0.0/16");
+        refused(vpc.send().await, "ec2:CreateVpc");
         refused(
-            DisplayErrorContext(vpc.unwrap_err()).to_string(),
-            "ec2:CreateVpc",
-        );
-        let role = aws.iam.delete_role().role_name("r").send().await;
-        refused(
-            DisplayErrorContext(role.unwrap_err()).to_string(),
+            aws.iam.delete_role().role_name("r").send().await,
             "iam:DeleteRole",
         );
-        let command = aws
-            .ssm
-            .send_command()
-            .document_name("AWS-RunShellScript")
-            .send()
-            .await;
-        refused(
-            DisplayErrorContext(command.unwrap_err()).to_string(),
-            "ssm:SendCommand",
-        );
-        let assume = aws
-            .sts
-            .assume_role()
-            .role_arn("arn:aws:iam::1:role/r")
-            .send()
-            .await;
-        refused(
-            DisplayErrorContext(assume.unwrap_err()).to_string(),
-            "sts:AssumeRole",
-        );
-        let scale = aws.autoscaling.delete_auto_scaling_group().send().await;
-        refused(
-            DisplayErrorContext(scale.unwrap_err()).to_string(),
-            "autoscaling:DeleteAutoScalingGroup",
-        );
+        let command = aws.ssm.send_command().document_name("AWS-RunShellScript");
+        refused(command.send().await, "ssm:SendCommand");
+        let assume = aws.sts.assume_role().role_arn("arn:aws:iam::1:role/r");
+        refused(assume.send().await, "sts:AssumeRole");
+        let scale = aws.autoscaling.delete_auto_scaling_group();
+        refused(scale.send().await, "autoscaling:DeleteAutoScalingGroup");
         assert!(
             listener.accept().is_err(),
             "a refused call reached the network"

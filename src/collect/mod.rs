@@ -124,7 +124,6 @@ impl std::error::Error for DeadlineExpired {}
 
 impl Aws {
     pub async fn connect(settings: &Settings) -> Result<Aws, SetupError> {
-        let deadline = tokio::time::Instant::now() + settings.deadline;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             // Standard retry with a short ceiling on back-off: a throttled call is retried soon or
             // reported, never left to stall an interactive run for tens of seconds.
@@ -147,21 +146,12 @@ impl Aws {
         }
         let config = loader.load().await;
         let region = config.region().ok_or(SetupError::NoRegion)?.to_string();
-        Ok(Aws::with_config(
-            &config,
-            region,
-            deadline,
-            settings.deadline.as_secs(),
-        ))
+        Ok(Aws::with_config(&config, region, settings.deadline))
     }
 
     /// Every client carries the [`guard::Guard`]: no call outside the least-privilege policy leaves.
-    fn with_config(
-        config: &aws_config::SdkConfig,
-        region: String,
-        deadline: tokio::time::Instant,
-        deadline_secs: u64,
-    ) -> Aws {
+    /// The run's `deadline` counts from now.
+    fn with_config(config: &aws_config::SdkConfig, region: String, deadline: Duration) -> Aws {
         macro_rules! guarded {
             ($sdk:ident) => {
                 $sdk::Client::from_conf(
@@ -181,8 +171,8 @@ impl Aws {
             region,
             calls: AtomicU32::new(0),
             limit: tokio::sync::Semaphore::new(CONCURRENCY),
-            deadline,
-            deadline_secs,
+            deadline: tokio::time::Instant::now() + deadline,
+            deadline_secs: deadline.as_secs(),
         }
     }
 
