@@ -3,8 +3,10 @@
 
 use std::{env, fs, path::Path};
 
-/// The file that names and orders the report's groups; every other file is a check's page.
+/// The file that names and orders the report's groups, and the one that describes vantage points;
+/// every other file is a check's page.
 const AREAS: &str = "areas.toml";
+const VANTAGES: &str = "vantages.toml";
 
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("checks");
@@ -13,7 +15,7 @@ fn main() {
         .expect("checks/ directory")
         .map(|e| e.expect("checks/ entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .filter(|p| p.file_name().is_some_and(|n| n != AREAS))
+        .filter(|p| p.file_name().is_some_and(|n| n != AREAS && n != VANTAGES))
         .collect();
     files.sort();
     let mut out = String::from("pub static CHECK_PAGES: &[(&str, &str)] = &[\n");
@@ -29,6 +31,10 @@ fn main() {
     out.push_str(&format!(
         "pub static AREAS: &str = include_str!({:?});\n",
         dir.join(AREAS).display().to_string()
+    ));
+    out.push_str(&format!(
+        "pub static VANTAGES: &str = include_str!({:?});\n",
+        dir.join(VANTAGES).display().to_string()
     ));
     let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("check_pages.rs");
     fs::write(dest, out).expect("write check_pages.rs");

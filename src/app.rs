@@ -1,14 +1,13 @@
 //! What the binary does with parsed arguments: explain, list, or diagnose (from AWS or a snapshot).
 
 use crate::catalog::Catalog;
-use crate::checks;
 use crate::cli::{Cli, Command, Diagnose, shown, validate_instance_id};
-use crate::collect::{Aws, Selection, Settings};
+use crate::collect::{Aws, Selection, Settings, SetupError};
+use crate::diagnose::{self, Answer, Diagnosis, Source};
 use crate::exit::Exit;
-use crate::facts::{self, CollectionStats, Facts};
+use crate::facts::{self, Facts};
 use crate::progress;
 use crate::render::{page::check_page, redact::Redactor, render, render_fleet};
-use crate::report::{FleetReport, Stats};
 use crate::text::one_line;
 use clap::Parser;
 use std::process::ExitCode;
@@ -134,8 +133,11 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
         unmanaged: args.unmanaged,
         from_stdin,
     };
-    let (facts, stats, fleet) = match &args.facts {
-        Some(path) => load_facts(path, &selection.instance_ids)?,
+    let diagnosis = match &args.facts {
+        Some(path) => {
+            let (facts, fleet) = load_facts(path, &selection.instance_ids)?;
+            block_on(diagnose::diagnose(Source::Snapshot { facts, fleet }))?
+        }
         None => {
             if from_stdin && selection.instance_ids.is_empty() {
                 return Err(usage("no instance id on standard input"));
@@ -145,55 +147,56 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
                     "say which instances: INSTANCE_ID..., -, --asg, --tag, --vpc or --all (or --facts FILE); see --help",
                 ));
             }
-            let (facts, stats) = collect(args, &selection)?;
-            (facts, stats, selection.is_fleet())
+            from_aws(args, &selection)?
         }
     };
     if let Some(path) = &args.save_facts {
-        let json = match (fleet, facts.as_slice()) {
-            (false, [single]) => serde_json::to_string_pretty(single),
-            _ => serde_json::to_string_pretty(&facts),
-        }
-        .expect("facts are plain data");
-        std::fs::write(path, json + "\n").map_err(|e| {
-            usage(format!(
-                "cannot write {}: {e}",
-                shown(&path.display().to_string())
-            ))
-        })?;
+        save_facts(path, &diagnosis)?;
     }
     let color = args.color.enabled();
-    let mut redactor = args.redact.then(|| Redactor::new(&facts));
-    // One named instance gets its own report; with --unmanaged it may have been left out (Online),
-    // and then the answer is the fleet's "no instance matched".
-    if let (false, [single]) = (fleet, facts.as_slice()) {
-        let mut report = checks::run(single);
-        if let Some(r) = &mut redactor {
-            report = r.value(&report);
+    let mut redactor = args.redact.then(|| Redactor::new(&diagnosis.facts));
+    let answer = diagnosis.answer();
+    let code = answer.exit();
+    let out = match answer {
+        Answer::One(report) => {
+            let report = match &mut redactor {
+                Some(r) => r.value(&report),
+                None => report,
+            };
+            render(&report, args.output, color)
         }
-        print!("{}", render(&report, args.output, color));
-        return Ok(report.verdict.exit());
-    }
-    if facts.is_empty() {
-        eprintln!("ssm-doctor: no instance matched the selection");
-    }
-    let stats = Stats {
-        api_calls: stats.api_calls,
-        duration_ms: stats.duration_ms,
+        Answer::Fleet(fleet) => {
+            if fleet.reports.is_empty() {
+                eprintln!("ssm-doctor: no instance matched the selection");
+            }
+            let fleet = match &mut redactor {
+                Some(r) => r.value(&fleet),
+                None => fleet,
+            };
+            render_fleet(&fleet, args.output, color)
+        }
     };
-    let mut fleet = FleetReport::new(facts.iter().map(checks::run).collect(), stats);
-    if let Some(r) = &mut redactor {
-        fleet = r.value(&fleet);
-    }
-    print!("{}", render_fleet(&fleet, args.output, color));
-    Ok(fleet.exit())
+    print!("{out}");
+    Ok(code)
 }
 
-/// A snapshot file: one instance's facts, or a fleet's.
-fn load_facts(
-    path: &std::path::Path,
-    ids: &[String],
-) -> Result<(Vec<Facts>, CollectionStats, bool), Failure> {
+/// `--save-facts`: one instance's facts as an object, a fleet's as an array.
+fn save_facts(path: &std::path::Path, diagnosis: &Diagnosis) -> Result<(), Failure> {
+    let json = match (diagnosis.fleet, diagnosis.facts.as_slice()) {
+        (false, [single]) => serde_json::to_string_pretty(single),
+        (_, all) => serde_json::to_string_pretty(all),
+    }
+    .expect("facts are plain data");
+    std::fs::write(path, json + "\n").map_err(|e| {
+        usage(format!(
+            "cannot write {}: {e}",
+            shown(&path.display().to_string())
+        ))
+    })
+}
+
+/// A snapshot file: one instance's facts, or a fleet's (and whether a fleet report is wanted).
+fn load_facts(path: &std::path::Path, ids: &[String]) -> Result<(Vec<Facts>, bool), Failure> {
     let name = shown(&path.display().to_string());
     let bytes = std::fs::read(path).map_err(|e| usage(format!("cannot read {name}: {e}")))?;
     let (mut facts, fleet) =
@@ -211,10 +214,8 @@ fn load_facts(
     if facts.is_empty() {
         return Err(usage(format!("{name} holds no instance")));
     }
-    // The instances of one snapshot were collected together: the first carries the run's totals.
-    let stats = facts[0].stats.clone();
     // Naming one instance of a fleet snapshot asks for that instance's own report.
-    Ok((facts, stats, fleet && ids.len() != 1))
+    Ok((facts, fleet && ids.len() != 1))
 }
 
 /// Up to three items (each shortened) and how many more: an error line stays one readable line.
@@ -227,17 +228,8 @@ fn a_few<'a>(items: impl ExactSizeIterator<Item = &'a str>) -> String {
     }
 }
 
-fn collect(
-    args: &Diagnose,
-    selection: &Selection,
-) -> Result<(Vec<Facts>, CollectionStats), Failure> {
-    let settings = Settings {
-        region: args.region.clone(),
-        profile: args.profile.clone(),
-        max_attempts: args.max_attempts,
-        timeout: Duration::from_secs(args.timeout),
-        deadline: Duration::from_secs(args.deadline),
-    };
+/// The async runtime a run needs: one thread, since the work is waiting on the network.
+fn block_on<T>(work: impl Future<Output = Result<T, SetupError>>) -> Result<T, Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -247,17 +239,28 @@ fn collect(
                 Exit::Internal,
             )
         })?;
-    runtime.block_on(async {
-        let aws = Aws::connect(&settings)
-            .await
-            .map_err(|e| Failure(e.to_string(), e.exit()))?;
+    runtime
+        .block_on(work)
+        .map_err(|e| Failure(e.to_string(), e.exit()))
+}
+
+fn from_aws(args: &Diagnose, selection: &Selection) -> Result<Diagnosis, Failure> {
+    let settings = Settings {
+        region: args.region.clone(),
+        profile: args.profile.clone(),
+        max_attempts: args.max_attempts,
+        timeout: Duration::from_secs(args.timeout),
+        deadline: Duration::from_secs(args.deadline),
+    };
+    block_on(async {
+        let aws = Aws::connect(&settings).await?;
         let progress = progress::Spinner::default();
-        let facts = tokio::select! {
-            facts = aws.collect(selection) => facts,
+        let diagnosis = tokio::select! {
+            diagnosis = diagnose::diagnose(Source::Aws { aws: &aws, selection }) => diagnosis,
             never = progress.run(&aws) => match never {},
         };
         progress.finish();
-        facts.map_err(|e| Failure(e.to_string(), e.exit()))
+        diagnosis
     })
 }
 

@@ -1,6 +1,7 @@
 //! The check catalogue: each check's knowledge (title, why, remediation, docs), read from the
 //! `checks/*.toml` pages compiled into the binary.
 
+use crate::facts::Vantage;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -38,6 +39,8 @@ pub struct CheckPage {
     pub severity: Severity,
     /// The report group, one of `checks/areas.toml`.
     pub area: String,
+    /// Where its facts are observed, one of `checks/vantages.toml`.
+    pub vantage: Vantage,
     pub depends_on: Vec<String>,
     /// The checks whose failure would explain this one's: a report names them as the likely cause.
     #[serde(default)]
@@ -90,9 +93,26 @@ struct Areas {
     area: Vec<Area>,
 }
 
+/// What a report says about the checks of a vantage point the run did not observe from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VantagePoint {
+    pub id: Vantage,
+    pub title: String,
+    /// How to run them, e.g. "run `ssm-doctor local` on the instance".
+    pub how: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VantagePoints {
+    vantage: Vec<VantagePoint>,
+}
+
 pub struct Catalog {
     pages: BTreeMap<String, CheckPage>,
     areas: Vec<Area>,
+    vantages: Vec<VantagePoint>,
     /// Every id in report order: by area, each check after the checks it depends on.
     order: Vec<String>,
 }
@@ -102,15 +122,18 @@ impl Catalog {
     pub fn get() -> &'static Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();
         CATALOG.get_or_init(|| {
-            Catalog::parse(pages::CHECK_PAGES, pages::AREAS)
+            Catalog::parse(pages::CHECK_PAGES, pages::AREAS, pages::VANTAGES)
                 .unwrap_or_else(|e| panic!("check pages: {e}"))
         })
     }
 
-    fn parse(files: &[(&str, &str)], areas: &str) -> Result<Catalog, String> {
+    fn parse(files: &[(&str, &str)], areas: &str, vantages: &str) -> Result<Catalog, String> {
         let areas = toml::from_str::<Areas>(areas)
             .map_err(|e| format!("checks/areas.toml: {e}"))?
             .area;
+        let vantages = toml::from_str::<VantagePoints>(vantages)
+            .map_err(|e| format!("checks/vantages.toml: {e}"))?
+            .vantage;
         let mut pages = BTreeMap::new();
         for (file, text) in files {
             let page: CheckPage =
@@ -121,12 +144,19 @@ impl Catalog {
                     page.id
                 ));
             }
+            if !vantages.iter().any(|v| v.id == page.vantage) {
+                return Err(format!(
+                    "checks/{file}: vantage {:?} is not described in checks/vantages.toml",
+                    page.vantage
+                ));
+            }
             pages.insert(page.id.clone(), page);
         }
         let order = report_order(&pages, &areas)?;
         Ok(Catalog {
             pages,
             areas,
+            vantages,
             order,
         })
     }
@@ -143,6 +173,12 @@ impl Catalog {
     /// Every page, in report order.
     pub fn pages(&self) -> impl Iterator<Item = &CheckPage> {
         self.order.iter().map(|id| &self.pages[id])
+    }
+
+    /// How a report names a vantage point and says how to observe from it (every page's vantage
+    /// is described: [`Catalog::parse`] refuses one that is not).
+    pub fn vantage(&self, id: Vantage) -> Option<&VantagePoint> {
+        self.vantages.iter().find(|v| v.id == id)
     }
 
     pub fn area_title<'a>(&'a self, area: &'a str) -> &'a str {
@@ -256,41 +292,68 @@ pub fn fill(template: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
     #[test]
     fn every_page_parses_and_is_named_after_its_id() {
-        Catalog::parse(pages::CHECK_PAGES, pages::AREAS).unwrap();
+        Catalog::parse(pages::CHECK_PAGES, pages::AREAS, pages::VANTAGES).unwrap();
     }
 
     #[test]
     fn a_page_named_after_another_id_is_rejected() {
         let page = pages::CHECK_PAGES[0].1;
-        let err = Catalog::parse(&[("other.id.toml", page)], pages::AREAS)
+        let err = Catalog::parse(&[("other.id.toml", page)], pages::AREAS, pages::VANTAGES)
             .err()
             .unwrap();
         assert!(err.contains("does not match the file name"), "{err}");
     }
 
-    /// A minimal page of `area` depending on `deps`.
-    fn page(id: &str, area: &str, deps: &[&str]) -> (String, String) {
+    #[test]
+    fn every_vantage_point_is_described() {
+        for vantage in [Vantage::Aws, Vantage::Operator, Vantage::Instance] {
+            let described = Catalog::get().vantage(vantage);
+            assert!(described.is_some_and(|v| !v.how.is_empty()), "{vantage:?}");
+        }
+        let page = pages::CHECK_PAGES[0].1;
+        let only_instance = "[[vantage]]\nid = \"instance\"\ntitle = \"I\"\nhow = \"h\"\n";
+        let err = Catalog::parse(
+            &[(pages::CHECK_PAGES[0].0, page)],
+            pages::AREAS,
+            only_instance,
+        )
+        .err()
+        .unwrap();
+        assert!(err.contains("is not described"), "{err}");
+    }
+
+    /// A minimal page of `area`, observed from `vantage`, depending on `deps`.
+    pub fn page_from(id: &str, area: &str, vantage: &str, deps: &[&str]) -> (String, String) {
         let text = format!(
             "id = {id:?}\ntitle = \"t\"\nseverity = \"low\"\narea = {area:?}\n\
-             depends_on = {deps:?}\ndocs = \"d\"\nwhy = \"w\"\n[remediation]\ntext = \"\"\n\
-             cli = \"\"\nterraform = \"\"\ncloudformation = \"\"\n"
+             vantage = {vantage:?}\ndepends_on = {deps:?}\ndocs = \"d\"\nwhy = \"w\"\n\
+             [remediation]\ntext = \"\"\ncli = \"\"\nterraform = \"\"\ncloudformation = \"\"\n"
         );
         (format!("{id}.toml"), text)
     }
 
-    fn parse(pages: &[(String, String)]) -> Result<Vec<String>, String> {
+    fn page(id: &str, area: &str, deps: &[&str]) -> (String, String) {
+        page_from(id, area, "aws", deps)
+    }
+
+    /// A catalogue of areas `a` and `b` and the real vantage points, holding `pages`.
+    pub fn catalog_of(pages: &[(String, String)]) -> Result<Catalog, String> {
         let files: Vec<(&str, &str)> = pages
             .iter()
             .map(|(f, t)| (f.as_str(), t.as_str()))
             .collect();
         let areas = "[[area]]\nid = \"a\"\ntitle = \"A\"\n[[area]]\nid = \"b\"\ntitle = \"B\"\n";
-        Catalog::parse(&files, areas).map(|c| c.ids().map(str::to_string).collect())
+        Catalog::parse(&files, areas, pages::VANTAGES)
+    }
+
+    fn parse(pages: &[(String, String)]) -> Result<Vec<String>, String> {
+        catalog_of(pages).map(|c| c.ids().map(str::to_string).collect())
     }
 
     #[test]

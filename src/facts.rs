@@ -9,8 +9,9 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Bumped whenever a saved snapshot would no longer load or would mean something else.
-pub const FACTS_SCHEMA_VERSION: u32 = 1;
+/// Bumped whenever a saved snapshot would no longer load or would mean something else. Version 1
+/// (one flat section, the run's totals in every instance) is still read: see [`parse_snapshot`].
+pub const FACTS_SCHEMA_VERSION: u32 = 2;
 
 /// The outcome of asking one question of an API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,12 +106,32 @@ impl<T> Fetch<T> {
     }
 }
 
+/// One instance's facts, in sections by where they are observed. A section is `None` when this run
+/// did not observe from there: the checks of that vantage point are then listed as not run, with
+/// how to run them, rather than judged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Facts {
     pub schema_version: u32,
     pub target: Target,
-    /// `sts:GetCallerIdentity`: who is asking, and in which account.
-    pub caller: Fetch<Caller>,
+    /// What the AWS APIs say about the instance and its surroundings.
+    pub aws: Option<AwsFacts>,
+    /// What is seen from the operator's machine: who is asking.
+    pub operator: Option<OperatorFacts>,
+    /// What only a shell on the instance sees (`ssm-doctor local`).
+    pub instance: Option<InstanceFacts>,
+}
+
+/// The three places facts are observed from; each check's page names one (`vantage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Vantage {
+    Aws,
+    Operator,
+    Instance,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AwsFacts {
     /// `ec2:DescribeInstances`; `None` when the instance does not exist in this account and region.
     pub instance: Fetch<Option<Instance>>,
     /// `ssm:DescribeInstanceInformation`; `None` when SSM does not know the instance.
@@ -119,8 +140,17 @@ pub struct Facts {
     pub dhmc: Fetch<DhmcSetting>,
     pub network: NetworkFacts,
     pub iam: IamFacts,
-    pub stats: CollectionStats,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperatorFacts {
+    /// `sts:GetCallerIdentity`: who is asking, and in which account.
+    pub caller: Fetch<Caller>,
+}
+
+/// Reserved for what `ssm-doctor local` observes on the instance; no check reads it yet.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceFacts {}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Target {
@@ -342,22 +372,89 @@ impl Policy {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct CollectionStats {
-    pub api_calls: u32,
-    pub duration_ms: u64,
-}
-
 impl Facts {
-    pub fn instance(&self) -> Option<&Instance> {
-        self.instance.value().and_then(Option::as_ref)
+    /// The instance as EC2 describes it, when it was found.
+    pub fn ec2_instance(&self) -> Option<&Instance> {
+        self.aws.as_ref().and_then(AwsFacts::ec2_instance)
     }
 
     /// The account to show in a report: the instance owner, else the caller's.
     pub fn account(&self) -> Option<&str> {
-        self.instance()
+        self.ec2_instance()
             .and_then(|i| i.owner_account.as_deref())
-            .or_else(|| self.caller.value().map(|c| c.account.as_str()))
+            .or_else(|| {
+                let caller = self.operator.as_ref()?.caller.value()?;
+                Some(caller.account.as_str())
+            })
+    }
+
+    pub fn observed(&self, vantage: Vantage) -> bool {
+        match vantage {
+            Vantage::Aws => self.aws.is_some(),
+            Vantage::Operator => self.operator.is_some(),
+            Vantage::Instance => self.instance.is_some(),
+        }
+    }
+}
+
+impl AwsFacts {
+    pub fn ec2_instance(&self) -> Option<&Instance> {
+        self.instance.value().and_then(Option::as_ref)
+    }
+
+    /// Facts that could not be asked for because of `cause` (denied or failed), or for the reason
+    /// it gives: nothing reads as collected.
+    pub fn unknown_because(cause: &Fetch<()>) -> AwsFacts {
+        AwsFacts {
+            instance: carry(cause),
+            agent: carry(cause),
+            dhmc: carry(cause),
+            network: NetworkFacts::unknown_because(cause),
+            iam: IamFacts::unknown_because(cause),
+        }
+    }
+}
+
+/// The same missing-value outcome as `cause`, for a value of another type.
+pub fn carry<T>(cause: &Fetch<()>) -> Fetch<T> {
+    cause
+        .absent()
+        .unwrap_or_else(|| Fetch::not_applicable("not collected"))
+}
+
+impl NetworkFacts {
+    pub fn unknown(why: &str) -> NetworkFacts {
+        NetworkFacts::unknown_because(&Fetch::not_applicable(why))
+    }
+
+    pub fn unknown_because(cause: &Fetch<()>) -> NetworkFacts {
+        NetworkFacts {
+            route_tables: carry(cause),
+            nat_gateways: carry(cause),
+            network_acls: carry(cause),
+            subnets: carry(cause),
+            vpc_endpoints: carry(cause),
+            security_groups: carry(cause),
+            prefix_lists: BTreeMap::new(),
+            dns_support: carry(cause),
+            dns_hostnames: carry(cause),
+        }
+    }
+}
+
+impl IamFacts {
+    pub fn unknown(why: &str) -> IamFacts {
+        IamFacts::unknown_because(&Fetch::not_applicable(why))
+    }
+
+    pub fn unknown_because(cause: &Fetch<()>) -> IamFacts {
+        IamFacts {
+            instance_profile: carry(cause),
+            role: carry(cause),
+            attached_policies: carry(cause),
+            inline_policies: carry(cause),
+            permissions_boundary: carry(cause),
+        }
     }
 }
 
@@ -377,18 +474,56 @@ pub fn parse_snapshot(bytes: &[u8]) -> Result<(Vec<Facts>, bool), String> {
         let version = item
             .get("schema_version")
             .and_then(serde_json::Value::as_u64);
-        if version != Some(u64::from(FACTS_SCHEMA_VERSION)) {
-            let found = version.map_or("none".to_string(), |v| v.to_string());
-            return Err(format!(
-                "is not an ssm-doctor facts snapshot of schema version {FACTS_SCHEMA_VERSION} \
-                 (schema_version: {found})"
-            ));
-        }
+        let item = match version {
+            Some(v) if v == u64::from(FACTS_SCHEMA_VERSION) => item,
+            Some(1) => from_version_1(item)?,
+            _ => {
+                let found = version.map_or("none".to_string(), |v| v.to_string());
+                return Err(format!(
+                    "is not an ssm-doctor facts snapshot of schema version 1 or \
+                     {FACTS_SCHEMA_VERSION} (schema_version: {found})"
+                ));
+            }
+        };
         let f: Facts = serde_json::from_value(item)
             .map_err(|e| format!("is not a valid facts snapshot: {e}"))?;
         facts.push(f);
     }
     Ok((facts, fleet))
+}
+
+/// A version 1 snapshot in today's sections: its AWS answers become the `aws` section, its caller
+/// the `operator` section; nothing was observed on the instance, and its run totals are dropped
+/// (they described the run that saved it, not the instance).
+fn from_version_1(item: serde_json::Value) -> Result<serde_json::Value, String> {
+    let serde_json::Value::Object(mut old) = item else {
+        return Err("is not a valid facts snapshot: an instance's facts are not an object".into());
+    };
+    let mut take = |key: &str| {
+        old.remove(key)
+            .ok_or_else(|| format!("is not a valid facts snapshot: missing field `{key}`"))
+    };
+    let target = take("target")?;
+    let caller = take("caller")?;
+    let mut aws = serde_json::Map::new();
+    for key in ["instance", "agent", "dhmc", "network", "iam"] {
+        aws.insert(key.to_string(), take(key)?);
+    }
+    Ok(serde_json::json!({
+        "schema_version": FACTS_SCHEMA_VERSION,
+        "target": target,
+        "aws": aws,
+        "operator": {"caller": caller},
+        "instance": null,
+    }))
+}
+
+#[cfg(test)]
+impl Facts {
+    /// The AWS section of hand-made facts, to change one fact of it.
+    pub fn aws_mut(&mut self) -> &mut AwsFacts {
+        self.aws.as_mut().expect("these facts have an AWS section")
+    }
 }
 
 /// Small constructors for hand-made facts in tests.
@@ -458,6 +593,24 @@ mod properties {
                 prop_assert_eq!(reason.lines().count(), 1);
             }
         }
+    }
+
+    #[test]
+    fn version_1_snapshots_read_as_today_s_sections() {
+        let old = include_str!("../tests/fixtures/facts-v1.json");
+        let (upgraded, _) = parse_snapshot(old.as_bytes()).unwrap();
+        let (today, _) = parse_snapshot(FIXTURE.as_bytes()).unwrap();
+        assert_eq!(upgraded, today);
+        assert!(
+            upgraded[0].instance.is_none(),
+            "nothing was observed on the instance"
+        );
+        let future = FIXTURE.replace("\"schema_version\": 2", "\"schema_version\": 3");
+        let refused = parse_snapshot(future.as_bytes()).unwrap_err();
+        assert!(
+            refused.contains("schema version 1 or 2 (schema_version: 3)"),
+            "{refused}"
+        );
     }
 
     #[test]

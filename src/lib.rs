@@ -1,7 +1,7 @@
 //! ssm-doctor: why an EC2 instance cannot be reached with Session Manager, and how to fix it.
 //!
 //! The pipeline: [`collect`] (the only AWS boundary) → [`facts::Facts`] → [`checks`] (pure) →
-//! [`report::Report`] → [`render`].
+//! [`report::Report`] → [`render`]; [`diagnose::diagnose`] runs it, [`app`] wires the CLI to it.
 
 pub mod analysis;
 pub mod app;
@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod collect;
+pub mod diagnose;
 pub mod exit;
 pub mod facts;
 pub mod policy;

@@ -3,10 +3,12 @@
 
 use crate::catalog::Severity;
 use crate::exit::Exit;
+use crate::facts::Vantage;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+/// 2: each instance's `stats` are its own (they were the run's totals), and `not_observed`.
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -101,10 +103,35 @@ pub struct ReportTarget {
     pub name: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What gathering facts cost: API calls sent and milliseconds until the last answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     pub api_calls: u32,
     pub duration_ms: u64,
+}
+
+/// Checks a run did not evaluate because it did not observe from their vantage point (or from that
+/// of a check they depend on): listed with how to run them, never judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotObserved {
+    pub vantage: Vantage,
+    /// e.g. "On-instance checks".
+    pub title: String,
+    /// e.g. "run `ssm-doctor local` on the instance".
+    pub how: String,
+    pub checks: Vec<String>,
+}
+
+impl NotObserved {
+    /// One line for a report, in place of a row of skips.
+    pub fn sentence(&self) -> String {
+        format!(
+            "{} not run ({}): to get them, {}.",
+            self.title,
+            self.checks.join(", "),
+            self.how
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,11 +142,18 @@ pub struct Report {
     pub verdict: Verdict,
     pub summary: Summary,
     pub checks: Vec<Finding>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_observed: Vec<NotObserved>,
     pub stats: Stats,
 }
 
 impl Report {
-    pub fn new(target: ReportTarget, checks: Vec<Finding>, stats: Stats) -> Report {
+    pub fn new(
+        target: ReportTarget,
+        checks: Vec<Finding>,
+        not_observed: Vec<NotObserved>,
+        stats: Stats,
+    ) -> Report {
         let mut summary = Summary::default();
         for finding in &checks {
             *match finding.status {
@@ -149,6 +183,7 @@ impl Report {
             verdict,
             summary,
             checks,
+            not_observed,
             stats,
         }
     }
@@ -254,6 +289,18 @@ impl FleetReport {
             summary,
             stats,
         }
+    }
+
+    /// What the instances' reports say was not observed, each sentence once, in order.
+    pub fn not_observed(&self) -> Vec<String> {
+        let mut sentences: Vec<String> = Vec::new();
+        for group in self.reports.iter().flat_map(|r| &r.not_observed) {
+            let sentence = group.sentence();
+            if !sentences.contains(&sentence) {
+                sentences.push(sentence);
+            }
+        }
+        sentences
     }
 
     /// The worst instance decides: any failure, else any incomplete report, else healthy.

@@ -514,36 +514,38 @@ fn unreadable_snapshots_are_one_line_errors() {
         ("an empty array", b"[]".to_vec(), Line),
         ("an array of numbers", b"[1, 2, 3]".to_vec(), Line),
         ("schema_version 0", edit(|f| f["schema_version"] = json!(0)), Line),
-        ("schema_version 2", edit(|f| f["schema_version"] = json!(2)), Line),
+        ("schema_version 3", edit(|f| f["schema_version"] = json!(3)), Line),
         ("schema_version \"1\"", edit(|f| f["schema_version"] = json!("1")), Line),
         ("schema_version -1", edit(|f| f["schema_version"] = json!(-1)), Line),
         ("schema_version 1.5", edit(|f| f["schema_version"] = json!(1.5)), Line),
         ("schema_version null", edit(|f| f["schema_version"] = Value::Null), Line),
         ("schema_version 1e400",
-            text.replacen(r#""schema_version": 1"#, r#""schema_version": 1e400"#, 1).into_bytes(),
+            text.replacen(r#""schema_version": 2"#, r#""schema_version": 1e400"#, 1).into_bytes(),
             Line),
-        ("only a schema_version", br#"{"schema_version": 1}"#.to_vec(), Line),
+        ("only a schema_version", br#"{"schema_version": 2}"#.to_vec(), Line),
+        ("only a schema_version of 1", br#"{"schema_version": 1}"#.to_vec(), Line),
         ("an ssm-doctor report instead of facts",
             br#"{"schema_version": 1, "tool": {"name": "ssm-doctor"}, "verdict": "pass"}"#.to_vec(),
             Line),
-        ("instance state is a number", edit(|f| f["instance"]["value"]["state"] = json!(42)), Line),
+        ("instance state is a number", edit(|f| f["aws"]["instance"]["value"]["state"] = json!(42)), Line),
         ("target instance id is a number", edit(|f| f["target"]["instance_id"] = json!(7)), Line),
         ("target is null", edit(|f| f["target"] = Value::Null), Line),
-        ("an unknown fetch status", edit(|f| f["caller"]["status"] = json!("bogus")), Line),
-        ("api_calls negative", edit(|f| f["stats"]["api_calls"] = json!(-1)), Line),
-        ("prefix_lists is an array", edit(|f| f["network"]["prefix_lists"] = json!([])), Line),
+        ("an unknown fetch status", edit(|f| f["operator"]["caller"]["status"] = json!("bogus")), Line),
+        ("the AWS section is a list", edit(|f| f["aws"] = json!([])), Line),
+        ("the on-instance section is a string", edit(|f| f["instance"] = json!("yes")), Line),
+        ("prefix_lists is an array", edit(|f| f["aws"]["network"]["prefix_lists"] = json!([])), Line),
         ("dns_support is a string",
-            edit(|f| f["network"]["dns_support"]["value"] = json!("yes")), Line),
+            edit(|f| f["aws"]["network"]["dns_support"]["value"] = json!("yes")), Line),
         ("a security group id is a number",
-            edit(|f| f["instance"]["value"]["security_group_ids"] = json!([7])), Line),
+            edit(|f| f["aws"]["instance"]["value"]["security_group_ids"] = json!([7])), Line),
         ("a NACL rule number beyond i32",
-            edit(|f| f["network"]["network_acls"]["value"][0]["entries"][0]["rule_number"] =
+            edit(|f| f["aws"]["network"]["network_acls"]["value"][0]["entries"][0]["rule_number"] =
                 json!(1_u64 << 40)),
             Line),
         ("arrays nested 10,000 deep", deep_arrays.clone().into_bytes(), Line),
         ("objects nested 10,000 deep", deep_objects.into_bytes(), Line),
         ("a policy nested 10,000 deep",
-            format!(r#"{{"schema_version": 1, "iam": {deep_arrays}}}"#).into_bytes(), Line),
+            format!(r#"{{"schema_version": 2, "aws": {{"iam": {deep_arrays}}}}}"#).into_bytes(), Line),
         ("100,000 garbage items", garbage.into_bytes(), Line),
         ("invalid UTF-8 in a string", not_utf8, Line),
         ("UTF-16 with a byte-order mark", utf16, Line),
@@ -557,9 +559,9 @@ fn unreadable_snapshots_are_one_line_errors() {
             Value::from(text.as_str()).to_string().into_bytes(), Line),
         ("YAML", b"schema_version: 1\ntarget: {instance_id: i-12345678}\n".to_vec(), Line),
         ("a fleet with one bad snapshot",
-            json!([healthy, {"schema_version": 1}]).to_string().into_bytes(), Line),
-        ("a fleet with one snapshot of schema 2",
             json!([healthy, {"schema_version": 2}]).to_string().into_bytes(), Line),
+        ("a fleet with one snapshot of schema 3",
+            json!([healthy, {"schema_version": 3}]).to_string().into_bytes(), Line),
     ];
     for (index, (case, bytes, expect)) in cases.into_iter().enumerate() {
         let path = sandbox.file(&format!("facts-{index}.json"), &bytes);
@@ -569,11 +571,11 @@ fn unreadable_snapshots_are_one_line_errors() {
     // Fields removed rather than mistyped.
     for (case, object, key) in [
         ("schema_version missing", "", "schema_version"),
-        ("network missing", "", "network"),
-        ("collected without a value", "caller", "value"),
+        ("network missing", "/aws", "network"),
+        ("collected without a value", "/operator/caller", "value"),
     ] {
         let bytes = edited(&healthy, |f| {
-            let parent = if object.is_empty() { f } else { &mut f[object] };
+            let parent = f.pointer_mut(object).expect("the fixture has it");
             parent.as_object_mut().expect("an object").remove(key);
         });
         let path = sandbox.file(&format!("removed-{key}.json"), &bytes);
@@ -658,9 +660,9 @@ impl Doc {
     /// The valid document that [`Planted::Extra`] adds to.
     fn base(self, facts: &Value) -> Value {
         match self {
-            Doc::Trust => facts["iam"]["role"]["value"]["trust_policy"].clone(),
+            Doc::Trust => facts["aws"]["iam"]["role"]["value"]["trust_policy"].clone(),
             Doc::Attached => {
-                facts["iam"]["attached_policies"]["value"][0]["document"]["value"].clone()
+                facts["aws"]["iam"]["attached_policies"]["value"][0]["document"]["value"].clone()
             }
             // The attached policy already grants the core actions.
             Doc::Inline => json!({"Version": "2012-10-17", "Statement": []}),
@@ -686,19 +688,22 @@ impl Doc {
             }
         };
         match self {
-            Doc::Trust => facts["iam"]["role"]["value"]["trust_policy"] = document,
+            Doc::Trust => facts["aws"]["iam"]["role"]["value"]["trust_policy"] = document,
             Doc::Attached => {
-                facts["iam"]["attached_policies"]["value"][0]["document"]["value"] = document;
+                facts["aws"]["iam"]["attached_policies"]["value"][0]["document"]["value"] =
+                    document;
             }
             Doc::Inline => {
-                facts["iam"]["inline_policies"]["value"] = json!([{
+                facts["aws"]["iam"]["inline_policies"]["value"] = json!([{
                     "name": "hostile",
                     "arn": null,
                     "document": {"status": "collected", "value": document}
                 }]);
             }
             // The ssmmessages endpoint: Session Manager needs it whatever the agent's version.
-            Doc::Endpoint => facts["network"]["vpc_endpoints"]["value"][1]["policy"] = document,
+            Doc::Endpoint => {
+                facts["aws"]["network"]["vpc_endpoints"]["value"][1]["policy"] = document
+            }
         }
     }
 }

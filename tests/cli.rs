@@ -114,7 +114,7 @@ fn an_error_makes_the_run_incomplete_with_exit_3() {
     let mut facts: Value =
         serde_json::from_str(&std::fs::read_to_string(fixture("healthy-private-nat")).unwrap())
             .unwrap();
-    facts["network"]["network_acls"] = serde_json::json!({"status": "denied", "action": "ec2:DescribeNetworkAcls", "message": "not authorized"});
+    facts["aws"]["network"]["network_acls"] = serde_json::json!({"status": "denied", "action": "ec2:DescribeNetworkAcls", "message": "not authorized"});
     let path = std::env::temp_dir().join(format!("ssm-doctor-denied-{}.json", std::process::id()));
     std::fs::write(&path, facts.to_string()).unwrap();
     let out = ssm_doctor(&["--facts", path.to_str().unwrap(), "--output", "json"]);
@@ -332,7 +332,7 @@ fn a_snapshot_of_several_instances_gives_a_fleet_report() {
     let healthy = read("healthy-public-igw");
     let mut broken = read("broken-deny-ssmmessages");
     broken["target"]["instance_id"] = Value::from("i-0fedcba9876543210");
-    broken["instance"]["value"]["instance_id"] = Value::from("i-0fedcba9876543210");
+    broken["aws"]["instance"]["value"]["instance_id"] = Value::from("i-0fedcba9876543210");
     let path = std::env::temp_dir().join(format!("ssm-doctor-fleet-{}.json", std::process::id()));
     std::fs::write(&path, Value::Array(vec![healthy, broken]).to_string()).unwrap();
     let file = path.to_str().unwrap();

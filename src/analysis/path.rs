@@ -3,7 +3,7 @@
 
 use crate::analysis::ipv4::Cidr;
 use crate::analysis::version;
-use crate::facts::{AgentInfo, Facts, Fetch, Instance, NatGateway, RouteTable, VpcEndpoint};
+use crate::facts::{AgentInfo, AwsFacts, Fetch, Instance, NatGateway, RouteTable, VpcEndpoint};
 use serde::Serialize;
 
 /// Agents from this version on use ssmmessages instead of ec2messages when they can.
@@ -138,8 +138,8 @@ fn fact<T>(fetch: &Fetch<T>) -> Result<&T, Gap> {
     fetch.as_ref().take().map_err(Gap::Unknown)
 }
 
-/// Builds the path from the facts, or says which fact is missing.
-pub fn analyse(facts: &Facts) -> Result<Path<'_>, Gap> {
+/// Builds the path from the AWS facts of an instance in `region`, or says which fact is missing.
+pub fn analyse<'a>(facts: &'a AwsFacts, region: &str) -> Result<Path<'a>, Gap> {
     let instance = fact(&facts.instance)?.as_ref().ok_or(Gap::NotFound)?;
     let (Some(vpc_id), Some(subnet_id)) = (&instance.vpc_id, &instance.subnet_id) else {
         return Err(Gap::NotInVpc {
@@ -155,7 +155,6 @@ pub fn analyse(facts: &Facts) -> Result<Path<'_>, Gap> {
     let nats = fact(&facts.network.nat_gateways)?;
     let endpoints = fact(&facts.network.vpc_endpoints)?;
     let agent = facts.agent.value().and_then(Option::as_ref);
-    let region = &facts.target.region;
     let services = service_needs(agent)
         .into_iter()
         .map(|(service, need)| ServiceRoute {

@@ -10,7 +10,7 @@ const MINIMUM_SESSION_VERSION: &str = "2.3.68.0";
 
 pub fn registered(ctx: &Context) -> CheckResult {
     let id = &ctx.facts.target.instance_id;
-    Ok(match need(&ctx.facts.agent)? {
+    Ok(match need(&ctx.aws.agent)? {
         Some(a) => Outcome::pass(format!(
             "SSM knows {id} (PingStatus {}, agent {}).",
             a.ping_status,
@@ -27,7 +27,7 @@ pub fn registered(ctx: &Context) -> CheckResult {
 }
 
 fn agent<'a>(ctx: &Context<'a>) -> Result<&'a AgentInfo, Outcome> {
-    ctx.facts
+    ctx.aws
         .agent
         .value()
         .and_then(Option::as_ref)

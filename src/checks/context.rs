@@ -5,13 +5,20 @@ use crate::analysis::ipv4::Cidr;
 use crate::analysis::nacl::acl_for_subnet;
 use crate::analysis::path::{self, Gap, Path};
 use crate::checks::outcome::{Outcome, need};
-use crate::facts::{Facts, Instance};
+use crate::facts::{AwsFacts, Facts, Fetch, Instance};
 use std::cell::OnceCell;
+use std::sync::LazyLock;
 
 pub struct Context<'a> {
     pub facts: &'a Facts,
+    /// The AWS section. The engine runs AWS-side checks only when it was observed; should one run
+    /// without it anyway, it reads every fact as not collected rather than crash.
+    pub aws: &'a AwsFacts,
     path: OnceCell<Result<Path<'a>, Gap>>,
 }
+
+static NOT_OBSERVED: LazyLock<AwsFacts> =
+    LazyLock::new(|| AwsFacts::unknown_because(&Fetch::not_applicable("not observed")));
 
 /// What a check says when the path cannot be derived.
 fn gap_outcome(gap: &Gap) -> Outcome {
@@ -36,18 +43,19 @@ impl<'a> Context<'a> {
     pub fn new(facts: &'a Facts) -> Context<'a> {
         Context {
             facts,
+            aws: facts.aws.as_ref().unwrap_or(&NOT_OBSERVED),
             path: OnceCell::new(),
         }
     }
 
     pub fn instance(&self) -> Option<&'a Instance> {
-        self.facts.instance()
+        self.aws.ec2_instance()
     }
 
     /// The network path, or the outcome explaining which fact it could not be derived from.
     pub fn path(&self) -> Result<&Path<'a>, Outcome> {
         self.path
-            .get_or_init(|| path::analyse(self.facts))
+            .get_or_init(|| path::analyse(self.aws, &self.facts.target.region))
             .as_ref()
             .map_err(gap_outcome)
     }
@@ -74,7 +82,7 @@ impl<'a> Context<'a> {
         let f = self.facts;
         let instance = self.instance();
         let path = self.path().ok();
-        let role = f.iam.role.value();
+        let role = self.aws.iam.role.value();
         match name {
             "instance_id" => Some(f.target.instance_id.clone()),
             "region" => Some(f.target.region.clone()),
@@ -86,9 +94,14 @@ impl<'a> Context<'a> {
             "route_table_id" => path.map(|p| p.route_table.id.clone()),
             "nacl_id" => {
                 let subnet = instance?.subnet_id.as_deref()?;
-                acl_for_subnet(f.network.network_acls.value()?, subnet).map(|a| a.id.clone())
+                acl_for_subnet(self.aws.network.network_acls.value()?, subnet).map(|a| a.id.clone())
             }
-            "profile_name" => f.iam.instance_profile.value().map(|p| p.name.clone()),
+            "profile_name" => self
+                .aws
+                .iam
+                .instance_profile
+                .value()
+                .map(|p| p.name.clone()),
             "role_name" => role.map(|r| r.name.clone()),
             "role_arn" => role.map(|r| r.arn.clone()),
             "endpoint_security_group_id" => path?

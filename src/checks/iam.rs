@@ -18,7 +18,7 @@ pub fn profile(ctx: &Context) -> CheckResult {
     let Some(arn) = &i.instance_profile_arn else {
         return Ok(no_profile(ctx));
     };
-    let profile = need(&ctx.facts.iam.instance_profile)?;
+    let profile = need(&ctx.aws.iam.instance_profile)?;
     let outcome = match profile.role_names.first() {
         Some(role) => Outcome::pass(format!(
             "Instance profile {} is attached, with role {role}.",
@@ -36,7 +36,7 @@ pub fn profile(ctx: &Context) -> CheckResult {
 
 fn no_profile(ctx: &Context) -> Outcome {
     let id = &ctx.facts.target.instance_id;
-    let dhmc = match need(&ctx.facts.dhmc) {
+    let dhmc = match need(&ctx.aws.dhmc) {
         Ok(dhmc) => dhmc,
         // DHMC could stand in for the profile: without its setting, the verdict is unknown.
         Err(mut unknown) => {
@@ -73,7 +73,7 @@ pub(super) fn role<'a>(ctx: &Context<'a>) -> Result<&'a Role, Outcome> {
             "No instance profile: the Default Host Management Configuration role is not evaluated.",
         ));
     }
-    need(&ctx.facts.iam.role)
+    need(&ctx.aws.iam.role)
 }
 
 pub fn trust(ctx: &Context) -> CheckResult {
@@ -112,7 +112,7 @@ pub fn trust(ctx: &Context) -> CheckResult {
 
 pub fn core_permissions(ctx: &Context) -> CheckResult {
     let role = role(ctx)?;
-    let iam = &ctx.facts.iam;
+    let iam = &ctx.aws.iam;
     let mut sources: Vec<&Policy> = need(&iam.attached_policies)?.iter().collect();
     sources.extend(need(&iam.inline_policies)?);
     let mut identity = Vec::with_capacity(sources.len());
@@ -138,7 +138,7 @@ pub fn core_permissions(ctx: &Context) -> CheckResult {
         .map(|(label, document)| Labeled { label, document });
     let context = request_context(ctx, role);
     let instance_arn = ctx.instance_arn();
-    let agent = ctx.facts.agent.value().and_then(Option::as_ref);
+    let agent = ctx.aws.agent.value().and_then(Option::as_ref);
     let mut verdicts = Vec::new();
     for (service, need) in service_needs(agent) {
         for &action in actions_for(service) {

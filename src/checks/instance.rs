@@ -7,7 +7,7 @@ pub fn found(ctx: &Context) -> CheckResult {
     let f = ctx.facts;
     let account = f.account().unwrap_or("(unknown account)");
     let region = &f.target.region;
-    let outcome = match need(&f.instance)? {
+    let outcome = match need(&ctx.aws.instance)? {
         Some(i) => {
             let name = i
                 .name

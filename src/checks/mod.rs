@@ -15,8 +15,8 @@ mod vpc;
 mod vpce;
 
 use crate::catalog::{Catalog, CheckPage, fill};
-use crate::facts::Facts;
-use crate::report::{Finding, Remediation, Report, ReportTarget, Stats, Status};
+use crate::facts::{Facts, Vantage};
+use crate::report::{Finding, NotObserved, Remediation, Report, ReportTarget, Stats, Status};
 pub use context::Context;
 use outcome::{CheckResult, Outcome};
 use std::collections::BTreeMap;
@@ -103,13 +103,35 @@ pub static REGISTRY: &[Check] = &[
     },
 ];
 
-/// Runs every check over the facts.
-pub fn run(facts: &Facts) -> Report {
-    let catalog = Catalog::get();
+/// Runs every check over the facts; `stats` is what gathering them cost.
+pub fn run(facts: &Facts, stats: Stats) -> Report {
+    run_catalog(Catalog::get(), logic, facts, stats)
+}
+
+/// Runs the checks of `catalog` whose vantage point the facts were observed from, in catalogue
+/// order; the others, and those depending on them, are listed as not observed.
+fn run_catalog(
+    catalog: &Catalog,
+    logic: impl Fn(&str) -> fn(&Context) -> CheckResult,
+    facts: &Facts,
+    stats: Stats,
+) -> Report {
     let ctx = Context::new(facts);
     let mut done: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut unobserved: BTreeMap<&str, Vantage> = BTreeMap::new();
     let mut findings: Vec<Finding> = Vec::with_capacity(REGISTRY.len());
     for page in catalog.pages() {
+        let missing = match facts.observed(page.vantage) {
+            false => Some(page.vantage),
+            true => page
+                .depends_on
+                .iter()
+                .find_map(|d| unobserved.get(d.as_str()).copied()),
+        };
+        if let Some(vantage) = missing {
+            unobserved.insert(&page.id, vantage);
+            continue;
+        }
         let deps: Vec<(&str, Option<&Finding>)> = page
             .depends_on
             .iter()
@@ -127,13 +149,32 @@ pub fn run(facts: &Facts) -> Report {
         instance_id: facts.target.instance_id.clone(),
         region: facts.target.region.clone(),
         account: facts.account().map(str::to_string),
-        name: facts.instance().and_then(|i| i.name.clone()),
+        name: facts.ec2_instance().and_then(|i| i.name.clone()),
     };
-    let stats = Stats {
-        api_calls: facts.stats.api_calls,
-        duration_ms: facts.stats.duration_ms,
-    };
-    Report::new(target, findings, stats)
+    Report::new(target, findings, not_observed(catalog, unobserved), stats)
+}
+
+/// The unobserved checks in one entry per vantage point, in catalogue order within it.
+fn not_observed(catalog: &Catalog, unobserved: BTreeMap<&str, Vantage>) -> Vec<NotObserved> {
+    let mut groups: BTreeMap<Vantage, Vec<String>> = BTreeMap::new();
+    for id in catalog.ids().filter(|id| unobserved.contains_key(id)) {
+        groups
+            .entry(unobserved[id])
+            .or_default()
+            .push(id.to_string());
+    }
+    groups
+        .into_iter()
+        .map(|(vantage, checks)| {
+            let described = catalog.vantage(vantage);
+            NotObserved {
+                vantage,
+                title: described.map_or_else(|| format!("{vantage:?} checks"), |v| v.title.clone()),
+                how: described.map(|v| v.how.clone()).unwrap_or_default(),
+                checks,
+            }
+        })
+        .collect()
 }
 
 /// Why a check cannot run, judged from its dependencies: `skip` when one of them did not hold (the

@@ -132,7 +132,7 @@ fn subnet_cidrs(subnets: &[Subnet], ids: &[String]) -> Result<Vec<Cidr>, Outcome
 }
 
 fn instance_groups<'a>(ctx: &Context<'a>) -> Result<Vec<&'a SecurityGroup>, Outcome> {
-    let all = need(&ctx.facts.network.security_groups)?;
+    let all = need(&ctx.aws.network.security_groups)?;
     let wanted = &ctx.path()?.instance.security_group_ids;
     wanted
         .iter()
@@ -150,7 +150,7 @@ pub fn egress_443(ctx: &Context) -> CheckResult {
     let path = ctx.path()?;
     let groups = instance_groups(ctx)?;
     let granted = grants(&groups, true, HTTPS);
-    let lists = &ctx.facts.network.prefix_lists;
+    let lists = &ctx.aws.network.prefix_lists;
     let group_ids = path.instance.security_group_ids.join(", ");
     let mut tally = Tally::default();
     for hop in hops(path) {
@@ -216,7 +216,7 @@ pub fn egress_443(ctx: &Context) -> CheckResult {
 }
 
 fn need_subnets<'a>(ctx: &Context<'a>) -> Result<&'a [Subnet], Outcome> {
-    need(&ctx.facts.network.subnets).map(Vec::as_slice)
+    need(&ctx.aws.network.subnets).map(Vec::as_slice)
 }
 
 fn cidr_list(cidrs: &[Cidr]) -> String {
@@ -249,7 +249,7 @@ struct Leg<'a> {
 
 pub fn nacl(ctx: &Context) -> CheckResult {
     let path = ctx.path()?;
-    let acls = need(&ctx.facts.network.network_acls)?;
+    let acls = need(&ctx.aws.network.network_acls)?;
     let subnets = need_subnets(ctx)?;
     let own = acl_for_subnet(acls, path.subnet_id).ok_or_else(|| {
         Outcome::error(format!(

@@ -1,14 +1,18 @@
 //! Every check over fixture facts: a healthy base per network shape, and one mutation per fault.
 
-use super::{REGISTRY, run};
+use super::REGISTRY;
 use crate::catalog::Catalog;
 use crate::facts::build::{nacl_entry, sg_rule};
 use crate::facts::*;
-use crate::report::{Report, Status, Verdict};
+use crate::report::{Report, Stats, Status, Verdict};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
 const ACCOUNT: &str = "111122223333";
+
+fn run(facts: &Facts) -> Report {
+    super::run(facts, Stats::default())
+}
 
 pub fn managed_core_policy() -> serde_json::Value {
     json!({
@@ -81,116 +85,120 @@ pub fn private_with_endpoints() -> Facts {
             instance_id: "i-0123456789abcdef0".into(),
             region: "eu-west-1".into(),
         },
-        caller: Fetch::collected(Caller {
-            account: ACCOUNT.into(),
-            arn: format!("arn:aws:iam::{ACCOUNT}:user/oncall"),
+        operator: Some(OperatorFacts {
+            caller: Fetch::collected(Caller {
+                account: ACCOUNT.into(),
+                arn: format!("arn:aws:iam::{ACCOUNT}:user/oncall"),
+            }),
         }),
-        instance: Fetch::collected(Some(Instance {
-            instance_id: "i-0123456789abcdef0".into(),
-            owner_account: Some(ACCOUNT.into()),
-            state: "running".into(),
-            vpc_id: Some("vpc-1".into()),
-            subnet_id: Some("subnet-a".into()),
-            private_ip: Some("10.0.1.10".into()),
-            public_ip: None,
-            security_group_ids: vec!["sg-inst".into()],
-            instance_profile_arn: Some(format!("arn:aws:iam::{ACCOUNT}:instance-profile/app")),
-            metadata: MetadataOptions {
-                http_endpoint: Some("enabled".into()),
-                http_tokens: Some("required".into()),
-                http_put_response_hop_limit: Some(2),
-            },
-            platform: Some("Linux/UNIX".into()),
-            name: Some("web-1".into()),
-        })),
-        agent: Fetch::collected(Some(AgentInfo {
-            ping_status: "Online".into(),
-            last_ping: Some("2026-11-22T06:00:00Z".into()),
-            agent_version: Some("3.3.1142.0".into()),
-            is_latest_version: Some(true),
-            platform_name: Some("Amazon Linux".into()),
-        })),
-        dhmc: Fetch::collected(DhmcSetting { role: None }),
-        network: NetworkFacts {
-            route_tables: Fetch::collected(vec![RouteTable {
-                id: "rtb-main".into(),
-                main: true,
-                subnet_ids: vec![],
-                routes: vec![Route {
-                    destination: Some("10.0.0.0/16".into()),
-                    destination_prefix_list: None,
-                    target: "local".into(),
-                    state: "active".into(),
-                }],
-            }]),
-            nat_gateways: Fetch::collected(vec![]),
-            network_acls: Fetch::collected(vec![open_acl(
-                "acl-default",
-                true,
-                &["subnet-a", "subnet-b"],
-            )]),
-            subnets: Fetch::collected(vec![
-                Subnet {
-                    id: "subnet-a".into(),
-                    cidr: "10.0.1.0/24".into(),
-                    availability_zone: Some("eu-west-1a".into()),
-                    map_public_ip_on_launch: false,
+        instance: None,
+        aws: Some(AwsFacts {
+            instance: Fetch::collected(Some(Instance {
+                instance_id: "i-0123456789abcdef0".into(),
+                owner_account: Some(ACCOUNT.into()),
+                state: "running".into(),
+                vpc_id: Some("vpc-1".into()),
+                subnet_id: Some("subnet-a".into()),
+                private_ip: Some("10.0.1.10".into()),
+                public_ip: None,
+                security_group_ids: vec!["sg-inst".into()],
+                instance_profile_arn: Some(format!("arn:aws:iam::{ACCOUNT}:instance-profile/app")),
+                metadata: MetadataOptions {
+                    http_endpoint: Some("enabled".into()),
+                    http_tokens: Some("required".into()),
+                    http_put_response_hop_limit: Some(2),
                 },
-                Subnet {
-                    id: "subnet-b".into(),
-                    cidr: "10.0.2.0/24".into(),
-                    availability_zone: Some("eu-west-1b".into()),
-                    map_public_ip_on_launch: false,
-                },
-            ]),
-            vpc_endpoints: Fetch::collected(vec![
-                endpoint("ssm"),
-                endpoint("ssmmessages"),
-                endpoint("ec2messages"),
-            ]),
-            security_groups: Fetch::collected(vec![
-                SecurityGroup {
-                    id: "sg-inst".into(),
-                    name: "app".into(),
-                    ingress: vec![],
-                    egress: vec![all_to("0.0.0.0/0")],
-                },
-                SecurityGroup {
-                    id: "sg-vpce".into(),
-                    name: "endpoints".into(),
-                    ingress: vec![SgRule {
-                        cidrs: vec!["10.0.0.0/16".into()],
-                        ..sg_rule("tcp", Some((443, 443)))
+                platform: Some("Linux/UNIX".into()),
+                name: Some("web-1".into()),
+            })),
+            agent: Fetch::collected(Some(AgentInfo {
+                ping_status: "Online".into(),
+                last_ping: Some("2026-11-22T06:00:00Z".into()),
+                agent_version: Some("3.3.1142.0".into()),
+                is_latest_version: Some(true),
+                platform_name: Some("Amazon Linux".into()),
+            })),
+            dhmc: Fetch::collected(DhmcSetting { role: None }),
+            network: NetworkFacts {
+                route_tables: Fetch::collected(vec![RouteTable {
+                    id: "rtb-main".into(),
+                    main: true,
+                    subnet_ids: vec![],
+                    routes: vec![Route {
+                        destination: Some("10.0.0.0/16".into()),
+                        destination_prefix_list: None,
+                        target: "local".into(),
+                        state: "active".into(),
                     }],
-                    egress: vec![],
-                },
-            ]),
-            prefix_lists: BTreeMap::new(),
-            dns_support: Fetch::collected(true),
-            dns_hostnames: Fetch::collected(true),
-        },
-        iam: IamFacts {
-            instance_profile: Fetch::collected(InstanceProfile {
-                name: "app".into(),
-                arn: format!("arn:aws:iam::{ACCOUNT}:instance-profile/app"),
-                role_names: vec!["app-role".into()],
-            }),
-            role: Fetch::collected(Role {
-                name: "app-role".into(),
-                arn: format!("arn:aws:iam::{ACCOUNT}:role/app-role"),
-                trust_policy: json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                }]),
+                nat_gateways: Fetch::collected(vec![]),
+                network_acls: Fetch::collected(vec![open_acl(
+                    "acl-default",
+                    true,
+                    &["subnet-a", "subnet-b"],
+                )]),
+                subnets: Fetch::collected(vec![
+                    Subnet {
+                        id: "subnet-a".into(),
+                        cidr: "10.0.1.0/24".into(),
+                        availability_zone: Some("eu-west-1a".into()),
+                        map_public_ip_on_launch: false,
+                    },
+                    Subnet {
+                        id: "subnet-b".into(),
+                        cidr: "10.0.2.0/24".into(),
+                        availability_zone: Some("eu-west-1b".into()),
+                        map_public_ip_on_launch: false,
+                    },
+                ]),
+                vpc_endpoints: Fetch::collected(vec![
+                    endpoint("ssm"),
+                    endpoint("ssmmessages"),
+                    endpoint("ec2messages"),
+                ]),
+                security_groups: Fetch::collected(vec![
+                    SecurityGroup {
+                        id: "sg-inst".into(),
+                        name: "app".into(),
+                        ingress: vec![],
+                        egress: vec![all_to("0.0.0.0/0")],
+                    },
+                    SecurityGroup {
+                        id: "sg-vpce".into(),
+                        name: "endpoints".into(),
+                        ingress: vec![SgRule {
+                            cidrs: vec!["10.0.0.0/16".into()],
+                            ..sg_rule("tcp", Some((443, 443)))
+                        }],
+                        egress: vec![],
+                    },
+                ]),
+                prefix_lists: BTreeMap::new(),
+                dns_support: Fetch::collected(true),
+                dns_hostnames: Fetch::collected(true),
+            },
+            iam: IamFacts {
+                instance_profile: Fetch::collected(InstanceProfile {
+                    name: "app".into(),
+                    arn: format!("arn:aws:iam::{ACCOUNT}:instance-profile/app"),
+                    role_names: vec!["app-role".into()],
+                }),
+                role: Fetch::collected(Role {
+                    name: "app-role".into(),
+                    arn: format!("arn:aws:iam::{ACCOUNT}:role/app-role"),
+                    trust_policy: json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
                     "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
-                permissions_boundary_arn: None,
-            }),
-            attached_policies: Fetch::collected(vec![policy(
-                "AmazonSSMManagedInstanceCore",
-                Some("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"),
-                managed_core_policy(),
-            )]),
-            inline_policies: Fetch::collected(vec![]),
-            permissions_boundary: Fetch::not_applicable("the role has no permissions boundary"),
-        },
-        stats: CollectionStats::default(),
+                    permissions_boundary_arn: None,
+                }),
+                attached_policies: Fetch::collected(vec![policy(
+                    "AmazonSSMManagedInstanceCore",
+                    Some("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"),
+                    managed_core_policy(),
+                )]),
+                inline_policies: Fetch::collected(vec![]),
+                permissions_boundary: Fetch::not_applicable("the role has no permissions boundary"),
+            },
+        }),
     }
 }
 
@@ -199,21 +207,21 @@ pub fn public_with_igw() -> Facts {
     let mut f = private_with_endpoints();
     instance_mut(&mut f).public_ip = Some("203.0.113.10".into());
     tables_mut(&mut f)[0].routes.push(default_route("igw-1"));
-    f.network.vpc_endpoints = Fetch::collected(vec![]);
+    f.aws_mut().network.vpc_endpoints = Fetch::collected(vec![]);
     f
 }
 
 /// A private subnet whose explicit route table sends 0.0.0.0/0 to an available NAT gateway.
 pub fn private_with_nat() -> Facts {
     let mut f = private_with_endpoints();
-    f.network.vpc_endpoints = Fetch::collected(vec![]);
+    f.aws_mut().network.vpc_endpoints = Fetch::collected(vec![]);
     tables_mut(&mut f).push(RouteTable {
         id: "rtb-private".into(),
         main: false,
         subnet_ids: vec!["subnet-a".into()],
         routes: vec![default_route("nat-1")],
     });
-    f.network.nat_gateways = Fetch::collected(vec![NatGateway {
+    f.aws_mut().network.nat_gateways = Fetch::collected(vec![NatGateway {
         id: "nat-1".into(),
         state: "available".into(),
         subnet_id: Some("subnet-b".into()),
@@ -232,7 +240,7 @@ fn default_route(target: &str) -> Route {
 }
 
 fn instance_mut(f: &mut Facts) -> &mut Instance {
-    match &mut f.instance {
+    match &mut f.aws_mut().instance {
         Fetch::Collected { value: Some(i) } => i,
         _ => panic!("fixture has an instance"),
     }
@@ -246,34 +254,34 @@ fn collected_mut<T>(fetch: &mut Fetch<T>) -> &mut T {
 }
 
 fn tables_mut(f: &mut Facts) -> &mut Vec<RouteTable> {
-    collected_mut(&mut f.network.route_tables)
+    collected_mut(&mut f.aws_mut().network.route_tables)
 }
 
 fn endpoints_mut(f: &mut Facts) -> &mut Vec<VpcEndpoint> {
-    collected_mut(&mut f.network.vpc_endpoints)
+    collected_mut(&mut f.aws_mut().network.vpc_endpoints)
 }
 
 fn group_mut<'a>(f: &'a mut Facts, id: &str) -> &'a mut SecurityGroup {
-    collected_mut(&mut f.network.security_groups)
+    collected_mut(&mut f.aws_mut().network.security_groups)
         .iter_mut()
         .find(|g| g.id == id)
         .expect("fixture group")
 }
 
 fn acls_mut(f: &mut Facts) -> &mut Vec<NetworkAcl> {
-    collected_mut(&mut f.network.network_acls)
+    collected_mut(&mut f.aws_mut().network.network_acls)
 }
 
 fn agent_mut(f: &mut Facts) -> &mut AgentInfo {
-    match &mut f.agent {
+    match &mut f.aws_mut().agent {
         Fetch::Collected { value: Some(a) } => a,
         _ => panic!("fixture has an agent"),
     }
 }
 
 fn set_policies(f: &mut Facts, attached: Vec<Policy>, inline: Vec<Policy>) {
-    f.iam.attached_policies = Fetch::collected(attached);
-    f.iam.inline_policies = Fetch::collected(inline);
+    f.aws_mut().iam.attached_policies = Fetch::collected(attached);
+    f.aws_mut().iam.inline_policies = Fetch::collected(inline);
 }
 
 fn inline(document: serde_json::Value) -> Policy {
@@ -382,7 +390,7 @@ fn endpoint_checks_skip_when_the_internet_is_the_path() {
 #[test]
 fn missing_instance_fails_found_names_the_region_and_skips_the_rest() {
     let mut f = private_with_endpoints();
-    f.instance = Fetch::collected(None);
+    f.aws_mut().instance = Fetch::collected(None);
     let report = run(&f);
     assert_eq!(fails(&report), set(&["instance.found"]));
     assert!(message(&report, "instance.found").contains("eu-west-1"));
@@ -393,7 +401,7 @@ fn missing_instance_fails_found_names_the_region_and_skips_the_rest() {
 #[test]
 fn denied_describe_instances_is_an_error_not_a_verdict() {
     let mut f = private_with_endpoints();
-    f.instance = Fetch::Denied {
+    f.aws_mut().instance = Fetch::Denied {
         action: "ec2:DescribeInstances".into(),
         message: "not authorized".into(),
     };
@@ -412,7 +420,7 @@ fn denied_describe_instances_is_an_error_not_a_verdict() {
 #[test]
 fn what_depends_on_an_error_is_an_error_carrying_its_cause() {
     let mut f = private_with_endpoints();
-    f.network.route_tables = Fetch::Denied {
+    f.aws_mut().network.route_tables = Fetch::Denied {
         action: "ec2:DescribeRouteTables".into(),
         message: "not authorized".into(),
     };
@@ -467,11 +475,11 @@ fn a_denied_instance_profile_leaves_the_role_checks_in_error_not_skipped() {
         action: "iam:GetInstanceProfile".into(),
         message: "not authorized".into(),
     };
-    f.iam.instance_profile = denied.absent().unwrap();
-    f.iam.role = denied.absent().unwrap();
-    f.iam.attached_policies = denied.absent().unwrap();
-    f.iam.inline_policies = denied.absent().unwrap();
-    f.iam.permissions_boundary = denied.absent().unwrap();
+    f.aws_mut().iam.instance_profile = denied.absent().unwrap();
+    f.aws_mut().iam.role = denied.absent().unwrap();
+    f.aws_mut().iam.attached_policies = denied.absent().unwrap();
+    f.aws_mut().iam.inline_policies = denied.absent().unwrap();
+    f.aws_mut().iam.permissions_boundary = denied.absent().unwrap();
     let report = run(&f);
     for id in [
         "iam.profile",
@@ -491,7 +499,7 @@ fn a_denied_instance_profile_leaves_the_role_checks_in_error_not_skipped() {
 fn no_profile_with_an_unreadable_dhmc_setting_is_unknown_not_a_failure() {
     let mut f = private_with_endpoints();
     instance_mut(&mut f).instance_profile_arn = None;
-    f.dhmc = Fetch::Denied {
+    f.aws_mut().dhmc = Fetch::Denied {
         action: "ssm:GetServiceSetting".into(),
         message: "not authorized".into(),
     };
@@ -534,9 +542,9 @@ fn disabled_metadata_fails() {
 fn no_profile_fails_and_skips_role_checks() {
     let mut f = private_with_endpoints();
     instance_mut(&mut f).instance_profile_arn = None;
-    f.iam = IamFacts {
+    f.aws_mut().iam = IamFacts {
         instance_profile: Fetch::not_applicable("no instance profile is attached"),
-        ..f.iam
+        ..f.aws_mut().iam.clone()
     };
     let report = run(&f);
     assert_eq!(fails(&report), set(&["iam.profile"]));
@@ -548,7 +556,7 @@ fn no_profile_fails_and_skips_role_checks() {
 fn no_profile_with_dhmc_is_a_warning() {
     let mut f = private_with_endpoints();
     instance_mut(&mut f).instance_profile_arn = None;
-    f.dhmc = Fetch::collected(DhmcSetting {
+    f.aws_mut().dhmc = Fetch::collected(DhmcSetting {
         role: Some("service-role/AWSSystemsManagerDefaultEC2InstanceManagementRole".into()),
     });
     let report = run(&f);
@@ -561,7 +569,7 @@ fn no_profile_with_dhmc_is_a_warning() {
 #[test]
 fn profile_without_role_fails() {
     let mut f = private_with_endpoints();
-    collected_mut(&mut f.iam.instance_profile)
+    collected_mut(&mut f.aws_mut().iam.instance_profile)
         .role_names
         .clear();
     assert_eq!(fails(&run(&f)), set(&["iam.profile"]));
@@ -570,7 +578,7 @@ fn profile_without_role_fails() {
 #[test]
 fn role_not_trusting_ec2_fails_trust() {
     let mut f = private_with_endpoints();
-    collected_mut(&mut f.iam.role).trust_policy = json!({"Statement": [{"Effect": "Allow",
+    collected_mut(&mut f.aws_mut().iam.role).trust_policy = json!({"Statement": [{"Effect": "Allow",
         "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
     let report = run(&f);
     assert_eq!(fails(&report), set(&["iam.trust"]));
@@ -645,7 +653,7 @@ fn not_action_allow_passes() {
 #[test]
 fn explicit_deny_beats_the_managed_allow_and_is_named() {
     let mut f = private_with_endpoints();
-    f.iam.inline_policies = Fetch::collected(vec![policy(
+    f.aws_mut().iam.inline_policies = Fetch::collected(vec![policy(
         "guard",
         None,
         json!({"Statement": [{"Sid": "NoSessions", "Effect": "Deny", "Action": "ssmmessages:*", "Resource": "*"}]}),
@@ -663,7 +671,7 @@ fn explicit_deny_beats_the_managed_allow_and_is_named() {
 #[test]
 fn not_action_deny_blocks_everything_else() {
     let mut f = private_with_endpoints();
-    f.iam.inline_policies = Fetch::collected(vec![inline(
+    f.aws_mut().iam.inline_policies = Fetch::collected(vec![inline(
         json!({"Statement": [{"Effect": "Deny", "NotAction": ["ssm:*", "ec2messages:*"], "Resource": "*"}]}),
     )]);
     let report = run(&f);
@@ -675,8 +683,8 @@ fn not_action_deny_blocks_everything_else() {
 fn permissions_boundary_limits_the_role() {
     let mut f = private_with_endpoints();
     let arn = format!("arn:aws:iam::{ACCOUNT}:policy/boundary");
-    collected_mut(&mut f.iam.role).permissions_boundary_arn = Some(arn.clone());
-    f.iam.permissions_boundary = Fetch::collected(policy(
+    collected_mut(&mut f.aws_mut().iam.role).permissions_boundary_arn = Some(arn.clone());
+    f.aws_mut().iam.permissions_boundary = Fetch::collected(policy(
         "boundary",
         Some(&arn),
         json!({"Statement": [{"Effect": "Allow", "Action": ["ssm:*", "ec2messages:*"], "Resource": "*"}]}),
@@ -689,7 +697,7 @@ fn permissions_boundary_limits_the_role() {
         message(&report, "iam.core-permissions")
     );
     // A boundary that allows the core actions leaves the role as it was.
-    f.iam.permissions_boundary = Fetch::collected(policy(
+    f.aws_mut().iam.permissions_boundary = Fetch::collected(policy(
         "boundary",
         Some(&arn),
         json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
@@ -764,7 +772,7 @@ fn ec2messages_permissions_depend_on_the_agent_version() {
 #[test]
 fn unreadable_policy_document_is_an_error_naming_the_call() {
     let mut f = private_with_endpoints();
-    collected_mut(&mut f.iam.attached_policies)[0].document = Fetch::Denied {
+    collected_mut(&mut f.aws_mut().iam.attached_policies)[0].document = Fetch::Denied {
         action: "iam:GetPolicyVersion".into(),
         message: "denied".into(),
     };
@@ -779,7 +787,7 @@ fn unreadable_policy_document_is_an_error_naming_the_call() {
 #[test]
 fn unregistered_agent_fails_and_skips_online_and_version() {
     let mut f = private_with_endpoints();
-    f.agent = Fetch::collected(None);
+    f.aws_mut().agent = Fetch::collected(None);
     let report = run(&f);
     assert_eq!(fails(&report), set(&["agent.registered"]));
     assert_eq!(status(&report, "agent.online"), Status::Skip);
@@ -851,7 +859,7 @@ fn explicit_route_table_wins_over_the_main_table() {
 #[test]
 fn unavailable_nat_gateway_is_no_path() {
     let mut f = private_with_nat();
-    collected_mut(&mut f.network.nat_gateways)[0].state = "failed".into();
+    collected_mut(&mut f.aws_mut().network.nat_gateways)[0].state = "failed".into();
     let report = run(&f);
     assert_eq!(fails(&report), set(&["network.route"]));
     assert!(message(&report, "network.route").contains("failed"));
@@ -917,7 +925,7 @@ fn pending_endpoint_is_not_present() {
 #[test]
 fn no_path_at_all_fails_route_only() {
     let mut f = private_with_endpoints();
-    f.network.vpc_endpoints = Fetch::collected(vec![]);
+    f.aws_mut().network.vpc_endpoints = Fetch::collected(vec![]);
     let report = run(&f);
     assert_eq!(fails(&report), set(&["network.route"]));
     assert_eq!(status(&report, "vpce.present"), Status::Skip);
@@ -939,7 +947,7 @@ fn private_dns_off_fails_without_internet_and_warns_with_it() {
     assert!(fix.cli.as_ref().unwrap().contains("vpce-ssm"));
 
     let mut nat = private_with_nat();
-    *collected_mut(&mut nat.network.vpc_endpoints) = vec![VpcEndpoint {
+    *collected_mut(&mut nat.aws_mut().network.vpc_endpoints) = vec![VpcEndpoint {
         private_dns_enabled: false,
         ..endpoint("ssm")
     }];
@@ -972,7 +980,8 @@ fn endpoint_group_must_admit_the_instance() {
         prefix_list_ids: vec!["pl-1".into()],
         ..sg_rule("tcp", Some((443, 443)))
     }];
-    f.network
+    f.aws_mut()
+        .network
         .prefix_lists
         .insert("pl-1".into(), Fetch::collected(vec!["10.0.1.0/24".into()]));
     assert_eq!(status(&run(&f), "vpce.ingress-443"), Status::Pass);
@@ -1015,12 +1024,12 @@ fn endpoint_policy_must_allow_the_role() {
 #[test]
 fn vpc_dns_attributes_must_be_on_when_endpoints_carry_traffic() {
     let mut f = private_with_endpoints();
-    f.network.dns_support = Fetch::collected(false);
+    f.aws_mut().network.dns_support = Fetch::collected(false);
     assert_eq!(fails(&run(&f)), set(&["vpc.dns-support"]));
     let mut f = private_with_endpoints();
-    f.network.dns_hostnames = Fetch::collected(false);
+    f.aws_mut().network.dns_hostnames = Fetch::collected(false);
     assert_eq!(fails(&run(&f)), set(&["vpc.dns-hostnames"]));
-    f.network.dns_hostnames = Fetch::Denied {
+    f.aws_mut().network.dns_hostnames = Fetch::Denied {
         action: "ec2:DescribeVpcAttribute".into(),
         message: "no".into(),
     };
@@ -1071,12 +1080,12 @@ fn egress_through_prefix_lists() {
         prefix_list_ids: vec!["pl-vpce".into()],
         ..sg_rule("tcp", Some((443, 443)))
     }];
-    f.network.prefix_lists.insert(
+    f.aws_mut().network.prefix_lists.insert(
         "pl-vpce".into(),
         Fetch::collected(vec!["10.0.0.0/16".into()]),
     );
     assert_eq!(status(&run(&f), "network.egress-443"), Status::Pass);
-    f.network.prefix_lists.insert(
+    f.aws_mut().network.prefix_lists.insert(
         "pl-vpce".into(),
         Fetch::Denied {
             action: "ec2:GetManagedPrefixListEntries".into(),
@@ -1189,17 +1198,17 @@ fn fixtures() -> Vec<(&'static str, Facts)> {
 
     let mut no_profile = public_with_igw();
     instance_mut(&mut no_profile).instance_profile_arn = None;
-    no_profile.iam = IamFacts {
+    no_profile.aws_mut().iam = IamFacts {
         instance_profile: Fetch::not_applicable("no instance profile is attached"),
         role: Fetch::not_applicable("no instance profile is attached"),
         attached_policies: Fetch::not_applicable("no instance profile is attached"),
         inline_policies: Fetch::not_applicable("no instance profile is attached"),
         permissions_boundary: Fetch::not_applicable("no instance profile is attached"),
     };
-    no_profile.agent = Fetch::collected(None);
+    no_profile.aws_mut().agent = Fetch::collected(None);
 
     let mut deny_policy = private_with_nat();
-    deny_policy.iam.inline_policies = Fetch::collected(vec![policy(
+    deny_policy.aws_mut().iam.inline_policies = Fetch::collected(vec![policy(
         "guardrail",
         None,
         json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoInteractiveSessions",
@@ -1272,7 +1281,8 @@ fn bundled_fixtures_match_their_builders() {
 #[test]
 fn the_path_is_plain_serialisable_data() {
     let facts = private_with_endpoints();
-    let path = crate::analysis::path::analyse(&facts).unwrap();
+    let path =
+        crate::analysis::path::analyse(facts.aws.as_ref().unwrap(), &facts.target.region).unwrap();
     let drawn = serde_json::to_value(&path).unwrap();
     assert_eq!(drawn["route_table"]["id"], "rtb-main");
     assert_eq!(drawn["internet"]["kind"], "none");
@@ -1284,13 +1294,68 @@ fn the_path_is_plain_serialisable_data() {
         .collect();
     assert_eq!(services, ["ssm", "ssmmessages", "ec2messages"]);
     let mut gone = facts.clone();
-    gone.network.route_tables = Fetch::Denied {
+    gone.aws_mut().network.route_tables = Fetch::Denied {
         action: "ec2:DescribeRouteTables".into(),
         message: "no".into(),
     };
-    let gap = crate::analysis::path::analyse(&gone).unwrap_err();
+    let gap = crate::analysis::path::analyse(gone.aws.as_ref().unwrap(), &gone.target.region)
+        .unwrap_err();
     assert!(matches!(
         gap,
         crate::analysis::path::Gap::Unknown(Fetch::Denied { .. })
     ));
+}
+
+// ---- vantage points ----------------------------------------------------------------------------
+
+#[test]
+fn checks_of_an_unobserved_vantage_point_are_one_line_not_a_row_of_skips() {
+    use crate::catalog::tests::{catalog_of, page_from};
+    use crate::facts::{InstanceFacts, Vantage};
+    let catalog = catalog_of(&[
+        page_from("a.api", "a", "aws", &[]),
+        page_from("a.inside", "a", "instance", &[]),
+        page_from("b.needs-inside", "b", "aws", &["a.inside"]),
+        page_from("b.caller", "b", "operator", &[]),
+    ])
+    .unwrap();
+    let judged = |_: &str| -> fn(&super::Context) -> super::CheckResult {
+        |_| Ok(super::Outcome::fail("judged"))
+    };
+    let mut facts = private_with_endpoints();
+    let report = super::run_catalog(&catalog, judged, &facts, Stats::default());
+    let ran: Vec<&str> = report.checks.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ran, ["a.api", "b.caller"]);
+    assert_eq!(report.summary.skip, 0);
+    let [group] = report.not_observed.as_slice() else {
+        panic!("one group: {:?}", report.not_observed);
+    };
+    assert_eq!(group.vantage, Vantage::Instance);
+    assert_eq!(group.checks, ["a.inside", "b.needs-inside"]);
+    let line = group.sentence();
+    assert!(
+        line.contains("run `ssm-doctor local` on the instance"),
+        "{line}"
+    );
+    assert!(crate::render::human::render(&report, false).contains("ssm-doctor local"));
+    assert!(crate::render::markdown::render(&report).contains(&format!("_{line}_")));
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["not_observed"][0]["vantage"], "instance");
+
+    facts.instance = Some(InstanceFacts::default());
+    facts.operator = None;
+    let report = super::run_catalog(&catalog, judged, &facts, Stats::default());
+    let ran: Vec<&str> = report.checks.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ran, ["a.api", "a.inside", "b.needs-inside"]);
+    assert_eq!(report.not_observed[0].vantage, Vantage::Operator);
+    assert_eq!(report.not_observed[0].checks, ["b.caller"]);
+}
+
+#[test]
+fn today_s_checks_all_run_on_facts_gathered_through_aws() {
+    let report = run(&private_with_endpoints());
+    assert!(report.not_observed.is_empty(), "{:?}", report.not_observed);
+    assert_eq!(report.checks.len(), Catalog::get().ids().count());
+    let json = serde_json::to_value(&report).unwrap();
+    assert!(json.get("not_observed").is_none(), "left out when empty");
 }

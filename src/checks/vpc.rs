@@ -7,7 +7,7 @@ use crate::facts::Fetch;
 pub fn dns_support(ctx: &Context) -> CheckResult {
     attribute(
         ctx,
-        &ctx.facts.network.dns_support,
+        &ctx.aws.network.dns_support,
         "enableDnsSupport",
         "the Amazon DNS server does not answer, so no endpoint name resolves",
     )
@@ -16,7 +16,7 @@ pub fn dns_support(ctx: &Context) -> CheckResult {
 pub fn dns_hostnames(ctx: &Context) -> CheckResult {
     attribute(
         ctx,
-        &ctx.facts.network.dns_hostnames,
+        &ctx.aws.network.dns_hostnames,
         "enableDnsHostnames",
         "endpoint private DNS names are not served",
     )

@@ -118,7 +118,7 @@ pub fn private_dns(ctx: &Context) -> CheckResult {
 
 pub fn ingress_443(ctx: &Context) -> CheckResult {
     let path = carrying_path(ctx)?;
-    let all = need(&ctx.facts.network.security_groups)?;
+    let all = need(&ctx.aws.network.security_groups)?;
     let instance_ip = ctx.instance_ip()?;
     let source = Destination {
         groups: &path.instance.security_group_ids,
@@ -140,7 +140,7 @@ pub fn ingress_443(ctx: &Context) -> CheckResult {
         match reaches(
             &grants(&groups, false, 443),
             &source,
-            &ctx.facts.network.prefix_lists,
+            &ctx.aws.network.prefix_lists,
         ) {
             Reach::Yes(via) => tally.fine.push(format!("{what} via {}", via.join(", "))),
             Reach::Unknown(p) => tally.unknown.push(format!("{what}: {p}")),

@@ -2,6 +2,7 @@
 //! effective permissions (attached, inline, boundary), each asked once however many instances share it.
 
 use super::ec2::paged;
+use super::ledger::{Ledger, Scope};
 use super::{Aws, Missing, decode_policy, failure, incomplete, required};
 use crate::facts::{Fetch, IamFacts, InstanceProfile, Policy, Role};
 use futures::future::join_all;
@@ -30,7 +31,8 @@ impl Aws {
         // the profile is read saves a round trip when right, and costs three refused calls when not.
         let first = join_all(profile_arns.iter().map(|arn| async move {
             let name = last_segment(arn);
-            let (profile, guess) = tokio::join!(self.instance_profile(name), self.role_parts(name));
+            let both = async { tokio::join!(self.instance_profile(name), self.role_parts(name)) };
+            let (profile, guess) = Ledger::within(Scope::Profile(arn.to_string()), both).await;
             (arn.to_string(), profile, name.to_string(), guess)
         }))
         .await;
@@ -49,7 +51,7 @@ impl Aws {
             .filter(|r| !roles.contains_key(r))
             .collect();
         let fetched = join_all(unguessed.into_iter().map(|r| async move {
-            let parts = self.role_parts(&r).await;
+            let parts = Ledger::within(Scope::Role(r.clone()), self.role_parts(&r)).await;
             (r, parts)
         }))
         .await;
@@ -82,16 +84,17 @@ impl Aws {
             );
         }
         let (managed, inline) = tokio::join!(
-            join_all(
-                managed_arns
-                    .into_iter()
-                    .map(|arn| async move { (arn.to_string(), self.managed_policy(arn).await) })
-            ),
-            join_all(inline_names.into_iter().map(|(role, name)| async move {
+            join_all(managed_arns.into_iter().map(|arn| async move {
+                let scope = Scope::Policy(arn.to_string());
                 (
-                    (role.to_string(), name.to_string()),
-                    self.inline_policy(role, name).await,
+                    arn.to_string(),
+                    Ledger::within(scope, self.managed_policy(arn)).await,
                 )
+            })),
+            join_all(inline_names.into_iter().map(|(role, name)| async move {
+                let scope = Scope::Policy(format!("{role}/{name}"));
+                let policy = Ledger::within(scope, self.inline_policy(role, name)).await;
+                ((role.to_string(), name.to_string()), policy)
             })),
         );
         let managed: BTreeMap<String, Policy> = managed.into_iter().collect();

@@ -5,13 +5,14 @@
 mod ec2;
 mod guard;
 mod iam;
+mod ledger;
 mod select;
 mod ssm;
 
 use crate::exit::Exit;
 use crate::facts::{
-    Caller, CollectionStats, DhmcSetting, FACTS_SCHEMA_VERSION, Facts, Fetch, IamFacts,
-    NetworkFacts, Target,
+    AwsFacts, Caller, FACTS_SCHEMA_VERSION, Facts, Fetch, IamFacts, NetworkFacts, OperatorFacts,
+    Target,
 };
 use crate::text::one_line;
 use aws_config::BehaviorVersion;
@@ -21,12 +22,13 @@ use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures::future::join_all;
 pub use guard::POLICY;
-use select::Selected;
+pub use ledger::Tally;
+use ledger::{Ledger, Scope};
 pub use select::Selection;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How to reach AWS; everything else comes from the SDK's usual chain (env, profiles, SSO, IMDS).
 #[derive(Debug, Clone)]
@@ -95,8 +97,8 @@ impl fmt::Display for SetupError {
 
 impl std::error::Error for SetupError {}
 
-/// The SDK clients, a concurrency limit and a tally of calls made, shared by the per-service
-/// collectors.
+/// The SDK clients, a concurrency limit and a count of calls made, shared by the per-service
+/// collectors. One `Aws` serves any number of collections, one after another or at once.
 pub struct Aws {
     autoscaling: aws_sdk_autoscaling::Client,
     ec2: aws_sdk_ec2::Client,
@@ -106,8 +108,8 @@ pub struct Aws {
     region: String,
     calls: AtomicU32,
     limit: tokio::sync::Semaphore,
-    deadline: tokio::time::Instant,
-    deadline_secs: u64,
+    /// Each collection's own: what has not arrived this long after it started is timed out.
+    deadline: Duration,
 }
 
 /// The error every call still waiting when `--deadline` expires ends with.
@@ -150,7 +152,6 @@ impl Aws {
     }
 
     /// Every client carries the [`guard::Guard`]: no call outside the least-privilege policy leaves.
-    /// The run's `deadline` counts from now.
     fn with_config(config: &aws_config::SdkConfig, region: String, deadline: Duration) -> Aws {
         macro_rules! guarded {
             ($sdk:ident) => {
@@ -171,20 +172,23 @@ impl Aws {
             region,
             calls: AtomicU32::new(0),
             limit: tokio::sync::Semaphore::new(CONCURRENCY),
-            deadline: tokio::time::Instant::now() + deadline,
-            deadline_secs: deadline.as_secs(),
+            deadline,
         }
     }
 
     /// The error of a call still unanswered when the run's deadline expires.
     fn expired<E>(&self) -> SdkError<E, HttpResponse> {
-        SdkError::timeout_error(DeadlineExpired(self.deadline_secs))
+        SdkError::timeout_error(DeadlineExpired(self.deadline.as_secs()))
     }
 
     /// Runs `work` under the concurrency limit and the run's deadline; `expired` is its result
     /// when the deadline comes first.
     async fn limited<O>(&self, work: impl Future<Output = O>, expired: impl FnOnce() -> O) -> O {
-        let bounded = tokio::time::timeout_at(self.deadline, async {
+        let deadline = Ledger::current().map_or_else(
+            || tokio::time::Instant::now() + self.deadline,
+            |ledger| ledger.deadline,
+        );
+        let bounded = tokio::time::timeout_at(deadline, async {
             let _permit = self
                 .limit
                 .acquire()
@@ -203,7 +207,10 @@ impl Aws {
     {
         let counted = async {
             self.calls.fetch_add(1, Ordering::Relaxed);
-            request.await
+            Ledger::book();
+            let answer = request.await;
+            Ledger::answered();
+            answer
         };
         self.limited(counted, || Err(self.expired())).await
     }
@@ -217,23 +224,41 @@ impl Aws {
             let page = next.await;
             if page.is_some() {
                 self.calls.fetch_add(1, Ordering::Relaxed);
+                Ledger::book();
+                Ledger::answered();
             }
             page
         };
         self.limited(counted, || Some(Err(self.expired()))).await
     }
 
+    /// Calls made so far by every collection of this `Aws`.
     pub fn api_calls(&self) -> u32 {
         self.calls.load(Ordering::Relaxed)
     }
 
-    /// Gathers the facts of every selected instance. Questions are batched: one selection call,
-    /// agents by chunks of ids, each VPC's network objects once, each profile, role and policy once.
-    pub async fn collect(
-        &self,
-        selection: &Selection,
-    ) -> Result<(Vec<Facts>, CollectionStats), SetupError> {
-        let started = Instant::now();
+    /// Gathers the facts of every selected instance, each with the calls its facts cost and when
+    /// its last answer came; `total` is the whole collection's. Callable again and again (watch
+    /// mode): each collection has its own deadline and its own count.
+    pub async fn collect(&self, selection: &Selection) -> Result<Collected, SetupError> {
+        let ledger = Ledger::new(self.deadline);
+        let facts = ledger.run(Scope::Run, self.gather(selection)).await?;
+        let instances = facts
+            .into_iter()
+            .map(|f| {
+                let cost = ledger.cost(&scopes_of(&f));
+                (f, cost)
+            })
+            .collect();
+        Ok(Collected {
+            instances,
+            total: ledger.total(),
+        })
+    }
+
+    /// Questions are batched: one selection call, agents by chunks of ids, each VPC's network
+    /// objects once, each profile, role and policy once.
+    async fn gather(&self, selection: &Selection) -> Result<Vec<Facts>, SetupError> {
         let explicit = selection.asg.is_none() && !selection.instance_ids.is_empty();
         // Round 1: who we are, which instances, DHMC; the agents too when the ids are known already.
         let (caller, selected, dhmc, early_agents) =
@@ -246,12 +271,24 @@ impl Aws {
         if let Some(problem) = setup_problem(&caller, &self.region) {
             return Err(problem);
         }
+        let operator = OperatorFacts { caller };
         let selected = match selected {
             Fetch::Collected { value } => value,
             other if explicit => {
-                let stats = self.stats(started);
-                let facts = self.unreadable(selection, &other, &caller, &dhmc, &stats);
-                return Ok((facts, stats));
+                // When the instances themselves cannot be read, each asked-for id gets a report
+                // of errors: what the instance's denial or failure hides is unknown for that reason.
+                let cause = other
+                    .absent()
+                    .unwrap_or_else(|| Fetch::not_applicable("not collected"));
+                let facts = selection.instance_ids.iter().map(|id| {
+                    let aws = AwsFacts {
+                        instance: other.as_ref().map(|_| None),
+                        dhmc: dhmc.clone(),
+                        ..AwsFacts::unknown_because(&cause)
+                    };
+                    self.facts(id, aws, &operator)
+                });
+                return Ok(facts.collect());
             }
             other => {
                 return Err(SetupError::Selection(other.problem().unwrap_or_default()));
@@ -280,10 +317,10 @@ impl Aws {
         // dependent calls is the longest, so its first calls must not queue behind the VPCs' fan-out.
         let (iam, networks, agents) = tokio::join!(
             self.iam_for_profiles(profiles),
-            join_all(
-                vpcs.into_iter()
-                    .map(|v| async move { (v.to_string(), self.network(v).await) })
-            ),
+            join_all(vpcs.into_iter().map(|v| async move {
+                let network = Ledger::within(Scope::Vpc(v.to_string()), self.network(v)).await;
+                (v.to_string(), network)
+            })),
             async {
                 match early_agents {
                     Some(agents) => agents,
@@ -292,84 +329,52 @@ impl Aws {
             },
         );
         let networks: BTreeMap<String, NetworkFacts> = networks.into_iter().collect();
-        let stats = self.stats(started);
         let mut facts: Vec<Facts> = instances
             .into_iter()
-            .map(|i| Facts {
-                schema_version: FACTS_SCHEMA_VERSION,
-                target: self.target(&i.instance_id),
-                caller: caller.clone(),
-                agent: agents.for_instance(&i.instance_id),
-                dhmc: dhmc.clone(),
-                network: match &i.vpc_id {
-                    Some(v) => networks[v].clone(),
-                    None => NetworkFacts::unknown("the instance is not in a VPC"),
-                },
-                iam: match &i.instance_profile_arn {
-                    Some(p) => iam[p].clone(),
-                    None => IamFacts::unknown("no instance profile is attached"),
-                },
-                instance: Fetch::collected(Some(i)),
-                stats: stats.clone(),
+            .map(|i| {
+                let id = i.instance_id.clone();
+                let aws = AwsFacts {
+                    agent: agents.for_instance(&i.instance_id),
+                    dhmc: dhmc.clone(),
+                    network: match &i.vpc_id {
+                        Some(v) => networks[v].clone(),
+                        None => NetworkFacts::unknown("the instance is not in a VPC"),
+                    },
+                    iam: match &i.instance_profile_arn {
+                        Some(p) => iam[p].clone(),
+                        None => IamFacts::unknown("no instance profile is attached"),
+                    },
+                    instance: Fetch::collected(Some(i)),
+                };
+                self.facts(&id, aws, &operator)
             })
             .collect();
         // Asked-for ids that do not exist still get a report, saying so.
-        facts.extend(selected.missing.iter().map(|id| Facts {
-            schema_version: FACTS_SCHEMA_VERSION,
-            target: self.target(id),
-            caller: caller.clone(),
-            instance: Fetch::collected(None),
-            agent: agents.for_instance(id),
-            dhmc: dhmc.clone(),
-            network: NetworkFacts::unknown("the instance was not found"),
-            iam: IamFacts::unknown("the instance was not found"),
-            stats: stats.clone(),
-        }));
-        Ok((facts, stats))
-    }
-
-    fn stats(&self, started: Instant) -> CollectionStats {
-        CollectionStats {
-            api_calls: self.api_calls(),
-            duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
-        }
-    }
-
-    fn target(&self, instance_id: &str) -> Target {
-        Target {
-            instance_id: instance_id.to_string(),
-            region: self.region.clone(),
-        }
-    }
-
-    /// When the instances themselves cannot be read, each asked-for id gets a report of errors.
-    fn unreadable(
-        &self,
-        selection: &Selection,
-        problem: &Fetch<Selected>,
-        caller: &Fetch<Caller>,
-        dhmc: &Fetch<DhmcSetting>,
-        stats: &CollectionStats,
-    ) -> Vec<Facts> {
-        // What the instance's denial or failure hides is unknown for that same reason.
-        let cause = problem
-            .absent()
-            .unwrap_or_else(|| Fetch::not_applicable("not collected"));
-        selection
-            .instance_ids
-            .iter()
-            .map(|id| Facts {
-                schema_version: FACTS_SCHEMA_VERSION,
-                target: self.target(id),
-                caller: caller.clone(),
-                instance: problem.as_ref().map(|_| None),
-                agent: carry(&cause),
+        facts.extend(selected.missing.iter().map(|id| {
+            let aws = AwsFacts {
+                instance: Fetch::collected(None),
+                agent: agents.for_instance(id),
                 dhmc: dhmc.clone(),
-                network: NetworkFacts::unknown_because(&cause),
-                iam: IamFacts::unknown_because(&cause),
-                stats: stats.clone(),
-            })
-            .collect()
+                network: NetworkFacts::unknown("the instance was not found"),
+                iam: IamFacts::unknown("the instance was not found"),
+            };
+            self.facts(id, aws, &operator)
+        }));
+        Ok(facts)
+    }
+
+    /// One instance's facts as this collection saw them: through the APIs and as the operator.
+    fn facts(&self, instance_id: &str, aws: AwsFacts, operator: &OperatorFacts) -> Facts {
+        Facts {
+            schema_version: FACTS_SCHEMA_VERSION,
+            target: Target {
+                instance_id: instance_id.to_string(),
+                region: self.region.clone(),
+            },
+            aws: Some(aws),
+            operator: Some(operator.clone()),
+            instance: None,
+        }
     }
 
     async fn caller(&self) -> Fetch<Caller> {
@@ -389,49 +394,35 @@ impl Aws {
     }
 }
 
-/// The same missing-value outcome as `cause`, for a value of another type.
-fn carry<T>(cause: &Fetch<()>) -> Fetch<T> {
-    cause
-        .absent()
-        .unwrap_or_else(|| Fetch::not_applicable("not collected"))
+/// What one collection gathered: each instance's facts with what they cost, and the whole's cost.
+pub struct Collected {
+    pub instances: Vec<(Facts, Tally)>,
+    pub total: Tally,
 }
 
-impl NetworkFacts {
-    fn unknown(why: &str) -> NetworkFacts {
-        NetworkFacts::unknown_because(&Fetch::not_applicable(why))
+/// The scopes an instance's facts were answered in: the run's, its VPC's, its profile's and
+/// role's, and each policy of its role.
+fn scopes_of(facts: &Facts) -> Vec<Scope> {
+    let mut scopes = vec![Scope::Run];
+    let Some(aws) = &facts.aws else {
+        return scopes;
+    };
+    if let Some(instance) = aws.ec2_instance() {
+        scopes.extend(instance.vpc_id.clone().map(Scope::Vpc));
+        scopes.extend(instance.instance_profile_arn.clone().map(Scope::Profile));
     }
-
-    /// Every network fact missing for one cause: a denial or failure upstream, or why none applies.
-    fn unknown_because(cause: &Fetch<()>) -> NetworkFacts {
-        NetworkFacts {
-            route_tables: carry(cause),
-            nat_gateways: carry(cause),
-            network_acls: carry(cause),
-            subnets: carry(cause),
-            vpc_endpoints: carry(cause),
-            security_groups: carry(cause),
-            prefix_lists: Default::default(),
-            dns_support: carry(cause),
-            dns_hostnames: carry(cause),
-        }
+    let iam = &aws.iam;
+    if let Some(role) = iam.role.value() {
+        scopes.push(Scope::Role(role.name.clone()));
+        scopes.extend(role.permissions_boundary_arn.clone().map(Scope::Policy));
     }
-}
-
-impl IamFacts {
-    fn unknown(why: &str) -> IamFacts {
-        IamFacts::unknown_because(&Fetch::not_applicable(why))
+    let policies = iam.attached_policies.value().into_iter().flatten();
+    scopes.extend(policies.filter_map(|p| p.arn.clone()).map(Scope::Policy));
+    if let (Some(role), Some(inline)) = (iam.role.value(), iam.inline_policies.value()) {
+        let names = inline.iter().map(|p| format!("{}/{}", role.name, p.name));
+        scopes.extend(names.map(Scope::Policy));
     }
-
-    /// Every IAM fact missing for one cause: a denial or failure upstream, or why none applies.
-    fn unknown_because(cause: &Fetch<()>) -> IamFacts {
-        IamFacts {
-            instance_profile: carry(cause),
-            role: carry(cause),
-            attached_policies: carry(cause),
-            inline_policies: carry(cause),
-            permissions_boundary: carry(cause),
-        }
-    }
+    scopes
 }
 
 fn ids_of(instances: &[crate::facts::Instance]) -> Vec<String> {

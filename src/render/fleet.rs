@@ -67,6 +67,9 @@ pub fn human(fleet: &FleetReport, color: bool) -> String {
             );
         }
     }
+    for sentence in fleet.not_observed() {
+        let _ = writeln!(out, "\n{}", human::wrap(&sentence, 80));
+    }
     let _ = writeln!(
         out,
         "\n{} pass, {} warn, {} fail, {} incomplete{}",
@@ -128,6 +131,9 @@ pub fn markdown(fleet: &FleetReport) -> String {
             r.first_problem()
                 .map_or_else(|| "-".to_string(), |f| format!("`{}`", f.id))
         );
+    }
+    for sentence in fleet.not_observed() {
+        let _ = writeln!(out, "\n_{sentence}_");
     }
     for r in fleet.reports.iter().filter(|r| r.verdict != Verdict::Pass) {
         let _ = writeln!(

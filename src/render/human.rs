@@ -55,6 +55,13 @@ pub fn render(report: &Report, color: bool) -> String {
             let _ = writeln!(out, "{:27}{line}", "");
         }
     }
+    for group in &report.not_observed {
+        let text = wrap(&group.sentence(), WIDTH - 4);
+        for (i, line) in text.lines().enumerate() {
+            let lead = if i == 0 { "  · " } else { "    " };
+            let _ = writeln!(out, "{lead}{}", paint.dim(line));
+        }
+    }
 
     let s = &report.summary;
     let _ = writeln!(

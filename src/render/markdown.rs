@@ -55,6 +55,9 @@ pub fn render(report: &Report) -> String {
         );
     }
     let _ = writeln!(out, "\n</details>");
+    for group in &report.not_observed {
+        let _ = writeln!(out, "\n_{}_", group.sentence());
+    }
     out
 }
 

@@ -286,6 +286,9 @@ fn resource_prefix(token: &str) -> Option<&'static str> {
 
 /// The customer's own names and addresses that appear in the facts.
 fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<String>) {
+    let Some(aws) = &f.aws else {
+        return;
+    };
     let mut address = |cidr: &str| {
         if cidr != "0.0.0.0/0" {
             addresses.insert(cidr.to_string());
@@ -294,14 +297,14 @@ fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<Str
             }
         }
     };
-    if let Some(i) = f.instance() {
+    if let Some(i) = aws.ec2_instance() {
         names.extend(i.name.clone());
         i.private_ip
             .iter()
             .chain(&i.public_ip)
             .for_each(|ip| address(ip));
     }
-    let net = &f.network;
+    let net = &aws.network;
     for s in net.subnets.value().into_iter().flatten() {
         address(&s.cidr);
     }
@@ -327,7 +330,7 @@ fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<Str
     for entries in net.prefix_lists.values().filter_map(|p| p.value()) {
         entries.iter().for_each(|c| address(c));
     }
-    let iam = &f.iam;
+    let iam = &aws.iam;
     if let Some(p) = iam.instance_profile.value() {
         names.insert(p.name.clone());
         names.extend(p.role_names.iter().cloned());
@@ -346,7 +349,7 @@ fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<Str
             names.insert(p.name.clone());
         }
     }
-    if let Some(role) = f.dhmc.value().and_then(|d| d.role.as_deref()) {
+    if let Some(role) = aws.dhmc.value().and_then(|d| d.role.as_deref()) {
         names.insert(role.rsplit('/').next().unwrap_or(role).to_string());
     }
 }
@@ -414,10 +417,10 @@ mod tests {
     fn names_like_the_report_s_own_words_keep_the_document_valid() {
         let text = include_str!("../../fixtures/healthy-private-endpoints.json");
         let mut facts: Facts = serde_json::from_str(text).expect("fixture");
-        if let crate::facts::Fetch::Collected { value: Some(i) } = &mut facts.instance {
+        if let crate::facts::Fetch::Collected { value: Some(i) } = &mut facts.aws_mut().instance {
             i.name = Some("pass".into());
         }
-        let report = crate::checks::run(&facts);
+        let report = crate::checks::run(&facts, Default::default());
         let redacted = Redactor::new(&[facts]).value(&report);
         assert_eq!(redacted.verdict, report.verdict);
         assert_eq!(redacted.checks[0].status, report.checks[0].status);

@@ -317,7 +317,7 @@ def test_proxy_is_transparent(suite: Suite, emulator: Any) -> None:
 # ------------------------------------------------------------------------------------------------
 
 FETCH_STATUSES = {"collected", "denied", "failed", "not_applicable"}
-IGNORED_FACTS = {"stats", "schema_version"}
+IGNORED_FACTS = {"schema_version"}
 
 
 def _is_fetch(node: Any) -> bool:

@@ -47,7 +47,7 @@ def test_planted_credentials_never_appear(suite: Suite, emulator, fmt: str) -> N
 def _customer_values(suite: Suite) -> list[str]:
     """What a ticket outside the company must not show: account, ids, names, addresses."""
     seeded = suite.seeded[SCENARIO]
-    saved = json.loads((OUT / f"{SCENARIO}.facts.json").read_text())
+    saved = json.loads((OUT / f"{SCENARIO}.facts.json").read_text())["aws"]
     instance = saved["instance"]["value"]
     values = [ACCOUNT, seeded.ids["instance"], instance["vpc_id"], instance["subnet_id"],
               instance["private_ip"], *instance["security_group_ids"]]

@@ -72,7 +72,7 @@ def assert_report(scenario: Scenario, ids: dict[str, str], run: Run) -> None:
     )
     assert report["verdict"] == verdict, f"verdict {report['verdict']} != {verdict}\n{context}"
     assert EXIT_FOR_VERDICT[verdict] == run.returncode, context
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2
     assert report["target"]["instance_id"] == ids["instance"]
     assert report["target"]["region"] == (scenario.run_region or scenario.region)
     assert report["target"]["account"] == ACCOUNT

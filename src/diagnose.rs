@@ -1,0 +1,95 @@
+//! The one way from a source of facts to reports: gather (or load), judge each instance, count what
+//! it cost. Callable again and again — a watch re-runs it every few seconds — since every call has
+//! its own counts, durations and deadline. The CLI only wires arguments to it and renders.
+
+use crate::checks;
+use crate::collect::{Aws, Selection, SetupError, Tally};
+use crate::exit::Exit;
+use crate::facts::Facts;
+use crate::report::{FleetReport, Report, Stats};
+use std::time::Instant;
+
+/// Where the facts come from.
+pub enum Source<'a> {
+    /// Ask AWS about the selected instances.
+    Aws {
+        aws: &'a Aws,
+        selection: &'a Selection,
+    },
+    /// Facts saved earlier (`--save-facts`): judged again, nothing asked. `fleet` when the file
+    /// held a fleet and a fleet report is wanted.
+    Snapshot { facts: Vec<Facts>, fleet: bool },
+}
+
+/// One run's facts and reports. Each report's `stats` are its instance's (the calls its facts
+/// cost, however many instances shared them); `stats` are the whole run's.
+pub struct Diagnosis {
+    pub facts: Vec<Facts>,
+    pub reports: Vec<Report>,
+    pub fleet: bool,
+    pub stats: Stats,
+}
+
+/// What a run answers: one instance's report, or a fleet's.
+pub enum Answer {
+    One(Report),
+    Fleet(FleetReport),
+}
+
+impl Answer {
+    pub fn exit(&self) -> Exit {
+        match self {
+            Answer::One(report) => report.verdict.exit(),
+            Answer::Fleet(fleet) => fleet.exit(),
+        }
+    }
+}
+
+pub async fn diagnose(source: Source<'_>) -> Result<Diagnosis, SetupError> {
+    let started = Instant::now();
+    let (gathered, fleet, calls) = match source {
+        Source::Aws { aws, selection } => {
+            let collected = aws.collect(selection).await?;
+            let calls = collected.total.calls;
+            (collected.instances, selection.is_fleet(), calls)
+        }
+        Source::Snapshot { facts, fleet } => {
+            let nothing_asked = facts.into_iter().map(|f| (f, Tally::default()));
+            (nothing_asked.collect(), fleet, 0)
+        }
+    };
+    let reports = gathered
+        .iter()
+        .map(|(facts, cost)| checks::run(facts, stats(cost.calls, cost.done_after)))
+        .collect();
+    Ok(Diagnosis {
+        facts: gathered.into_iter().map(|(facts, _)| facts).collect(),
+        reports,
+        fleet,
+        stats: stats(calls, started.elapsed()),
+    })
+}
+
+fn stats(api_calls: u32, took: std::time::Duration) -> Stats {
+    Stats {
+        api_calls,
+        duration_ms: took.as_millis().try_into().unwrap_or(u64::MAX),
+    }
+}
+
+impl Diagnosis {
+    /// One named instance gets its own report; with `--unmanaged` it may have been left out
+    /// (Online), and then the answer is the fleet's "no instance matched".
+    pub fn answer(self) -> Answer {
+        let Diagnosis {
+            mut reports,
+            fleet,
+            stats,
+            ..
+        } = self;
+        match (fleet, reports.len()) {
+            (false, 1) => Answer::One(reports.remove(0)),
+            _ => Answer::Fleet(FleetReport::new(reports, stats)),
+        }
+    }
+}
