@@ -1359,3 +1359,4 @@ fn today_s_checks_all_run_on_facts_gathered_through_aws() {
     let json = serde_json::to_value(&report).unwrap();
     assert!(json.get("not_observed").is_none(), "left out when empty");
 }
+mod cases;

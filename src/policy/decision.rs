@@ -9,7 +9,8 @@ pub enum Decision {
     Allowed,
     /// A `Deny` statement applies (in an identity policy, the boundary, or the resource policy).
     ExplicitDeny,
-    /// No `Allow` statement applies.
+    /// No `Allow` statement applies, or not in every policy that must allow (a KMS key policy;
+    /// across accounts, the resource's policy and the principal's).
     ImplicitDeny,
     /// The identity policies allow it, but the permissions boundary does not.
     DeniedByBoundary,
@@ -38,10 +39,10 @@ impl fmt::Display for StatementRef {
 
 /// A decision and why.
 ///
-/// `statements` holds, by decision: `Allowed` — the `Allow` statements that apply (of the identity
-/// policies or resource policy, then of the boundary); `ExplicitDeny` — the `Deny` statements that
-/// apply; `Uncertain` — the statements whose applying is unknown and would change the answer;
-/// `ImplicitDeny` and `DeniedByBoundary` — none. `unevaluable` is set only with `Uncertain`;
+/// `statements` holds, by decision: `Allowed` — the `Allow` statements the grant rests on (of the
+/// resource policy, the identity policies, then the boundary); `ExplicitDeny` — the `Deny`
+/// statements that apply; `Uncertain` — the statements whose applying is unknown and would change
+/// the answer; `ImplicitDeny` and `DeniedByBoundary` — none. `unevaluable` is set only with `Uncertain`;
 /// `boundary` only with `DeniedByBoundary`, to the boundary's label.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evaluation {

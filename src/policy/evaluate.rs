@@ -1,12 +1,15 @@
-//! AWS's decision logic over statements: explicit deny, then allow, then implicit deny; a permissions
-//! boundary must allow too; statements whose applying is unknown make the answer uncertain only when
+//! AWS's decision logic over statements: an explicit deny in any policy, then whether the policies
+//! that must allow do (the identity policies within the boundary, the resource policy, or both),
+//! else an implicit deny; statements whose applying is unknown make the answer uncertain only when
 //! they could change it.
 
 use super::decision::{Decision, Evaluation, StatementRef};
 use super::document::PolicyDocument;
 use super::outcome::Outcome;
+use super::principal::Reach;
 use super::request::Request;
-use super::statement::Effect;
+use super::statement::{Effect, Statement};
+use std::collections::BTreeSet;
 use std::slice;
 
 /// A policy document with the name reports give it, e.g. its ARN or `inline:Name`.
@@ -16,8 +19,70 @@ pub struct Labeled<'a> {
     pub document: &'a PolicyDocument,
 }
 
+/// What a resource-based policy is attached to, which decides what must allow besides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourcePolicyKind {
+    /// An S3 bucket policy, a queue policy, ...: within its account it grants on its own.
+    Ordinary,
+    /// A KMS key policy: without its allow nothing grants, and its grant to the key's account
+    /// delegates to the account's IAM policies.
+    KmsKey,
+}
+
+/// A resource-based policy and the resource's account.
+#[derive(Debug, Clone, Copy)]
+pub struct ResourcePolicy<'a> {
+    pub policy: &'a Labeled<'a>,
+    pub kind: ResourcePolicyKind,
+    /// A principal of another account, or of none known, needs its identity policies to allow too.
+    pub account: &'a str,
+}
+
+/// All the policies that decide a principal's request: its identity-based policies (managed and
+/// inline), its permissions boundary, and the resource's policy, for a resource that has one.
+#[derive(Debug, Clone, Copy)]
+pub struct Access<'a> {
+    pub identity: &'a [Labeled<'a>],
+    pub boundary: Option<&'a Labeled<'a>>,
+    pub resource: Option<ResourcePolicy<'a>>,
+}
+
 /// How many unevaluable conditions an evaluation names before it only counts the rest.
 const SHOWN_DOUBTS: usize = 10;
+
+/// Is the request allowed, all of `access` considered? `request.principal` is matched against the
+/// resource policy's `Principal` elements, and its account against the resource's.
+pub fn evaluate(access: &Access, request: &Request) -> Evaluation {
+    let mut findings = Findings::default();
+    if let Some(resource) = &access.resource {
+        findings.scan_resource(resource.policy, request);
+    }
+    findings.scan(access.identity, request, |_| Source::Identity);
+    if let Some(boundary) = access.boundary {
+        findings.scan(slice::from_ref(boundary), request, |_| Source::Boundary);
+    }
+    let within_boundary = match access.boundary {
+        Some(boundary) => findings.grant(|source| source == Source::Boundary, Some(boundary.label)),
+        None => Grant::Yes(Vec::new()),
+    };
+    let identity = findings
+        .grant(|source| source == Source::Identity, None)
+        .and(within_boundary);
+    let grant = match &access.resource {
+        None => identity,
+        Some(resource) => {
+            let any = findings.grant(|source| matches!(source, Source::Resource(_)), None);
+            let named = findings.grant(|source| source == Source::Resource(Reach::Named), None);
+            let principal_account = request.principal.and_then(|principal| principal.account());
+            match (resource.kind, principal_account == Some(resource.account)) {
+                (_, false) => any.and(identity),
+                (ResourcePolicyKind::Ordinary, true) => named.or(identity),
+                (ResourcePolicyKind::KmsKey, true) => named.or(any.and(identity)),
+            }
+        }
+    };
+    decide(&findings, grant)
+}
 
 /// Is the request allowed by a role's identity-based policies (managed and inline), within its
 /// permissions boundary if it has one? Principal elements and `request.principal` are ignored.
@@ -26,135 +91,215 @@ pub fn evaluate_identity(
     boundary: Option<&Labeled>,
     request: &Request,
 ) -> Evaluation {
-    let grants = Findings::scan(policies, request, false);
-    let limit = boundary.map(|b| (b.label, Findings::scan(slice::from_ref(b), request, false)));
-    decide(grants, limit)
+    let access = Access {
+        identity: policies,
+        boundary,
+        resource: None,
+    };
+    evaluate(&access, request)
 }
 
-/// Does a resource-based policy (a trust policy, a VPC endpoint policy) allow the request? Its
-/// `Principal` elements are matched against `request.principal`; a statement without one is about
-/// every principal.
+/// Does a resource-based policy on its own (a trust policy, a VPC endpoint policy) allow the
+/// request? Its `Principal` elements are matched against `request.principal`, an account's covering
+/// all of its principals; a statement without one is about every principal.
 pub fn evaluate_resource_policy(policy: &Labeled, request: &Request) -> Evaluation {
-    decide(Findings::scan(slice::from_ref(policy), request, true), None)
+    let mut findings = Findings::default();
+    findings.scan_resource(policy, request);
+    decide(&findings, findings.grant(|_| true, None))
 }
 
-/// What the statements of some policies say about one request.
+/// Which policy a statement is in; for a resource policy, how it covers the principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Identity,
+    Boundary,
+    Resource(Reach),
+}
+
+/// A statement that may or may not apply, with what it depends on.
+struct Doubt {
+    effect: Effect,
+    source: Source,
+    statement: StatementRef,
+    reasons: Vec<String>,
+}
+
+/// What the statements of some policies say about one request, in the order scanned.
+#[derive(Default)]
 struct Findings {
     denies: Vec<StatementRef>,
-    allows: Vec<StatementRef>,
-    /// Statements that may or may not apply, in document order, with what they depend on.
-    maybe: Vec<(Effect, StatementRef, Vec<String>)>,
+    allows: Vec<(Source, StatementRef)>,
+    maybe: Vec<Doubt>,
 }
 
 impl Findings {
-    fn scan(policies: &[Labeled], request: &Request, match_principal: bool) -> Self {
-        let mut findings = Findings {
-            denies: Vec::new(),
-            allows: Vec::new(),
-            maybe: Vec::new(),
-        };
+    fn scan(
+        &mut self,
+        policies: &[Labeled],
+        request: &Request,
+        source_of: impl Fn(&Statement) -> Source,
+    ) {
         for policy in policies {
             for (index, statement) in policy.document.statements.iter().enumerate() {
+                let source = source_of(statement);
                 let reference = || StatementRef {
                     policy: policy.label.to_string(),
                     index,
                     sid: statement.sid.clone(),
                 };
+                let match_principal = matches!(source, Source::Resource(_));
                 match (
                     statement.applies(request, match_principal),
                     statement.effect,
                 ) {
                     (Outcome::No, _) => {}
-                    (Outcome::Yes, Effect::Deny) => findings.denies.push(reference()),
-                    (Outcome::Yes, Effect::Allow) => findings.allows.push(reference()),
-                    (Outcome::Unknown(reasons), effect) => {
-                        findings.maybe.push((effect, reference(), reasons))
-                    }
+                    (Outcome::Yes, Effect::Deny) => self.denies.push(reference()),
+                    (Outcome::Yes, Effect::Allow) => self.allows.push((source, reference())),
+                    (Outcome::Unknown(reasons), effect) => self.maybe.push(Doubt {
+                        effect,
+                        source,
+                        statement: reference(),
+                        reasons,
+                    }),
                 }
             }
         }
-        findings
     }
 
-    fn may_allow(&self) -> bool {
-        !self.allows.is_empty()
-            || self
-                .maybe
-                .iter()
-                .any(|(effect, ..)| *effect == Effect::Allow)
+    fn scan_resource(&mut self, policy: &Labeled, request: &Request) {
+        self.scan(slice::from_ref(policy), request, |statement| {
+            Source::Resource(statement.reach(request))
+        });
     }
 
-    /// The unknown statements that could turn the answer: every possible deny, and the possible
-    /// allows when nothing allows for certain.
-    fn doubts(&self) -> impl Iterator<Item = &(Effect, StatementRef, Vec<String>)> {
-        self.maybe
+    /// Whether the allows of the sources `from` picks grant the request. `boundary` names the
+    /// boundary when these are its statements, for the denial.
+    fn grant<'g>(&'g self, from: impl Fn(Source) -> bool, boundary: Option<&'g str>) -> Grant<'g> {
+        let allows: Vec<&StatementRef> = self
+            .allows
             .iter()
-            .filter(|(effect, ..)| *effect == Effect::Deny || self.allows.is_empty())
+            .filter(|(source, _)| from(*source))
+            .map(|(_, statement)| statement)
+            .collect();
+        if !allows.is_empty() {
+            return Grant::Yes(allows);
+        }
+        let possible: BTreeSet<usize> = self
+            .maybe
+            .iter()
+            .enumerate()
+            .filter(|(_, doubt)| doubt.effect == Effect::Allow && from(doubt.source))
+            .map(|(at, _)| at)
+            .collect();
+        if possible.is_empty() {
+            Grant::No(boundary)
+        } else {
+            Grant::Maybe(possible)
+        }
     }
 }
 
-fn decide(grants: Findings, boundary: Option<(&str, Findings)>) -> Evaluation {
-    let limit = boundary.as_ref().map(|(_, findings)| findings);
+/// Whether the policies that must allow a request do: three-valued, so that the doubts kept are
+/// only those that could change the answer.
+enum Grant<'g> {
+    /// The allow statements the grant rests on.
+    Yes(Vec<&'g StatementRef>),
+    /// Only statements whose applying is unknown could grant it: their places in `Findings::maybe`.
+    Maybe(BTreeSet<usize>),
+    /// Not granted: by the boundary of this label, or (`None`) by nothing at all.
+    No(Option<&'g str>),
+}
+
+impl Grant<'_> {
+    /// Both must grant; the first certain refusal wins over any doubt.
+    fn and(self, other: Self) -> Self {
+        match (self, other) {
+            (Grant::No(denial), _) | (_, Grant::No(denial)) => Grant::No(denial),
+            (Grant::Yes(mut allows), Grant::Yes(more)) => {
+                allows.extend(more);
+                Grant::Yes(allows)
+            }
+            (Grant::Maybe(mut possible), Grant::Maybe(more)) => {
+                possible.extend(more);
+                Grant::Maybe(possible)
+            }
+            (Grant::Maybe(possible), Grant::Yes(_)) | (Grant::Yes(_), Grant::Maybe(possible)) => {
+                Grant::Maybe(possible)
+            }
+        }
+    }
+
+    /// Either grants; a certain grant wins over any doubt, and the refusal of the second is the
+    /// one reported when both refuse.
+    fn or(self, other: Self) -> Self {
+        match (self, other) {
+            (Grant::Yes(allows), _) | (_, Grant::Yes(allows)) => Grant::Yes(allows),
+            (Grant::Maybe(mut possible), Grant::Maybe(more)) => {
+                possible.extend(more);
+                Grant::Maybe(possible)
+            }
+            (Grant::Maybe(possible), Grant::No(_)) | (Grant::No(_), Grant::Maybe(possible)) => {
+                Grant::Maybe(possible)
+            }
+            (Grant::No(_), Grant::No(denial)) => Grant::No(denial),
+        }
+    }
+}
+
+fn decide(findings: &Findings, grant: Grant) -> Evaluation {
     let answer = |decision, statements| Evaluation {
         decision,
         statements,
         unevaluable: Vec::new(),
         boundary: None,
     };
-    let denies: Vec<StatementRef> = grants
-        .denies
-        .iter()
-        .chain(limit.iter().flat_map(|l| &l.denies))
-        .cloned()
-        .collect();
-    if !denies.is_empty() {
-        return answer(Decision::ExplicitDeny, denies);
+    if !findings.denies.is_empty() {
+        return answer(Decision::ExplicitDeny, findings.denies.clone());
     }
-    if !grants.may_allow() {
-        return answer(Decision::ImplicitDeny, Vec::new());
-    }
-    if let Some((label, limit)) = &boundary
-        && !limit.may_allow()
-    {
-        return Evaluation {
-            boundary: Some(label.to_string()),
-            ..answer(Decision::DeniedByBoundary, Vec::new())
-        };
-    }
-    let doubts: Vec<_> = grants
-        .doubts()
-        .chain(limit.into_iter().flat_map(Findings::doubts))
-        .collect();
-    if !doubts.is_empty() {
-        // In first-seen order, without a quadratic scan: a statement may carry thousands of keys.
-        let mut seen = std::collections::HashSet::new();
-        let mut unevaluable: Vec<String> = doubts
-            .iter()
-            .flat_map(|(_, _, reasons)| reasons)
-            .filter(|reason| seen.insert(reason.as_str()))
-            .cloned()
-            .collect();
-        // A report names the first few; thousands would drown the finding.
-        if unevaluable.len() > SHOWN_DOUBTS {
-            let more = unevaluable.len() - SHOWN_DOUBTS;
-            unevaluable.truncate(SHOWN_DOUBTS);
-            unevaluable.push(format!("{more} more"));
+    let (allows, possible) = match grant {
+        Grant::No(None) => return answer(Decision::ImplicitDeny, Vec::new()),
+        Grant::No(Some(boundary)) => {
+            return Evaluation {
+                boundary: Some(boundary.to_string()),
+                ..answer(Decision::DeniedByBoundary, Vec::new())
+            };
         }
-        return Evaluation {
-            unevaluable,
-            ..answer(
-                Decision::Uncertain,
-                doubts.into_iter().map(|(_, s, _)| s.clone()).collect(),
-            )
-        };
-    }
-    let allows = grants
-        .allows
+        Grant::Yes(allows) => (allows, BTreeSet::new()),
+        Grant::Maybe(possible) => (Vec::new(), possible),
+    };
+    // Any possible deny could take the grant away; possible allows count only when it rests on
+    // them.
+    let doubts: Vec<&Doubt> = findings
+        .maybe
         .iter()
-        .chain(limit.iter().flat_map(|l| &l.allows))
+        .enumerate()
+        .filter(|(at, doubt)| doubt.effect == Effect::Deny || possible.contains(at))
+        .map(|(_, doubt)| doubt)
+        .collect();
+    if doubts.is_empty() {
+        return answer(Decision::Allowed, allows.into_iter().cloned().collect());
+    }
+    // In first-seen order, without a quadratic scan: a statement may carry thousands of keys.
+    let mut seen = std::collections::HashSet::new();
+    let mut unevaluable: Vec<String> = doubts
+        .iter()
+        .flat_map(|doubt| &doubt.reasons)
+        .filter(|reason| seen.insert(reason.as_str()))
         .cloned()
         .collect();
-    answer(Decision::Allowed, allows)
+    // A report names the first few; thousands would drown the finding.
+    if unevaluable.len() > SHOWN_DOUBTS {
+        let more = unevaluable.len() - SHOWN_DOUBTS;
+        unevaluable.truncate(SHOWN_DOUBTS);
+        unevaluable.push(format!("{more} more"));
+    }
+    Evaluation {
+        unevaluable,
+        ..answer(
+            Decision::Uncertain,
+            doubts.iter().map(|doubt| doubt.statement.clone()).collect(),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -957,6 +1102,285 @@ mod tests {
             e.unevaluable,
             vec!["Principal (no principal in the request)".to_string()]
         );
+    }
+
+    use super::ResourcePolicyKind::{KmsKey, Ordinary};
+
+    const KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const OBJECT: &str = "arn:aws:s3:::bucket/key";
+    const RESOURCE_POLICY: &str = "resource policy";
+    const ROLE_POLICY: &str = "inline:Role";
+    const ROOT: &str = "arn:aws:iam::123456789012:root";
+    const OTHER_ACCOUNT: &str = "111122223333";
+
+    /// [`ROLE`] asks for `action` on a key or an object whose policy, of that kind and account, is
+    /// `resource`; `identity`, if any, is the role's one policy.
+    fn access(
+        identity: Option<&PolicyDocument>,
+        boundary: Option<&PolicyDocument>,
+        resource: (&PolicyDocument, ResourcePolicyKind, &str),
+        action: &str,
+    ) -> Evaluation {
+        let (document, kind, account) = resource;
+        let identity: Vec<Labeled> = identity
+            .map(|document| Labeled {
+                label: ROLE_POLICY,
+                document,
+            })
+            .into_iter()
+            .collect();
+        let boundary = boundary.map(|document| Labeled {
+            label: BOUNDARY,
+            document,
+        });
+        let policy = Labeled {
+            label: RESOURCE_POLICY,
+            document,
+        };
+        let context = context();
+        let role = role();
+        let request = Request {
+            action,
+            resource: match kind {
+                KmsKey => KEY,
+                Ordinary => OBJECT,
+            },
+            principal: Some(&role),
+            context: &context,
+        };
+        let access = Access {
+            identity: &identity,
+            boundary: boundary.as_ref(),
+            resource: Some(ResourcePolicy {
+                policy: &policy,
+                kind,
+                account,
+            }),
+        };
+        evaluate(&access, &request)
+    }
+
+    /// A key or bucket policy whose one statement, `Grant`, allows `principal` all of KMS and S3.
+    fn granting(principal: Value) -> PolicyDocument {
+        doc(
+            json!({"Version": "2012-10-17", "Statement": [{"Sid": "Grant", "Effect": "Allow",
+            "Principal": principal, "Action": ["kms:*", "s3:*"], "Resource": "*"}]}),
+        )
+    }
+
+    fn allowing(action: &str) -> PolicyDocument {
+        doc(json!({"Statement": {"Effect": "Allow", "Action": action, "Resource": "*"}}))
+    }
+
+    #[test]
+    fn a_key_policy_granting_the_account_delegates_to_the_identity_policies() {
+        let decrypt = allowing("kms:Decrypt");
+        let no_kms = allowing("ssm:*");
+        for principal in [json!({"AWS": ROOT}), json!({"AWS": ACCOUNT})] {
+            let key = granting(principal);
+            let e = access(Some(&decrypt), None, (&key, KmsKey, ACCOUNT), "kms:Decrypt");
+            assert_eq!(e.decision, Decision::Allowed);
+            assert_eq!(
+                e.statements,
+                vec![
+                    at(RESOURCE_POLICY, 0, Some("Grant")),
+                    at(ROLE_POLICY, 0, None)
+                ]
+            );
+            // The identity policies must allow this very action, within the boundary.
+            let e = access(Some(&decrypt), None, (&key, KmsKey, ACCOUNT), "kms:Encrypt");
+            assert_eq!(e.decision, Decision::ImplicitDeny);
+            let e = access(None, None, (&key, KmsKey, ACCOUNT), "kms:Decrypt");
+            assert_eq!(e.decision, Decision::ImplicitDeny);
+            let e = access(
+                Some(&decrypt),
+                Some(&no_kms),
+                (&key, KmsKey, ACCOUNT),
+                "kms:Decrypt",
+            );
+            assert_eq!(e.decision, Decision::DeniedByBoundary);
+            assert_eq!(e.boundary.as_deref(), Some(BOUNDARY));
+        }
+    }
+
+    #[test]
+    fn a_key_policy_naming_the_role_grants_on_its_own() {
+        let principals = [
+            json!({"AWS": ROLE}),
+            json!("*"),
+            json!({"AWS": [ROOT, ROLE]}),
+        ];
+        for principal in principals {
+            let key = granting(principal.clone());
+            let e = access(None, None, (&key, KmsKey, ACCOUNT), "kms:Decrypt");
+            assert_eq!(e.decision, Decision::Allowed, "{principal}");
+            assert_eq!(e.statements, vec![at(RESOURCE_POLICY, 0, Some("Grant"))]);
+        }
+        // The documented simplification: no boundary limits a grant naming the role.
+        let key = granting(json!({"AWS": ROLE}));
+        let no_kms = allowing("ssm:*");
+        let e = access(None, Some(&no_kms), (&key, KmsKey, ACCOUNT), "kms:Decrypt");
+        assert_eq!(e.decision, Decision::Allowed);
+    }
+
+    #[test]
+    fn without_a_key_policy_allow_the_identity_policies_grant_nothing() {
+        let decrypt = allowing("kms:Decrypt");
+        assert_eq!(
+            decision_of(identity(&[(ROLE_POLICY, &decrypt)], None, "kms:Decrypt")),
+            Decision::Allowed
+        );
+        let other_role = granting(json!({"AWS": "arn:aws:iam::123456789012:role/Other"}));
+        let encrypt_only = doc(
+            json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:Encrypt", "Resource": "*"}}),
+        );
+        for key in [other_role, encrypt_only] {
+            let e = access(Some(&decrypt), None, (&key, KmsKey, ACCOUNT), "kms:Decrypt");
+            assert_eq!(e.decision, Decision::ImplicitDeny);
+            assert!(e.statements.is_empty());
+        }
+    }
+
+    #[test]
+    fn an_explicit_deny_in_the_key_policy_beats_every_allow() {
+        let key = doc(json!({"Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "kms:*", "Resource": "*"},
+            {"Sid": "NoDecrypt", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}
+        ]}));
+        let decrypt = allowing("kms:Decrypt");
+        let e = access(Some(&decrypt), None, (&key, KmsKey, ACCOUNT), "kms:Decrypt");
+        assert_eq!(e.decision, Decision::ExplicitDeny);
+        assert_eq!(
+            e.statements,
+            vec![at(RESOURCE_POLICY, 2, Some("NoDecrypt"))]
+        );
+        let e = access(Some(&decrypt), None, (&key, KmsKey, ACCOUNT), "kms:Encrypt");
+        assert_eq!(e.decision, Decision::Allowed);
+        assert_eq!(e.statements, vec![at(RESOURCE_POLICY, 1, None)]);
+    }
+
+    #[test]
+    fn across_accounts_the_resource_policy_and_the_identity_policies_must_both_allow() {
+        let both = doc(
+            json!({"Statement": {"Effect": "Allow", "Action": ["s3:GetObject", "kms:Decrypt"], "Resource": "*"}}),
+        );
+        let naming_role = granting(json!({"AWS": ROLE}));
+        let role_account = granting(json!({"AWS": ACCOUNT}));
+        let own_account = granting(json!({"AWS": "arn:aws:iam::111122223333:root"}));
+        for (kind, action) in [(Ordinary, "s3:GetObject"), (KmsKey, "kms:Decrypt")] {
+            let in_other = |identity, policy| {
+                access(identity, None, (policy, kind, OTHER_ACCOUNT), action).decision
+            };
+            let e = access(
+                Some(&both),
+                None,
+                (&naming_role, kind, OTHER_ACCOUNT),
+                action,
+            );
+            assert_eq!(e.decision, Decision::Allowed, "{kind:?}");
+            assert_eq!(
+                e.statements,
+                vec![
+                    at(RESOURCE_POLICY, 0, Some("Grant")),
+                    at(ROLE_POLICY, 0, None)
+                ]
+            );
+            assert_eq!(
+                in_other(None, &naming_role),
+                Decision::ImplicitDeny,
+                "{kind:?}"
+            );
+            assert_eq!(in_other(Some(&both), &role_account), Decision::Allowed);
+            assert_eq!(in_other(Some(&both), &own_account), Decision::ImplicitDeny);
+        }
+    }
+
+    #[test]
+    fn in_its_account_an_ordinary_resource_policy_naming_the_role_suffices() {
+        let get = allowing("s3:GetObject");
+        let no_s3 = allowing("ssm:*");
+        let naming_role = granting(json!({"AWS": ROLE}));
+        let e = access(
+            None,
+            None,
+            (&naming_role, Ordinary, ACCOUNT),
+            "s3:GetObject",
+        );
+        assert_eq!(e.decision, Decision::Allowed);
+        assert_eq!(e.statements, vec![at(RESOURCE_POLICY, 0, Some("Grant"))]);
+        let e = access(
+            None,
+            Some(&no_s3),
+            (&naming_role, Ordinary, ACCOUNT),
+            "s3:GetObject",
+        );
+        assert_eq!(e.decision, Decision::Allowed);
+        // Through the account, the identity policies must allow, and then they suffice alone.
+        let to_account = granting(json!({"AWS": ROOT}));
+        let e = access(None, None, (&to_account, Ordinary, ACCOUNT), "s3:GetObject");
+        assert_eq!(e.decision, Decision::ImplicitDeny);
+        let e = access(
+            Some(&get),
+            None,
+            (&to_account, Ordinary, ACCOUNT),
+            "s3:GetObject",
+        );
+        assert_eq!(e.decision, Decision::Allowed);
+        assert_eq!(e.statements, vec![at(ROLE_POLICY, 0, None)]);
+        let other_role = granting(json!({"AWS": "arn:aws:iam::123456789012:role/Other"}));
+        let e = access(
+            Some(&get),
+            None,
+            (&other_role, Ordinary, ACCOUNT),
+            "s3:GetObject",
+        );
+        assert_eq!(e.decision, Decision::Allowed);
+        let e = access(
+            Some(&get),
+            Some(&no_s3),
+            (&other_role, Ordinary, ACCOUNT),
+            "s3:GetObject",
+        );
+        assert_eq!(e.decision, Decision::DeniedByBoundary);
+    }
+
+    #[test]
+    fn an_unevaluable_condition_on_the_delegating_statement_is_uncertain() {
+        let via_ssm = json!({"Sid": "ViaSsm", "Effect": "Allow", "Principal": {"AWS": ROOT},
+            "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": "ssm.eu-west-1.amazonaws.com"}}});
+        let key = doc(json!({"Statement": [via_ssm]}));
+        let decrypt = allowing("kms:Decrypt");
+        let e = access(Some(&decrypt), None, (&key, KmsKey, ACCOUNT), "kms:Decrypt");
+        assert_eq!(e.decision, Decision::Uncertain);
+        assert_eq!(e.statements, vec![at(RESOURCE_POLICY, 0, Some("ViaSsm"))]);
+        assert_eq!(
+            e.unevaluable,
+            vec!["kms:ViaService (StringEquals)".to_string()]
+        );
+        // The doubt changes neither the identity policies' refusal nor a grant naming the role.
+        let e = access(None, None, (&key, KmsKey, ACCOUNT), "kms:Decrypt");
+        assert_eq!(e.decision, Decision::ImplicitDeny);
+        let named = json!({"Sid": "Role", "Effect": "Allow", "Principal": {"AWS": ROLE},
+            "Action": "kms:Decrypt", "Resource": "*"});
+        let also_named = doc(json!({"Statement": [via_ssm, named]}));
+        let e = access(None, None, (&also_named, KmsKey, ACCOUNT), "kms:Decrypt");
+        assert_eq!(e.decision, Decision::Allowed);
+        assert_eq!(e.statements, vec![at(RESOURCE_POLICY, 1, Some("Role"))]);
+        // A possible deny in an identity policy could take even that grant away.
+        let maybe_deny = doc(
+            json!({"Statement": {"Sid": "NotFromVpc", "Effect": "Deny", "Action": "*", "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:SourceVpc": "vpc-0abc"}}}}),
+        );
+        let e = access(
+            Some(&maybe_deny),
+            None,
+            (&also_named, KmsKey, ACCOUNT),
+            "kms:Decrypt",
+        );
+        assert_eq!(e.decision, Decision::Uncertain);
+        assert_eq!(e.statements, vec![at(ROLE_POLICY, 0, Some("NotFromVpc"))]);
     }
 
     #[test]

@@ -1,15 +1,22 @@
 //! IAM policy evaluation without AWS: "is this principal allowed this action on this resource" from
 //! already-decoded policy documents, following AWS's documented evaluation logic.
 //!
-//! Used for three questions: does a role's identity-based policies (within its permissions boundary)
-//! allow the agent's core actions; does its trust policy let `ec2.amazonaws.com` do `sts:AssumeRole`;
-//! does a VPC endpoint policy let the role do the core actions.
+//! One entry point, [`evaluate`], weighs everything that decides a request: the principal's
+//! identity-based policies within its permissions boundary, and the resource's policy (an ordinary
+//! resource policy or a KMS key policy), in the principal's account or another. The checks ask
+//! three questions through it or its two narrower forms: does a role's identity-based policies
+//! (within its boundary) allow the agent's core actions; does its trust policy let
+//! `ec2.amazonaws.com` do `sts:AssumeRole`; does a VPC endpoint policy let the role do the core
+//! actions.
 //!
 //! ```text
-//! PolicyDocument::parse(&serde_json::Value) -> Result<PolicyDocument, String>          // trust, endpoint
-//! PolicyDocument::parse_identity(&serde_json::Value) -> Result<PolicyDocument, String> // role, boundary
-//! evaluate_identity(&[Labeled], Option<&Labeled>, &Request) -> Evaluation   // policies, boundary
-//! evaluate_resource_policy(&Labeled, &Request) -> Evaluation                // trust, endpoint policy
+//! PolicyDocument::parse(&serde_json::Value) -> Result<PolicyDocument, String>  // trust, endpoint, key
+//! PolicyDocument::parse_identity(&serde_json::Value) -> Result<PolicyDocument, String>  // role, boundary
+//! evaluate(&Access, &Request) -> Evaluation
+//!     Access { identity: &[Labeled], boundary: Option<&Labeled>, resource: Option<ResourcePolicy> }
+//!     ResourcePolicy { policy: &Labeled, kind: ResourcePolicyKind (Ordinary | KmsKey), account }
+//! evaluate_identity(&[Labeled], Option<&Labeled>, &Request) -> Evaluation  // no resource policy
+//! evaluate_resource_policy(&Labeled, &Request) -> Evaluation  // the policy alone: trust, endpoint
 //! ```
 //!
 //! A [`Labeled`] pairs a document with the name reports use for it (its ARN, `inline:Name`, ...). A
@@ -31,6 +38,25 @@
 //!   `Deny` when the answer would otherwise be Allowed, a possible `Allow` when nothing allows for sure.
 //! - An explicit deny in the permissions boundary is an `ExplicitDeny` naming the boundary's
 //!   statement; `DeniedByBoundary` means the boundary allows nothing that matches.
+//! - [`evaluate`] combines the policies as AWS does. An explicit deny in any of them denies.
+//!   Otherwise, with the resource in the principal's account (the account of `request.principal`
+//!   is `ResourcePolicy::account`):
+//!   - an ordinary resource policy's allow that names the principal (its ARN; or everyone: `*`,
+//!     no `Principal`, a `NotPrincipal` leaving it out) grants on its own, beyond the boundary's
+//!     reach; else the identity policies must allow within the boundary;
+//!   - a KMS key policy must allow: naming the principal, on its own; only through the account
+//!     (`arn:aws:iam::ACCOUNT:root` or the bare id), with the identity policies allowing within
+//!     the boundary too. IAM policies alone grant nothing on a key.
+//!
+//!   Across accounts, or for a principal of no known account (a service, or none given), the
+//!   resource policy (in any form) and the identity policies within the boundary must both allow.
+//! - Simplified: AWS lets a boundary limit a resource policy's grant to a role ARN when the caller
+//!   is one of the role's sessions; here a grant naming the principal given (pass the role ARN)
+//!   is enough.
+//! - In a combined answer, `ImplicitDeny` means a policy that must allow does not (the identity
+//!   policies may allow while the key policy does not), and `Allowed` names the statements the
+//!   grant rests on, the resource policy's first. Doubts combine alike: an unknown allow counts
+//!   only where no certain grant does, an unknown deny whenever the answer would be Allowed.
 //! - In resource policies, a statement without `Principal` is about every principal; a `Principal`
 //!   value is matched as written (IAM allows no wildcard inside a name or ARN); an account id or
 //!   `arn:aws:iam::ACCOUNT:root` covers every principal of that account; `"*"` and `{"AWS": "*"}`
@@ -58,5 +84,8 @@ mod statement;
 
 pub use decision::{Decision, Evaluation, StatementRef};
 pub use document::PolicyDocument;
-pub use evaluate::{Labeled, evaluate_identity, evaluate_resource_policy};
+pub use evaluate::{
+    Access, Labeled, ResourcePolicy, ResourcePolicyKind, evaluate, evaluate_identity,
+    evaluate_resource_policy,
+};
 pub use request::{Principal, Request};

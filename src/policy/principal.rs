@@ -53,38 +53,56 @@ impl PrincipalElement {
     /// Whether the element names the principal. Without a principal in the request only the
     /// everyone-forms can be decided.
     pub(super) fn matches(&self, principal: Option<&Principal>) -> Outcome {
-        let listed = match self {
-            PrincipalElement::Anyone => return Outcome::Yes,
-            PrincipalElement::Listed(listed) => listed,
-        };
-        // `{"AWS": "*"}` is documented as the same as `"*"`, services included.
-        if listed
-            .iter()
-            .any(|(kind, v)| *kind == Kind::Aws && v == "*")
-        {
-            return Outcome::Yes;
+        match (self.reach(principal), principal) {
+            (Some(_), _) => Outcome::Yes,
+            (None, Some(_)) => Outcome::No,
+            (None, None) => {
+                Outcome::Unknown(vec!["Principal (no principal in the request)".to_string()])
+            }
         }
-        let Some(principal) = principal else {
-            return Outcome::Unknown(vec!["Principal (no principal in the request)".to_string()]);
-        };
-        Outcome::from_bool(
-            listed
+    }
+
+    /// How the element covers the principal, by the strongest of its values; `None` if it does
+    /// not, or (without a principal) may not.
+    pub(super) fn reach(&self, principal: Option<&Principal>) -> Option<Reach> {
+        match self {
+            PrincipalElement::Anyone => Some(Reach::Named),
+            PrincipalElement::Listed(listed) => listed
                 .iter()
-                .any(|(kind, value)| names(*kind, value, principal)),
-        )
+                .filter_map(|(kind, value)| names(*kind, value, principal))
+                .min(),
+        }
     }
 }
 
+/// How a `Principal` value covers a principal. It decides whether a grant stands on its own or
+/// delegates to the principal's account, whose IAM policies must then allow too (a KMS key
+/// policy's statement for `arn:aws:iam::ACCOUNT:root`).
+///
+/// Declared from the strongest, so that `min` picks the strongest of several values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Reach {
+    /// By the principal's own ARN or service name, or as everyone (`*`).
+    Named,
+    /// Only as one of an account's principals: the account id or its root ARN.
+    Account,
+}
+
 /// IAM matches a principal as written: no wildcard stands for part of a name or ARN (only the bare
-/// `*` means everyone, handled by the caller); an account id or its root ARN covers the account.
-fn names(kind: Kind, value: &str, principal: &Principal) -> bool {
+/// `*` means everyone); an account id or its root ARN covers the account.
+fn names(kind: Kind, value: &str, principal: Option<&Principal>) -> Option<Reach> {
+    // `{"AWS": "*"}` is documented as the same as `"*"`, services included.
+    if kind == Kind::Aws && value == "*" {
+        return Some(Reach::Named);
+    }
+    let principal = principal?;
     match (kind, principal) {
-        (Kind::Aws, Principal::Aws(arn)) => {
-            value == arn
-                || account_named(value).is_some_and(|account| principal.account() == Some(account))
-        }
-        (Kind::Service, Principal::Service(service)) => value == service,
-        _ => false,
+        (Kind::Aws, Principal::Aws(arn)) if value == arn => Some(Reach::Named),
+        (Kind::Aws, Principal::Aws(_)) => account_named(value)
+            .filter(|&account| principal.account() == Some(account))
+            .map(|_| Reach::Account),
+        (Kind::Service, Principal::Service(service)) => (value == service).then_some(Reach::Named),
+        _ => None,
     }
 }
 
@@ -167,6 +185,25 @@ mod tests {
         assert_eq!(other.matches(Some(&role())), No);
         let other_role = element(json!({"AWS": "arn:aws:iam::123456789012:role/Other"}));
         assert_eq!(other_role.matches(Some(&role())), No);
+    }
+
+    #[test]
+    fn reach_prefers_a_value_naming_the_principal_to_its_account() {
+        let reach = |v: Value| element(v).reach(Some(&role()));
+        assert_eq!(reach(json!({"AWS": ROLE})), Some(Reach::Named));
+        assert_eq!(reach(json!("*")), Some(Reach::Named));
+        assert_eq!(reach(json!({"AWS": "*"})), Some(Reach::Named));
+        assert_eq!(reach(json!({"AWS": "123456789012"})), Some(Reach::Account));
+        let root = "arn:aws:iam::123456789012:root";
+        assert_eq!(reach(json!({"AWS": root})), Some(Reach::Account));
+        assert_eq!(reach(json!({"AWS": [root, ROLE]})), Some(Reach::Named));
+        let other_account = json!({"AWS": "arn:aws:iam::111122223333:root"});
+        assert_eq!(reach(other_account), None);
+        assert_eq!(element(json!({"AWS": ROLE})).reach(None), None);
+        assert_eq!(
+            element(json!({"Service": "ec2.amazonaws.com"})).reach(Some(&ec2())),
+            Some(Reach::Named)
+        );
     }
 
     #[test]

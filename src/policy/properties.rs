@@ -6,8 +6,8 @@
 //! `Allowed` before", never as "still denied".
 
 use super::{
-    Decision, Evaluation, Labeled, PolicyDocument, Principal, Request, evaluate_identity,
-    evaluate_resource_policy,
+    Access, Decision, Evaluation, Labeled, PolicyDocument, Principal, Request, ResourcePolicy,
+    ResourcePolicyKind, evaluate, evaluate_identity, evaluate_resource_policy,
 };
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
@@ -15,6 +15,8 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 const ACCOUNT: &str = "123456789012";
+/// Accounts a resource belongs to: the role's, and another.
+const ACCOUNTS: &[&str] = &[ACCOUNT, "111122223333"];
 const ROLE: &str = "arn:aws:iam::123456789012:role/Name";
 const INSTANCE: &str = "arn:aws:ec2:eu-west-1:123456789012:instance/i-0abc1234567890def";
 
@@ -127,6 +129,16 @@ impl Asked {
 
 /// Identity evaluation; every policy gets the same label, since labels only name statements.
 fn identity(policies: &[Doc], boundary: Option<&Doc>, asked: &Asked) -> Evaluation {
+    access(policies, boundary, None, asked)
+}
+
+/// Identity evaluation, combined with the policy of a resource of that kind and account if given.
+fn access(
+    policies: &[Doc],
+    boundary: Option<&Doc>,
+    resource: Option<(&Doc, ResourcePolicyKind, &str)>,
+    asked: &Asked,
+) -> Evaluation {
     let documents: Vec<PolicyDocument> = policies.iter().map(Doc::parsed).collect();
     let labeled: Vec<Labeled> = documents
         .iter()
@@ -140,7 +152,25 @@ fn identity(policies: &[Doc], boundary: Option<&Doc>, asked: &Asked) -> Evaluati
         label: "boundary",
         document,
     });
-    evaluate_identity(&labeled, boundary.as_ref(), &asked.request())
+    let request = asked.request();
+    let Some((policy, kind, account)) = resource else {
+        return evaluate_identity(&labeled, boundary.as_ref(), &request);
+    };
+    let document = policy.parsed();
+    let policy = Labeled {
+        label: "resource policy",
+        document: &document,
+    };
+    let access = Access {
+        identity: &labeled,
+        boundary: boundary.as_ref(),
+        resource: Some(ResourcePolicy {
+            policy: &policy,
+            kind,
+            account,
+        }),
+    };
+    evaluate(&access, &request)
 }
 
 fn resource_based(policy: &Doc, asked: &Asked) -> Evaluation {
@@ -522,6 +552,35 @@ proptest! {
         let deny = json!({"Effect": "Deny", "Action": pattern, "Resource": "*"});
         policy.statements.insert(at.index(policy.statements.len() + 1), deny);
         prop_assert_eq!(resource_based(&policy, &asked).decision, Decision::ExplicitDeny);
+    }
+
+    #[test]
+    fn a_combined_grant_rests_on_policies_that_allow_on_their_own(
+        policies in identity_policies(0..3),
+        boundary in prop::option::of(document(false)),
+        resource in document(true),
+        kind in select(vec![ResourcePolicyKind::Ordinary, ResourcePolicyKind::KmsKey]),
+        account in select(ACCOUNTS),
+        asked in asked(),
+    ) {
+        let on = Some((&resource, kind, account));
+        let evaluation = access(&policies, boundary.as_ref(), on, &asked);
+        explains_itself(&evaluation)?;
+        if evaluation.decision == Decision::Allowed {
+            let allowed = |evaluation: Evaluation| evaluation.decision == Decision::Allowed;
+            let by_resource = allowed(resource_based(&resource, &asked));
+            let by_identity = allowed(identity(&policies, boundary.as_ref(), &asked));
+            let naming_principal = allowed(access(&[], None, on, &asked));
+            let principal_account = asked.principal.as_ref().and_then(Principal::account);
+            let rests_on_them = match (kind, principal_account == Some(account)) {
+                (_, false) => by_resource && by_identity,
+                (ResourcePolicyKind::Ordinary, true) => naming_principal || by_identity,
+                (ResourcePolicyKind::KmsKey, true) => {
+                    by_resource && (naming_principal || by_identity)
+                }
+            };
+            prop_assert!(rests_on_them, "{kind:?} in {account}: {evaluation}");
+        }
     }
 
     #[test]

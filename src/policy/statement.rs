@@ -4,7 +4,7 @@ use super::condition::{Condition, parse_conditions};
 use super::document::string_list;
 use super::outcome::Outcome;
 use super::pattern::{ArnPattern, Pattern, Syntax};
-use super::principal::PrincipalElement;
+use super::principal::{PrincipalElement, Reach};
 use super::request::Request;
 use serde_json::{Map, Value};
 
@@ -129,6 +129,19 @@ impl Statement {
     /// Whether the statement has a `Resource`/`NotResource` element.
     pub(super) fn names_resources(&self) -> bool {
         self.resources.is_some()
+    }
+
+    /// How the statement covers the request's principal, for a statement that applies: without a
+    /// `Principal`, or by `NotPrincipal`, it is about every principal (but the listed). When the
+    /// request has no principal, a listed one counts as covered only through its account, so that
+    /// nothing is granted on the strength of a name that may not be the principal's.
+    pub(super) fn reach(&self, request: &Request) -> Reach {
+        match &self.principals {
+            Some(Scope::Listed(element)) => {
+                element.reach(request.principal).unwrap_or(Reach::Account)
+            }
+            _ => Reach::Named,
+        }
     }
 
     /// Whether the statement's effect applies to the request. `match_principal` is false for

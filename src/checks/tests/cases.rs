@@ -1,0 +1,146 @@
+//! Every check's own two cases: facts in which it fails and facts in which it passes. A check
+//! without both fails `every_check_has_a_failing_and_a_passing_case`, so no check lands untested;
+//! adding a check adds its two rows here (the detailed tests beside them say why and how).
+
+use super::*;
+
+struct Case {
+    check: &'static str,
+    expect: Status,
+    facts: fn() -> Facts,
+}
+
+const fn case(check: &'static str, expect: Status, facts: fn() -> Facts) -> Case {
+    Case {
+        check,
+        expect,
+        facts,
+    }
+}
+
+/// `base` changed by `change`.
+fn with(base: fn() -> Facts, change: impl FnOnce(&mut Facts)) -> Facts {
+    let mut f = base();
+    change(&mut f);
+    f
+}
+
+fn https_egress_only_on_80(f: &mut Facts) {
+    group_mut(f, "sg-inst").egress = vec![SgRule {
+        cidrs: vec!["0.0.0.0/0".into()],
+        ..sg_rule("tcp", Some((80, 80)))
+    }];
+}
+
+#[rustfmt::skip]
+const CASES: &[Case] = &[
+    case("instance.found", Status::Pass, private_with_endpoints),
+    case("instance.found", Status::Fail, || with(private_with_endpoints, |f| {
+        f.aws_mut().instance = Fetch::collected(None);
+    })),
+    case("instance.running", Status::Pass, private_with_endpoints),
+    case("instance.running", Status::Fail, || with(private_with_endpoints, |f| {
+        instance_mut(f).state = "stopped".into();
+    })),
+    case("instance.metadata", Status::Pass, private_with_endpoints),
+    case("instance.metadata", Status::Fail, || with(private_with_endpoints, |f| {
+        instance_mut(f).metadata.http_endpoint = Some("disabled".into());
+    })),
+    case("iam.profile", Status::Pass, private_with_endpoints),
+    case("iam.profile", Status::Fail, || with(private_with_endpoints, |f| {
+        collected_mut(&mut f.aws_mut().iam.instance_profile).role_names.clear();
+    })),
+    case("iam.trust", Status::Pass, private_with_endpoints),
+    case("iam.trust", Status::Fail, || with(private_with_endpoints, |f| {
+        collected_mut(&mut f.aws_mut().iam.role).trust_policy = json!({"Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole"}]});
+    })),
+    case("iam.core-permissions", Status::Pass, private_with_endpoints),
+    case("iam.core-permissions", Status::Fail, || with(private_with_endpoints, |f| {
+        set_policies(f, vec![], vec![]);
+    })),
+    case("agent.registered", Status::Pass, private_with_endpoints),
+    case("agent.registered", Status::Fail, || with(private_with_endpoints, |f| {
+        f.aws_mut().agent = Fetch::collected(None);
+    })),
+    case("agent.online", Status::Pass, private_with_endpoints),
+    case("agent.online", Status::Fail, || with(private_with_endpoints, |f| {
+        agent_mut(f).ping_status = "ConnectionLost".into();
+    })),
+    case("agent.version", Status::Pass, private_with_endpoints),
+    case("agent.version", Status::Fail, || with(private_with_endpoints, |f| {
+        agent_mut(f).agent_version = Some("2.3.50.0".into());
+    })),
+    case("network.route", Status::Pass, private_with_nat),
+    case("network.route", Status::Fail, || with(private_with_endpoints, |f| {
+        f.aws_mut().network.vpc_endpoints = Fetch::collected(vec![]);
+    })),
+    case("network.egress-443", Status::Pass, private_with_nat),
+    case("network.egress-443", Status::Fail, || with(private_with_nat, https_egress_only_on_80)),
+    case("network.nacl", Status::Pass, private_with_nat),
+    case("network.nacl", Status::Fail, || with(private_with_nat, |f| {
+        acls_mut(f)[0].entries.push(nacl_entry(50, true, "deny", "0.0.0.0/0", Some((443, 443))));
+    })),
+    case("vpce.present", Status::Pass, private_with_endpoints),
+    case("vpce.present", Status::Fail, || with(private_with_endpoints, |f| {
+        endpoints_mut(f).retain(|e| !e.service_name.ends_with("ssmmessages"));
+    })),
+    case("vpce.private-dns", Status::Pass, private_with_endpoints),
+    case("vpce.private-dns", Status::Fail, || with(private_with_endpoints, |f| {
+        endpoints_mut(f)[0].private_dns_enabled = false;
+    })),
+    case("vpce.ingress-443", Status::Pass, private_with_endpoints),
+    case("vpce.ingress-443", Status::Fail, || with(private_with_endpoints, |f| {
+        group_mut(f, "sg-vpce").ingress.clear();
+    })),
+    case("vpce.policy", Status::Pass, private_with_endpoints),
+    case("vpce.policy", Status::Fail, || with(private_with_endpoints, |f| {
+        endpoints_mut(f)[1].policy = Some(json!({"Statement": [{"Effect": "Allow",
+            "Principal": "*", "Action": "ssm:*", "Resource": "*"}]}));
+    })),
+    case("vpc.dns-support", Status::Pass, private_with_endpoints),
+    case("vpc.dns-support", Status::Fail, || with(private_with_endpoints, |f| {
+        f.aws_mut().network.dns_support = Fetch::collected(false);
+    })),
+    case("vpc.dns-hostnames", Status::Pass, private_with_endpoints),
+    case("vpc.dns-hostnames", Status::Fail, || with(private_with_endpoints, |f| {
+        f.aws_mut().network.dns_hostnames = Fetch::collected(false);
+    })),
+];
+
+#[test]
+fn every_check_has_a_failing_and_a_passing_case() {
+    let mut missing = Vec::new();
+    for id in Catalog::get().ids() {
+        for expect in [Status::Fail, Status::Pass] {
+            if !CASES.iter().any(|c| c.check == id && c.expect == expect) {
+                missing.push(format!("{id}: no case in which it is {expect}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "add them to src/checks/tests/cases.rs:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn every_case_holds() {
+    let mut wrong = Vec::new();
+    for c in CASES {
+        let report = run(&(c.facts)());
+        let Some(found) = report.checks.iter().find(|f| f.id == c.check) else {
+            wrong.push(format!("{}: not in the report", c.check));
+            continue;
+        };
+        if found.status != c.expect {
+            wrong.push(format!(
+                "{}: expected {}, got {}: {}",
+                c.check, c.expect, found.status, found.message
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
