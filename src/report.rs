@@ -164,9 +164,10 @@ impl Report {
                 Status::Error => &mut summary.error,
             } += 1;
         }
+        // Nothing judged is nothing known: never a pass.
         let verdict = if summary.fail > 0 {
             Verdict::Fail
-        } else if summary.error > 0 {
+        } else if summary.error > 0 || checks.is_empty() {
             Verdict::Incomplete
         } else if summary.warn > 0 {
             Verdict::Warn
@@ -237,6 +238,9 @@ impl Report {
                 s.fail,
                 plural(s.fail)
             ),
+            Verdict::Incomplete if self.checks.is_empty() => {
+                format!("{id}: no check was run: nothing is known about it yet.")
+            }
             Verdict::Incomplete => format!(
                 "{id}: no failure found, but {} check{} could not be evaluated.",
                 s.error,

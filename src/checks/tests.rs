@@ -1342,6 +1342,24 @@ fn checks_of_an_unobserved_vantage_point_are_one_line_not_a_row_of_skips() {
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["not_observed"][0]["vantage"], "instance");
 
+    let nothing = Facts {
+        aws: None,
+        ..facts.clone()
+    };
+    let report = super::run(&nothing, Stats::default());
+    assert!(report.checks.is_empty());
+    assert_eq!(
+        report.verdict,
+        Verdict::Incomplete,
+        "nothing judged is not a pass"
+    );
+    assert_eq!(report.verdict.exit(), crate::exit::Exit::Incomplete);
+    assert!(
+        report.headline().contains("no check was run"),
+        "{}",
+        report.headline()
+    );
+
     facts.instance = Some(InstanceFacts::default());
     facts.operator = None;
     let report = super::run_catalog(&catalog, judged, &facts, Stats::default());
