@@ -3,7 +3,7 @@
 use crate::catalog::Catalog;
 use crate::cli::{Cli, Command, Diagnose, shown, validate_instance_id};
 use crate::collect::{Aws, Selection, Settings, SetupError};
-use crate::diagnose::{self, Answer, Diagnosis, Source};
+use crate::diagnose::{self, Answer, Diagnosis, Session, Source};
 use crate::exit::Exit;
 use crate::facts::{self, Facts};
 use crate::progress;
@@ -136,7 +136,8 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
     let diagnosis = match &args.facts {
         Some(path) => {
             let (facts, fleet) = load_facts(path, &selection.instance_ids)?;
-            block_on(diagnose::diagnose(Source::Snapshot { facts, fleet }))?
+            let source = Source::Snapshot { facts, fleet };
+            block_on(diagnose::diagnose(source, &session(args)))?
         }
         None => {
             if from_stdin && selection.instance_ids.is_empty() {
@@ -228,6 +229,12 @@ fn a_few<'a>(items: impl ExactSizeIterator<Item = &'a str>) -> String {
     }
 }
 
+fn session(args: &Diagnose) -> Session {
+    Session {
+        document: args.document.clone(),
+    }
+}
+
 /// The async runtime a run needs: one thread, since the work is waiting on the network.
 fn block_on<T>(work: impl Future<Output = Result<T, SetupError>>) -> Result<T, Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -255,8 +262,9 @@ fn from_aws(args: &Diagnose, selection: &Selection) -> Result<Diagnosis, Failure
     block_on(async {
         let aws = Aws::connect(&settings).await?;
         let progress = progress::Spinner::default();
+        let session = session(args);
         let diagnosis = tokio::select! {
-            diagnosis = diagnose::diagnose(Source::Aws { aws: &aws, selection }) => diagnosis,
+            diagnosis = diagnose::diagnose(Source::Aws { aws: &aws, selection }, &session) => diagnosis,
             never = progress.run(&aws) => match never {},
         };
         progress.finish();

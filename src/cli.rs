@@ -124,6 +124,12 @@ pub struct Diagnose {
     /// leave the company)
     #[arg(long)]
     pub redact: bool,
+
+    /// The Session document you will start the session with, e.g. AWS-StartSSHSession or
+    /// AWS-StartPortForwardingSession: the checks judge what it needs [default: the Session
+    /// Manager preferences, SSM-SessionManagerRunShell, or what a --facts snapshot was saved with]
+    #[arg(long, value_name = "NAME", value_parser = parse_document)]
+    pub document: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -248,6 +254,19 @@ fn parse_tag(text: &str) -> Result<(String, String), String> {
 }
 
 /// EC2 instance ids: `i-` and 8 or 17 lowercase hex digits.
+/// A document name (`AWS-StartSSHSession`) or a shared document's ARN, as SSM allows them.
+fn parse_document(text: &str) -> Result<String, String> {
+    plain(text, "the document name", 256)?;
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_-.:/".contains(c);
+    match text.chars().count() >= 3 && text.chars().all(allowed) {
+        true => Ok(text.to_string()),
+        false => Err(format!(
+            "{} is not an SSM document name (3 or more of A-Z a-z 0-9 _ - ., or a document ARN)",
+            shown(text)
+        )),
+    }
+}
+
 pub fn validate_instance_id(id: &str) -> Result<(), String> {
     match is_resource_id(id, "i-") {
         true => Ok(()),
@@ -303,6 +322,15 @@ mod tests {
         }
         assert!(parse_profile("prod").is_ok() && parse_profile("a b").is_err());
         assert!(parse_vpc("vpc-0a1b2c3d4e5f67890").is_ok() && parse_vpc("vpc-1").is_err());
+        for document in [
+            "AWS-StartSSHSession",
+            "arn:aws:ssm:eu-west-1:111122223333:document/Team-Shell",
+        ] {
+            assert_eq!(parse_document(document).as_deref(), Ok(document));
+        }
+        for bad in ["", "ab", "AWS StartSSHSession", "doc\n", "dé-doc"] {
+            assert!(parse_document(bad).is_err(), "{bad:?}");
+        }
         let all_and_ids = Cli::try_parse_from(["ssm-doctor", "--all", "i-0123456789abcdef0"]);
         assert!(all_and_ids.is_err());
     }

@@ -21,6 +21,13 @@ pub enum Source<'a> {
     Snapshot { facts: Vec<Facts>, fleet: bool },
 }
 
+/// The session the operator means to open: what the checks judge reachability for.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    /// `--document`; `None` keeps the facts' (the shell's, or what a snapshot was saved with).
+    pub document: Option<String>,
+}
+
 /// One run's facts and reports. Each report's `stats` are its instance's (the calls its facts
 /// cost, however many instances shared them); `stats` are the whole run's.
 pub struct Diagnosis {
@@ -45,9 +52,9 @@ impl Answer {
     }
 }
 
-pub async fn diagnose(source: Source<'_>) -> Result<Diagnosis, SetupError> {
+pub async fn diagnose(source: Source<'_>, session: &Session) -> Result<Diagnosis, SetupError> {
     let started = Instant::now();
-    let (gathered, fleet, calls) = match source {
+    let (mut gathered, fleet, calls) = match source {
         Source::Aws { aws, selection } => {
             let collected = aws.collect(selection).await?;
             let calls = collected.total.calls;
@@ -58,6 +65,11 @@ pub async fn diagnose(source: Source<'_>) -> Result<Diagnosis, SetupError> {
             (nothing_asked.collect(), fleet, 0)
         }
     };
+    if let Some(document) = &session.document {
+        for (facts, _) in &mut gathered {
+            facts.target.document.clone_from(document);
+        }
+    }
     let reports = gathered
         .iter()
         .map(|(facts, cost)| checks::run(facts, stats(cost.calls, cost.done_after)))

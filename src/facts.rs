@@ -156,6 +156,16 @@ pub struct InstanceFacts {}
 pub struct Target {
     pub instance_id: String,
     pub region: String,
+    /// The Session document the operator means to open a session with (`--document`).
+    #[serde(default = "default_document")]
+    pub document: String,
+}
+
+/// The document of a plain shell session: Session Manager's preferences.
+pub const DEFAULT_DOCUMENT: &str = "SSM-SessionManagerRunShell";
+
+fn default_document() -> String {
+    DEFAULT_DOCUMENT.to_string()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -101,6 +101,8 @@ pub struct ReportTarget {
     pub account: Option<String>,
     /// The instance's `Name` tag, when it has one.
     pub name: Option<String>,
+    /// The Session document the checks assumed (`--document`).
+    pub document: String,
 }
 
 /// What gathering facts cost: API calls sent and milliseconds until the last answer.

@@ -5,8 +5,39 @@ use super::outcome::{CheckResult, Outcome, need};
 use crate::analysis::version;
 use crate::facts::AgentInfo;
 
-/// The first agent version that supports Session Manager.
-const MINIMUM_SESSION_VERSION: &str = "2.3.68.0";
+/// The oldest agent each kind of session works with, by its Session document, and what that
+/// document does (sources: the agent's release notes and the Session Manager prerequisites, cited
+/// on the check's page); any other document opens a shell, which needs [`MINIMUM_SESSION`].
+const DOCUMENT_MINIMUMS: &[(&str, &str, &str)] = &[
+    (
+        "AWS-StartSSHSession",
+        "3.0.222.0",
+        "SSH through Session Manager",
+    ),
+    (
+        "AWS-StartPortForwardingSession",
+        "3.0.222.0",
+        "port forwarding",
+    ),
+    (
+        "AWS-StartPortForwardingSessionToRemoteHost",
+        "3.1.1188.0",
+        "port forwarding to a remote host",
+    ),
+];
+const MINIMUM_SESSION: (&str, &str) = ("2.3.68.0", "Session Manager");
+
+/// The oldest agent that can open a session with `document` (a name or a shared document's
+/// ARN), and what the document does.
+fn minimum_for(document: &str) -> (&'static str, &'static str) {
+    let name = document
+        .rsplit_once("document/")
+        .map_or(document, |(_, n)| n);
+    DOCUMENT_MINIMUMS
+        .iter()
+        .find(|(known, ..)| *known == name)
+        .map_or(MINIMUM_SESSION, |(_, minimum, what)| (minimum, what))
+}
 
 pub fn registered(ctx: &Context) -> CheckResult {
     let id = &ctx.facts.target.instance_id;
@@ -59,20 +90,31 @@ pub fn version(ctx: &Context) -> CheckResult {
     let Some(v) = a.agent_version.as_deref() else {
         return Ok(Outcome::warn("SSM does not report the agent's version."));
     };
-    let outcome = match version::at_least(v, MINIMUM_SESSION_VERSION) {
+    let document = &ctx.facts.target.document;
+    let (minimum, what) = minimum_for(document);
+    // A shell session reads as it always has; another document is named.
+    let (what, sessions) = match what {
+        "Session Manager" => (what.to_string(), "sessions".to_string()),
+        _ => (
+            format!("{what} ({document})"),
+            format!("{what} ({document})"),
+        ),
+    };
+    let outcome = match version::at_least(v, minimum) {
         Some(false) => Outcome::fail(format!(
-            "Agent {v} is older than {MINIMUM_SESSION_VERSION}, the first version that supports Session Manager."
+            "Agent {v} is older than {minimum}, the first version that supports {what}."
         )),
         None => Outcome::warn(format!(
             "Agent version {v:?} is not a version number ssm-doctor can compare."
         )),
         Some(true) if a.is_latest_version == Some(false) => Outcome::warn(format!(
-            "Agent {v} supports sessions, but SSM says a newer version exists."
+            "Agent {v} supports {sessions}, but SSM says a newer version exists."
         )),
-        Some(true) => Outcome::pass(format!("Agent {v} supports Session Manager.")),
+        Some(true) => Outcome::pass(format!("Agent {v} supports {what}.")),
     };
     Ok(outcome
         .with("agent_version", v)
         .with("is_latest_version", a.is_latest_version)
-        .with("minimum", MINIMUM_SESSION_VERSION))
+        .with("minimum", minimum)
+        .with("document", document))
 }

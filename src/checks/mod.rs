@@ -150,6 +150,7 @@ fn run_catalog(
         region: facts.target.region.clone(),
         account: facts.account().map(str::to_string),
         name: facts.ec2_instance().and_then(|i| i.name.clone()),
+        document: facts.target.document.clone(),
     };
     Report::new(target, findings, not_observed(catalog, unobserved), stats)
 }

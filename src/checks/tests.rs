@@ -84,6 +84,7 @@ pub fn private_with_endpoints() -> Facts {
         target: Target {
             instance_id: "i-0123456789abcdef0".into(),
             region: "eu-west-1".into(),
+            document: DEFAULT_DOCUMENT.into(),
         },
         operator: Some(OperatorFacts {
             caller: Fetch::collected(Caller {
@@ -823,6 +824,32 @@ fn agent_versions_are_judged() {
     agent_mut(&mut f).agent_version = Some("3.1.0.0".into());
     agent_mut(&mut f).is_latest_version = Some(false);
     assert_eq!(status(&run(&f), "agent.version"), Status::Warn);
+}
+
+#[test]
+fn the_agent_is_judged_for_the_session_document_in_use() {
+    let mut f = private_with_endpoints();
+    agent_mut(&mut f).agent_version = Some("2.3.700.0".into());
+    assert_eq!(status(&run(&f), "agent.version"), Status::Pass, "a shell");
+    f.target.document = "AWS-StartSSHSession".into();
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["agent.version"]));
+    let m = message(&report, "agent.version");
+    assert!(
+        m.contains("3.0.222.0") && m.contains("AWS-StartSSHSession"),
+        "{m}"
+    );
+    assert_eq!(report.target.document, "AWS-StartSSHSession");
+
+    agent_mut(&mut f).agent_version = Some("3.0.222.0".into());
+    f.target.document = "AWS-StartPortForwardingSession".into();
+    assert_eq!(status(&run(&f), "agent.version"), Status::Pass);
+    f.target.document =
+        "arn:aws:ssm:eu-west-1:111122223333:document/AWS-StartPortForwardingSessionToRemoteHost"
+            .into();
+    let report = run(&f);
+    assert_eq!(status(&report, "agent.version"), Status::Fail);
+    assert!(message(&report, "agent.version").contains("3.1.1188.0"));
 }
 
 // ---- network.route -----------------------------------------------------------------------------

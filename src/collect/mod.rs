@@ -11,8 +11,8 @@ mod ssm;
 
 use crate::exit::Exit;
 use crate::facts::{
-    AwsFacts, Caller, FACTS_SCHEMA_VERSION, Facts, Fetch, IamFacts, NetworkFacts, OperatorFacts,
-    Target,
+    AwsFacts, Caller, DEFAULT_DOCUMENT, FACTS_SCHEMA_VERSION, Facts, Fetch, IamFacts, NetworkFacts,
+    OperatorFacts, Target,
 };
 use crate::text::one_line;
 use aws_config::BehaviorVersion;
@@ -370,6 +370,7 @@ impl Aws {
             target: Target {
                 instance_id: instance_id.to_string(),
                 region: self.region.clone(),
+                document: DEFAULT_DOCUMENT.to_string(),
             },
             aws: Some(aws),
             operator: Some(operator.clone()),

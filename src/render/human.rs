@@ -2,6 +2,7 @@
 //! Fits 80 columns; colour only when the caller says the terminal wants it.
 
 use crate::catalog::Catalog;
+use crate::facts::DEFAULT_DOCUMENT;
 use crate::report::{Finding, Report, Stats, Status, Verdict};
 use owo_colors::OwoColorize;
 use std::fmt::Write;
@@ -14,9 +15,13 @@ pub fn render(report: &Report, color: bool) -> String {
     let mut out = String::new();
     let t = &report.target;
     let account = t.account.as_deref().unwrap_or("unknown account");
+    let document = match t.document.as_str() {
+        DEFAULT_DOCUMENT => String::new(),
+        other => format!(" · document {other}"),
+    };
     let _ = writeln!(
         out,
-        "{} {} · account {account} · {}\n",
+        "{} {} · account {account} · {}{document}\n",
         paint.bold("ssm-doctor"),
         paint.bold(&t.instance_id),
         t.region

@@ -17,9 +17,10 @@ pub fn render(report: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "Account `{}` · region `{}` · {} pass, {} warn, {} fail, {} skip, {} error · ssm-doctor {}\n",
+        "Account `{}` · region `{}` · document `{}` · {} pass, {} warn, {} fail, {} skip, {} error · ssm-doctor {}\n",
         t.account.as_deref().unwrap_or("unknown"),
         t.region,
+        t.document,
         s.pass,
         s.warn,
         s.fail,

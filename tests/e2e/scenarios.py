@@ -829,6 +829,14 @@ SCENARIOS: list[Scenario] = [
         expect_message={"agent.version": ["2.3.50.0"]},
     ),
     Scenario(
+        "broken-ssh-agent-too-old",
+        lambda lab: public_shape(lab, agent={"version": "2.3.700.0"}),
+        exit_code=1, baseline=PUBLIC, expect_fail={"agent.version"},
+        args=["--document", "AWS-StartSSHSession"],
+        expect_message={"agent.version": ["2.3.700.0", "3.0.222.0", "AWS-StartSSHSession"]},
+        doc="A shell would work; SSH through Session Manager needs agent 3.0.222.0.",
+    ),
+    Scenario(
         "broken-route-none",
         lambda lab: endpoint_shape(lab, services=()),
         exit_code=1, baseline=ENDPOINTS, expect_fail={"network.route"},
