@@ -258,6 +258,7 @@ fn from_aws(args: &Diagnose, selection: &Selection) -> Result<Diagnosis, Failure
         max_attempts: args.max_attempts,
         timeout: Duration::from_secs(args.timeout),
         deadline: Duration::from_secs(args.deadline),
+        operator: !args.no_operator,
     };
     block_on(async {
         let aws = Aws::connect(&settings).await?;

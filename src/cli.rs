@@ -130,6 +130,11 @@ pub struct Diagnose {
     /// Manager preferences, SSM-SessionManagerRunShell, or what a --facts snapshot was saved with]
     #[arg(long, value_name = "NAME", value_parser = parse_document)]
     pub document: Option<String>,
+
+    /// Leave out the operator's side (your own permission to start sessions): for runs from an
+    /// instance role or CI, where nobody starts a session
+    #[arg(long, conflicts_with = "facts")]
+    pub no_operator: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

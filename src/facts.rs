@@ -146,6 +146,48 @@ pub struct AwsFacts {
 pub struct OperatorFacts {
     /// `sts:GetCallerIdentity`: who is asking, and in which account.
     pub caller: Fetch<Caller>,
+    /// The IAM user or role behind the caller and the policies that decide what it may do; not
+    /// applicable to the root user and federated users (no IAM policy of theirs to read).
+    pub identity: Fetch<Identity>,
+}
+
+/// An IAM user, or the role an assumed-role session (SSO included) belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    pub kind: IdentityKind,
+    pub name: String,
+    /// `iam:GetUser` / `iam:GetRole`: the ARN with its path (SSO roles live under
+    /// `/aws-reserved/sso.amazonaws.com/`) and the permissions boundary.
+    pub entity: Fetch<Entity>,
+    pub attached_policies: Fetch<Vec<Policy>>,
+    pub inline_policies: Fetch<Vec<Policy>>,
+    /// A user's groups' policies, attached and inline; not applicable to a role.
+    pub group_policies: Fetch<Vec<Policy>>,
+    /// The boundary's document; not applicable when there is none.
+    pub permissions_boundary: Fetch<Policy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    User,
+    Role,
+}
+
+impl IdentityKind {
+    /// As IAM's API names it: `put-user-policy`, `--role-name`.
+    pub fn word(self) -> &'static str {
+        match self {
+            IdentityKind::User => "user",
+            IdentityKind::Role => "role",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entity {
+    pub arn: String,
+    pub permissions_boundary_arn: Option<String>,
 }
 
 /// Reserved for what `ssm-doctor local` observes on the instance; no check reads it yet.
@@ -172,6 +214,9 @@ fn default_document() -> String {
 pub struct Caller {
     pub account: String,
     pub arn: String,
+    /// The unique id IAM substitutes for `${aws:userid}` (`AIDA…`, or `AROA…:session-name`).
+    #[serde(default)]
+    pub user_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -190,6 +235,9 @@ pub struct Instance {
     pub metadata: MetadataOptions,
     pub platform: Option<String>,
     pub name: Option<String>,
+    /// Every tag, for conditions on `ssm:resourceTag/…` and `aws:ResourceTag/…`.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -502,9 +550,9 @@ pub fn parse_snapshot(bytes: &[u8]) -> Result<(Vec<Facts>, bool), String> {
     Ok((facts, fleet))
 }
 
-/// A version 1 snapshot in today's sections: its AWS answers become the `aws` section, its caller
-/// the `operator` section; nothing was observed on the instance, and its run totals are dropped
-/// (they described the run that saved it, not the instance).
+/// A version 1 snapshot in today's sections: its AWS answers become the `aws` section; it holds
+/// nothing of the operator's policies nor of the instance's inside, so those are not observed; its
+/// run totals are dropped (they described the run that saved it, not the instance).
 fn from_version_1(item: serde_json::Value) -> Result<serde_json::Value, String> {
     let serde_json::Value::Object(mut old) = item else {
         return Err("is not a valid facts snapshot: an instance's facts are not an object".into());
@@ -514,7 +562,6 @@ fn from_version_1(item: serde_json::Value) -> Result<serde_json::Value, String> 
             .ok_or_else(|| format!("is not a valid facts snapshot: missing field `{key}`"))
     };
     let target = take("target")?;
-    let caller = take("caller")?;
     let mut aws = serde_json::Map::new();
     for key in ["instance", "agent", "dhmc", "network", "iam"] {
         aws.insert(key.to_string(), take(key)?);
@@ -523,7 +570,7 @@ fn from_version_1(item: serde_json::Value) -> Result<serde_json::Value, String> 
         "schema_version": FACTS_SCHEMA_VERSION,
         "target": target,
         "aws": aws,
-        "operator": {"caller": caller},
+        "operator": null,
         "instance": null,
     }))
 }
@@ -609,8 +656,17 @@ mod properties {
     fn version_1_snapshots_read_as_today_s_sections() {
         let old = include_str!("../tests/fixtures/facts-v1.json");
         let (upgraded, _) = parse_snapshot(old.as_bytes()).unwrap();
-        let (today, _) = parse_snapshot(FIXTURE.as_bytes()).unwrap();
-        assert_eq!(upgraded, today);
+        let (mut today, _) = parse_snapshot(FIXTURE.as_bytes()).unwrap();
+        assert_eq!(upgraded[0].target, today[0].target);
+        // Version 1 kept the Name tag only.
+        if let Fetch::Collected { value: Some(i) } = &mut today[0].aws_mut().instance {
+            i.tags.clear();
+        }
+        assert_eq!(upgraded[0].aws, today[0].aws);
+        assert!(
+            upgraded[0].operator.is_none(),
+            "it holds no operator policies"
+        );
         assert!(
             upgraded[0].instance.is_none(),
             "nothing was observed on the instance"

@@ -116,6 +116,13 @@ impl<'a> Context<'a> {
                 ids.dedup();
                 (!ids.is_empty()).then(|| ids.join(" "))
             }
+            "operator_name" | "operator_kind" => {
+                let identity = f.operator.as_ref()?.identity.value()?;
+                Some(match name {
+                    "operator_name" => identity.name.clone(),
+                    _ => identity.kind.word().to_string(),
+                })
+            }
             _ => None,
         }
     }

@@ -2,7 +2,7 @@
 
 use super::Context;
 use super::outcome::{CheckResult, Outcome, need};
-use super::permissions::{ActionVerdict, judge, parse, parse_identity, request_context};
+use super::permissions::{ActionVerdict, IdentityPolicies, judge, parse, request_context};
 use crate::analysis::core_actions::{actions_for, resource_for};
 use crate::analysis::path::service_needs;
 use crate::facts::{Policy, Role};
@@ -115,27 +115,12 @@ pub fn core_permissions(ctx: &Context) -> CheckResult {
     let iam = &ctx.aws.iam;
     let mut sources: Vec<&Policy> = need(&iam.attached_policies)?.iter().collect();
     sources.extend(need(&iam.inline_policies)?);
-    let mut identity = Vec::with_capacity(sources.len());
-    for policy in &sources {
-        identity.push((
-            policy.label(),
-            parse_identity(need(&policy.document)?, &policy.label())?,
-        ));
-    }
     let boundary = match &role.permissions_boundary_arn {
-        Some(_) => {
-            let b = need(&iam.permissions_boundary)?;
-            Some((b.label(), parse_identity(need(&b.document)?, &b.label())?))
-        }
+        Some(_) => Some(need(&iam.permissions_boundary)?),
         None => None,
     };
-    let labeled: Vec<Labeled> = identity
-        .iter()
-        .map(|(label, document)| Labeled { label, document })
-        .collect();
-    let boundary = boundary
-        .as_ref()
-        .map(|(label, document)| Labeled { label, document });
+    let parsed = IdentityPolicies::read(&sources, boundary)?;
+    let (labeled, boundary) = parsed.labeled();
     let context = request_context(ctx, role);
     let instance_arn = ctx.instance_arn();
     let agent = ctx.aws.agent.value().and_then(Option::as_ref);

@@ -8,6 +8,7 @@ mod context;
 mod iam;
 mod instance;
 mod network;
+mod operator;
 pub mod outcome;
 mod permissions;
 mod tally;
@@ -100,6 +101,14 @@ pub static REGISTRY: &[Check] = &[
     Check {
         id: "vpc.dns-hostnames",
         run: vpc::dns_hostnames,
+    },
+    Check {
+        id: "operator.identity",
+        run: operator::identity,
+    },
+    Check {
+        id: "operator.permission",
+        run: operator::permission,
     },
 ];
 

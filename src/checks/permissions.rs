@@ -3,10 +3,10 @@
 //! (the role check and the endpoint-policy check judge and word a denial the same way).
 
 use super::Context;
-use super::outcome::Outcome;
+use super::outcome::{Outcome, need};
 use crate::analysis::path::Need;
-use crate::facts::Role;
-use crate::policy::{Decision, Evaluation, PolicyDocument};
+use crate::facts::{Policy, Role};
+use crate::policy::{Decision, Evaluation, Labeled, PolicyDocument};
 use std::collections::BTreeMap;
 
 pub struct ActionVerdict {
@@ -98,6 +98,38 @@ pub fn request_context(ctx: &Context, role: &Role) -> BTreeMap<String, String> {
         c.insert("aws:PrincipalAccount".to_string(), account.to_string());
     }
     c
+}
+
+/// A principal's identity-based policies and permissions boundary, each parsed under its label.
+pub struct IdentityPolicies {
+    policies: Vec<(String, PolicyDocument)>,
+    boundary: Option<(String, PolicyDocument)>,
+}
+
+impl IdentityPolicies {
+    /// Every document parsed, or the outcome saying which could not be read or would be refused.
+    pub fn read(policies: &[&Policy], boundary: Option<&Policy>) -> Result<Self, Outcome> {
+        let parsed = |p: &Policy| Ok((p.label(), parse_identity(need(&p.document)?, &p.label())?));
+        Ok(IdentityPolicies {
+            policies: policies
+                .iter()
+                .map(|p| parsed(p))
+                .collect::<Result<_, Outcome>>()?,
+            boundary: boundary.map(parsed).transpose()?,
+        })
+    }
+
+    /// The policies and the boundary as the evaluator takes them.
+    pub fn labeled(&self) -> (Vec<Labeled<'_>>, Option<Labeled<'_>>) {
+        (
+            self.policies.iter().map(labeled).collect(),
+            self.boundary.as_ref().map(labeled),
+        )
+    }
+}
+
+fn labeled((label, document): &(String, PolicyDocument)) -> Labeled<'_> {
+    Labeled { label, document }
 }
 
 /// A trust or endpoint policy, or the `error` saying why IAM would refuse it.

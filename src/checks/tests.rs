@@ -34,6 +34,22 @@ pub fn managed_core_policy() -> serde_json::Value {
     })
 }
 
+/// What AWS suggests for people who start sessions: shells and SSH on any instance, and ending
+/// and resuming their own sessions.
+pub fn operator_policy() -> serde_json::Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "ssm:StartSession", "Resource": [
+                "arn:aws:ec2:*:*:instance/*",
+                "arn:aws:ssm:*:*:document/SSM-SessionManagerRunShell",
+                "arn:aws:ssm:*::document/AWS-StartSSHSession"]},
+            {"Effect": "Allow", "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
+             "Resource": "arn:aws:ssm:*:*:session/${aws:username}-*"}
+        ]
+    })
+}
+
 fn policy(name: &str, arn: Option<&str>, document: serde_json::Value) -> Policy {
     Policy {
         name: name.to_string(),
@@ -90,6 +106,23 @@ pub fn private_with_endpoints() -> Facts {
             caller: Fetch::collected(Caller {
                 account: ACCOUNT.into(),
                 arn: format!("arn:aws:iam::{ACCOUNT}:user/oncall"),
+                user_id: Some("AIDAEXAMPLEONCALL".into()),
+            }),
+            identity: Fetch::collected(Identity {
+                kind: IdentityKind::User,
+                name: "oncall".into(),
+                entity: Fetch::collected(Entity {
+                    arn: format!("arn:aws:iam::{ACCOUNT}:user/oncall"),
+                    permissions_boundary_arn: None,
+                }),
+                attached_policies: Fetch::collected(vec![]),
+                inline_policies: Fetch::collected(vec![policy(
+                    "sessions",
+                    None,
+                    operator_policy(),
+                )]),
+                group_policies: Fetch::collected(vec![]),
+                permissions_boundary: Fetch::not_applicable("no permissions boundary"),
             }),
         }),
         instance: None,
@@ -111,6 +144,7 @@ pub fn private_with_endpoints() -> Facts {
                 },
                 platform: Some("Linux/UNIX".into()),
                 name: Some("web-1".into()),
+                tags: BTreeMap::from([("Name".into(), "web-1".into())]),
             })),
             agent: Fetch::collected(Some(AgentInfo {
                 ping_status: "Online".into(),
@@ -280,6 +314,10 @@ fn agent_mut(f: &mut Facts) -> &mut AgentInfo {
     }
 }
 
+fn operator_mut(f: &mut Facts) -> &mut Identity {
+    collected_mut(&mut f.operator.as_mut().expect("an operator section").identity)
+}
+
 fn set_policies(f: &mut Facts, attached: Vec<Policy>, inline: Vec<Policy>) {
     f.aws_mut().iam.attached_policies = Fetch::collected(attached);
     f.aws_mut().iam.inline_policies = Fetch::collected(inline);
@@ -396,7 +434,14 @@ fn missing_instance_fails_found_names_the_region_and_skips_the_rest() {
     assert_eq!(fails(&report), set(&["instance.found"]));
     assert!(message(&report, "instance.found").contains("eu-west-1"));
     assert!(message(&report, "instance.found").contains(ACCOUNT));
-    assert_eq!(report.summary.skip as usize, REGISTRY.len() - 1);
+    // Everything but who is asking depends on the instance.
+    let not_skipped: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| c.status != Status::Skip)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(not_skipped, ["instance.found", "operator.identity"]);
 }
 
 #[test]
@@ -1371,6 +1416,7 @@ fn checks_of_an_unobserved_vantage_point_are_one_line_not_a_row_of_skips() {
 
     let nothing = Facts {
         aws: None,
+        operator: None,
         ..facts.clone()
     };
     let report = super::run(&nothing, Stats::default());
@@ -1405,3 +1451,203 @@ fn today_s_checks_all_run_on_facts_gathered_through_aws() {
     assert!(json.get("not_observed").is_none(), "left out when empty");
 }
 mod cases;
+
+// ---- operator.* --------------------------------------------------------------------------------
+
+fn operator_policies(f: &mut Facts, statements: serde_json::Value) {
+    let document = json!({"Version": "2012-10-17", "Statement": statements});
+    operator_mut(f).inline_policies = Fetch::collected(vec![policy("mine", None, document)]);
+}
+
+#[test]
+fn the_operator_is_named_and_an_sso_role_recognised() {
+    let report = run(&private_with_endpoints());
+    let m = message(&report, "operator.identity");
+    assert!(
+        m.contains("IAM user oncall") && m.contains("1 policy"),
+        "{m}"
+    );
+
+    let mut f = private_with_endpoints();
+    let arn = format!(
+        "arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Ops_0123"
+    );
+    let op = f.operator.as_mut().unwrap();
+    collected_mut(&mut op.caller).arn =
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_Ops_0123/alice");
+    let identity = operator_mut(&mut f);
+    identity.kind = IdentityKind::Role;
+    identity.name = "AWSReservedSSO_Ops_0123".into();
+    identity.entity = Fetch::collected(Entity {
+        arn,
+        permissions_boundary_arn: None,
+    });
+    identity.group_policies = Fetch::not_applicable("a role belongs to no group");
+    identity.inline_policies = Fetch::collected(vec![policy(
+        "AwsSSOInlinePolicy",
+        None,
+        json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "ssm:StartSession", "Resource": "*"},
+            {"Effect": "Allow", "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
+             "Resource": "arn:aws:ssm:*:*:session/alice-*"}]}),
+    )]);
+    let report = run(&f);
+    assert!(message(&report, "operator.identity").contains("IAM Identity Center"));
+    assert_eq!(
+        status(&report, "operator.permission"),
+        Status::Pass,
+        "{}",
+        message(&report, "operator.permission")
+    );
+    let fix = finding(
+        &run(&{
+            let mut g = f.clone();
+            operator_mut(&mut g).inline_policies = Fetch::collected(vec![]);
+            g
+        }),
+        "operator.permission",
+    )
+    .remediation
+    .clone()
+    .unwrap();
+    assert!(
+        fix.cli
+            .unwrap()
+            .contains("put-role-policy --role-name AWSReservedSSO_Ops_0123")
+    );
+}
+
+#[test]
+fn unreadable_operator_policies_are_an_error_naming_the_call() {
+    let mut f = private_with_endpoints();
+    operator_mut(&mut f).group_policies = Fetch::Denied {
+        action: "iam:ListGroupsForUser".into(),
+        message: "no".into(),
+    };
+    let report = run(&f);
+    assert_eq!(status(&report, "operator.identity"), Status::Error);
+    assert!(message(&report, "operator.identity").contains("iam:ListGroupsForUser"));
+    assert_eq!(status(&report, "operator.permission"), Status::Error);
+    assert_eq!(report.verdict, Verdict::Incomplete);
+}
+
+#[test]
+fn a_tag_condition_is_judged_against_the_instance_s_tags() {
+    let mut f = private_with_endpoints();
+    operator_policies(
+        &mut f,
+        json!([
+        {"Effect": "Allow", "Action": "ssm:StartSession", "Resource": "arn:aws:ec2:*:*:instance/*",
+         "Condition": {"StringEquals": {"ssm:resourceTag/team": "payments"}}},
+        {"Effect": "Allow", "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
+         "Resource": "arn:aws:ssm:*:*:session/${aws:username}-*"}]),
+    );
+    let report = run(&f);
+    assert_eq!(status(&report, "operator.permission"), Status::Fail);
+    assert!(message(&report, "operator.permission").contains(
+        "ssm:StartSession on arn:aws:ec2:eu-west-1:111122223333:instance/i-0123456789abcdef0"
+    ));
+    instance_mut(&mut f)
+        .tags
+        .insert("team".into(), "payments".into());
+    assert_eq!(status(&run(&f), "operator.permission"), Status::Pass);
+    // The same condition on the document too: the document has no such tag.
+    operator_policies(
+        &mut f,
+        json!([
+        {"Effect": "Allow", "Action": "ssm:StartSession", "Resource": "*",
+         "Condition": {"StringEquals": {"ssm:resourceTag/team": "payments"}}},
+        {"Effect": "Allow", "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
+         "Resource": "arn:aws:ssm:*:*:session/${aws:username}-*"}]),
+    );
+    assert_eq!(
+        status(&run(&f), "operator.permission"),
+        Status::Pass,
+        "no document named"
+    );
+    f.target.document = "AWS-StartSSHSession".into();
+    let report = run(&f);
+    assert_eq!(status(&report, "operator.permission"), Status::Fail);
+    assert!(
+        message(&report, "operator.permission")
+            .contains("arn:aws:ssm:eu-west-1::document/AWS-StartSSHSession")
+    );
+}
+
+#[test]
+fn the_document_is_checked_when_named_or_when_the_policy_asks() {
+    let mut f = private_with_endpoints();
+    f.target.document = "AWS-StartPortForwardingSession".into();
+    let report = run(&f);
+    assert_eq!(
+        status(&report, "operator.permission"),
+        Status::Fail,
+        "the fixture allows SSH only"
+    );
+    let fix = finding(&report, "operator.permission")
+        .remediation
+        .clone()
+        .unwrap();
+    assert!(
+        fix.text
+            .contains("arn:aws:ssm:eu-west-1::document/AWS-StartPortForwardingSession")
+    );
+    assert!(
+        fix.cli
+            .unwrap()
+            .contains("put-user-policy --user-name oncall")
+    );
+
+    let mut f = private_with_endpoints();
+    operator_policies(
+        &mut f,
+        json!([
+        {"Effect": "Allow", "Action": "ssm:StartSession", "Resource": "arn:aws:ec2:*:*:instance/*",
+         "Condition": {"BoolIfExists": {"ssm:SessionDocumentAccessCheck": "true"}}},
+        {"Effect": "Allow", "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
+         "Resource": "arn:aws:ssm:*:*:session/${aws:username}-*"}]),
+    );
+    let report = run(&f);
+    let m = message(&report, "operator.permission");
+    assert_ne!(status(&report, "operator.permission"), Status::Pass, "{m}");
+    assert!(m.contains("document/SSM-SessionManagerRunShell"), "{m}");
+}
+
+#[test]
+fn sessions_that_cannot_be_ended_are_a_warning_and_a_boundary_counts() {
+    let mut f = private_with_endpoints();
+    operator_policies(
+        &mut f,
+        json!([
+        {"Effect": "Allow", "Action": "ssm:StartSession", "Resource": "*"}]),
+    );
+    let report = run(&f);
+    assert_eq!(status(&report, "operator.permission"), Status::Warn);
+    assert!(message(&report, "operator.permission").contains("ssm:TerminateSession"));
+
+    let mut f = private_with_endpoints();
+    let arn = format!("arn:aws:iam::{ACCOUNT}:policy/no-sessions");
+    collected_mut(&mut operator_mut(&mut f).entity).permissions_boundary_arn = Some(arn.clone());
+    operator_mut(&mut f).permissions_boundary = Fetch::collected(policy(
+        "no-sessions",
+        Some(&arn),
+        json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}]}),
+    ));
+    let report = run(&f);
+    assert_eq!(status(&report, "operator.permission"), Status::Fail);
+    assert!(message(&report, "operator.identity").contains("within the boundary"));
+}
+
+#[test]
+fn without_the_operator_side_its_checks_are_one_line() {
+    let mut f = private_with_endpoints();
+    f.operator = None;
+    let report = run(&f);
+    assert!(report.checks.iter().all(|c| !c.id.starts_with("operator.")));
+    let [group] = report.not_observed.as_slice() else {
+        panic!("{:?}", report.not_observed);
+    };
+    assert_eq!(group.checks, ["operator.identity", "operator.permission"]);
+    assert_eq!(report.verdict, Verdict::Pass);
+}

@@ -14,11 +14,11 @@ fn last_segment(arn: &str) -> &str {
 }
 
 /// What the role itself says: its trust and boundary, and which policies it has.
-struct RoleParts {
-    role: Fetch<Role>,
+pub(super) struct RoleParts {
+    pub role: Fetch<Role>,
     /// (ARN, name) of each attached managed policy.
-    attached: Fetch<Vec<(String, String)>>,
-    inline: Fetch<Vec<String>>,
+    pub attached: Fetch<Vec<(String, String)>>,
+    pub inline: Fetch<Vec<String>>,
 }
 
 impl Aws {
@@ -150,7 +150,7 @@ impl Aws {
         }
     }
 
-    async fn role_parts(&self, name: &str) -> RoleParts {
+    pub(super) async fn role_parts(&self, name: &str) -> RoleParts {
         let (role, attached, inline) = tokio::join!(
             self.role(name),
             async {
@@ -213,7 +213,7 @@ impl Aws {
     }
 
     /// A managed policy's default version: `GetPolicy` names it, `GetPolicyVersion` holds it.
-    async fn managed_policy(&self, arn: &str) -> Policy {
+    pub(super) async fn managed_policy(&self, arn: &str) -> Policy {
         let version = match self
             .call(self.iam.get_policy().policy_arn(arn).send())
             .await
@@ -254,7 +254,7 @@ impl Aws {
         }
     }
 
-    async fn inline_policy(&self, role: &str, name: &str) -> Policy {
+    pub(super) async fn inline_policy(&self, role: &str, name: &str) -> Policy {
         let request = self.iam.get_role_policy().role_name(role).policy_name(name);
         let document = match self.call(request.send()).await {
             Ok(out) => decode_policy("iam:GetRolePolicy", out.policy_document()),

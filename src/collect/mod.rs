@@ -6,6 +6,7 @@ mod ec2;
 mod guard;
 mod iam;
 mod ledger;
+mod operator;
 mod select;
 mod ssm;
 
@@ -39,6 +40,9 @@ pub struct Settings {
     pub timeout: Duration,
     /// For the whole collection: what has not arrived by then is reported as timed out.
     pub deadline: Duration,
+    /// Whether to read the caller's own policies (the operator's side); off for a run from an
+    /// instance role or CI, where nobody starts a session.
+    pub operator: bool,
 }
 
 /// The longest pause between two attempts: an on-call engineer waits on every one of them.
@@ -110,6 +114,7 @@ pub struct Aws {
     limit: tokio::sync::Semaphore,
     /// Each collection's own: what has not arrived this long after it started is timed out.
     deadline: Duration,
+    observe_operator: bool,
 }
 
 /// The error every call still waiting when `--deadline` expires ends with.
@@ -148,7 +153,9 @@ impl Aws {
         }
         let config = loader.load().await;
         let region = config.region().ok_or(SetupError::NoRegion)?.to_string();
-        Ok(Aws::with_config(&config, region, settings.deadline))
+        let mut aws = Aws::with_config(&config, region, settings.deadline);
+        aws.observe_operator = settings.operator;
+        Ok(aws)
     }
 
     /// Every client carries the [`guard::Guard`]: no call outside the least-privilege policy leaves.
@@ -173,6 +180,7 @@ impl Aws {
             calls: AtomicU32::new(0),
             limit: tokio::sync::Semaphore::new(CONCURRENCY),
             deadline,
+            observe_operator: true,
         }
     }
 
@@ -271,7 +279,12 @@ impl Aws {
         if let Some(problem) = setup_problem(&caller, &self.region) {
             return Err(problem);
         }
-        let operator = OperatorFacts { caller };
+        let operator = async {
+            match self.observe_operator {
+                true => Some(self.operator(caller).await),
+                false => None,
+            }
+        };
         let selected = match selected {
             Fetch::Collected { value } => value,
             other if explicit => {
@@ -280,6 +293,7 @@ impl Aws {
                 let cause = other
                     .absent()
                     .unwrap_or_else(|| Fetch::not_applicable("not collected"));
+                let operator = operator.await;
                 let facts = selection.instance_ids.iter().map(|id| {
                     let aws = AwsFacts {
                         instance: other.as_ref().map(|_| None),
@@ -315,7 +329,7 @@ impl Aws {
             .collect();
         // Every profile and every VPC once, all at the same time. IAM goes first: its chain of
         // dependent calls is the longest, so its first calls must not queue behind the VPCs' fan-out.
-        let (iam, networks, agents) = tokio::join!(
+        let (iam, networks, agents, operator) = tokio::join!(
             self.iam_for_profiles(profiles),
             join_all(vpcs.into_iter().map(|v| async move {
                 let network = Ledger::within(Scope::Vpc(v.to_string()), self.network(v)).await;
@@ -327,6 +341,7 @@ impl Aws {
                     None => self.agents(&ids).await,
                 }
             },
+            operator,
         );
         let networks: BTreeMap<String, NetworkFacts> = networks.into_iter().collect();
         let mut facts: Vec<Facts> = instances
@@ -364,7 +379,7 @@ impl Aws {
     }
 
     /// One instance's facts as this collection saw them: through the APIs and as the operator.
-    fn facts(&self, instance_id: &str, aws: AwsFacts, operator: &OperatorFacts) -> Facts {
+    fn facts(&self, instance_id: &str, aws: AwsFacts, operator: &Option<OperatorFacts>) -> Facts {
         Facts {
             schema_version: FACTS_SCHEMA_VERSION,
             target: Target {
@@ -373,7 +388,7 @@ impl Aws {
                 document: DEFAULT_DOCUMENT.to_string(),
             },
             aws: Some(aws),
-            operator: Some(operator.clone()),
+            operator: operator.clone(),
             instance: None,
         }
     }
@@ -384,6 +399,7 @@ impl Aws {
                 (Some(account), Some(arn)) => Fetch::collected(Caller {
                     account: account.to_string(),
                     arn: arn.to_string(),
+                    user_id: out.user_id().map(str::to_string),
                 }),
                 _ => incomplete(
                     "sts:GetCallerIdentity",

@@ -2,12 +2,14 @@
 //!
 //! Only a key whose value the request context holds is evaluated. A key missing from the context is
 //! unevaluable even with an `...IfExists` operator, because the context lists what the caller knows,
-//! not what the real request carries. Context values are single, so `ForAnyValue:` / `ForAllValues:`
-//! reduce to the operator they prefix.
+//! not what the real request carries — unless the context says it is complete for the key's family
+//! (see [`super::request::known_absent`]): then the key is absent from the request, and IAM's rules
+//! for an absent key apply. Context values are single, so `ForAnyValue:` / `ForAllValues:` reduce
+//! to the operator they prefix.
 
 use super::outcome::Outcome;
 use super::pattern::{ArnPattern, Pattern, Syntax};
-use super::request::lookup;
+use super::request::{known_absent, lookup};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -116,8 +118,14 @@ fn parse_test(operator: &str, values: &[String], variables: bool) -> Option<Test
 impl Condition {
     pub(super) fn evaluate(&self, context: &BTreeMap<String, String>) -> Outcome {
         let what = format!("{} ({})", self.key, self.operator);
-        let (Some(test), Some(value)) = (&self.test, lookup(context, &self.key)) else {
+        let Some(test) = &self.test else {
             return Outcome::Unknown(vec![what]);
+        };
+        let Some(value) = lookup(context, &self.key) else {
+            return match known_absent(context, &self.key) {
+                true => Outcome::from_bool(self.holds_without_the_key(test)),
+                false => Outcome::Unknown(vec![what]),
+            };
         };
         let matched = match &test.values {
             Values::Text(patterns) => {
@@ -136,6 +144,14 @@ impl Condition {
                 variables.join(", ")
             )]
         })
+    }
+
+    /// IAM on a key the request does not carry: `...IfExists` and `ForAllValues:` hold, a negated
+    /// operator holds (nothing matches), any other does not.
+    fn holds_without_the_key(&self, test: &Test) -> bool {
+        let base = self.operator.strip_prefix("ForAllValues:");
+        let if_exists = base.unwrap_or(&self.operator).ends_with("IfExists");
+        if_exists || base.is_some() || (test.negated && !self.operator.starts_with("ForAnyValue:"))
     }
 }
 
@@ -160,6 +176,30 @@ mod tests {
     }
 
     const IN_IRELAND: &[(&str, &str)] = &[("aws:RequestedRegion", "eu-west-1")];
+
+    #[test]
+    fn a_key_known_to_be_absent_follows_iam_s_rules() {
+        let tags = [("ssm:resourceTag/*", ""), ("ssm:resourceTag/env", "prod")];
+        let c = |element: Value| eval(element, &tags);
+        let team = |op: &str| json!({op: {"ssm:resourceTag/team": "payments"}});
+        assert_eq!(c(team("StringEquals")), No);
+        assert_eq!(c(team("StringNotEquals")), Yes);
+        assert_eq!(c(team("StringEqualsIfExists")), Yes);
+        assert_eq!(c(team("ForAllValues:StringEquals")), Yes);
+        assert_eq!(c(team("ForAnyValue:StringEquals")), No);
+        assert_eq!(
+            c(json!({"StringEquals": {"SSM:ResourceTag/Env": "prod"}})),
+            Yes
+        );
+        // Without the marker, nothing is known of the tags that are not listed.
+        let unknown = eval(team("StringEquals"), &[("ssm:resourceTag/env", "prod")]);
+        assert!(matches!(unknown, Unknown(_)), "{unknown:?}");
+        // Only the marked family is complete.
+        assert!(matches!(
+            c(json!({"StringEquals": {"aws:PrincipalTag/team": "x"}})),
+            Unknown(_)
+        ));
+    }
 
     #[test]
     fn string_equals_is_exact_and_ors_its_values() {

@@ -49,6 +49,20 @@ pub(super) fn lookup<'c>(context: &'c BTreeMap<String, String>, key: &str) -> Op
         .map(|(_, value)| value.as_str())
 }
 
+/// Whether the context holds every key of `key`'s family, so that `key` is known to be absent
+/// from the request: a context entry `family/*` (e.g. `ssm:resourceTag/*`, whose value is ignored)
+/// says that every `family/…` key the request carries is listed. Condition keys never hold `*`.
+pub(super) fn known_absent(context: &BTreeMap<String, String>, key: &str) -> bool {
+    context.keys().any(|name| {
+        name.strip_suffix('*').is_some_and(|family| {
+            family.ends_with('/')
+                && key.len() > family.len()
+                && key.is_char_boundary(family.len())
+                && key[..family.len()].eq_ignore_ascii_case(family)
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

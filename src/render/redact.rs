@@ -286,6 +286,9 @@ fn resource_prefix(token: &str) -> Option<&'static str> {
 
 /// The customer's own names and addresses that appear in the facts.
 fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<String>) {
+    if let Some(identity) = f.operator.as_ref().and_then(|o| o.identity.value()) {
+        names.insert(identity.name.clone());
+    }
     let Some(aws) = &f.aws else {
         return;
     };

@@ -4,6 +4,7 @@ against every scenario in parallel before the first assertion."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -16,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emulator import Emulator  # noqa: E402  (sets the moto environment before moto loads)
 from harness import OUT, Run, Seeded, binary_path, run_all, seed  # noqa: E402
+from fleet import DEFAULT_CALLER  # noqa: E402
 from scenarios import ACCOUNT, AUTH_SCENARIO, REGION, SCENARIOS  # noqa: E402
 
 JOBS = int(os.environ.get("E2E_JOBS", "4"))
@@ -37,9 +39,20 @@ def emulator():
             stale.unlink()
     emu = Emulator(OUT / "requests.jsonl").start()
     try:
+        _seed_default_caller(emu)
         yield emu
     finally:
         emu.stop()
+
+
+def _seed_default_caller(emu: Emulator) -> None:
+    """moto answers sts:GetCallerIdentity for an access key IAM does not know with its user
+    "moto": make that user exist, with one inline policy allowing everything, so that the operator
+    checks read a real identity (fleet.OPERATOR_READS is what reading it costs)."""
+    iam = emu.client("iam")
+    iam.create_user(UserName=DEFAULT_CALLER)
+    iam.put_user_policy(UserName=DEFAULT_CALLER, PolicyName="everything", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
 
 
 @pytest.fixture(scope="session")

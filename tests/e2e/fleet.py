@@ -541,6 +541,13 @@ _names = [c.name for c in FLEET_CASES]
 assert len(_names) == len(set(_names)), "fleet case names must be unique"
 
 
+#: moto's answer to sts:GetCallerIdentity for keys IAM does not know (conftest seeds the user).
+DEFAULT_CALLER = "moto"
+#: What reading that caller costs: the user, its one inline policy, no group, no boundary.
+OPERATOR_READS = {"iam:GetUser": 1, "iam:ListAttachedUserPolicies": 1, "iam:ListUserPolicies": 1,
+                  "iam:GetUserPolicy": 1, "iam:ListGroupsForUser": 1}
+
+
 def call_budget(instances: int, *, vpcs: int, profiles: int, managed: int, inline: int,
                 explicit_ids: int = 0) -> dict[str, int]:
     """The most requests of each kind a fleet run may make: a function of what the instances share
@@ -564,4 +571,5 @@ def call_budget(instances: int, *, vpcs: int, profiles: int, managed: int, inlin
         "iam:GetPolicy": managed,
         "iam:GetPolicyVersion": managed,
         "iam:GetRolePolicy": inline,
+        **OPERATOR_READS,
     }

@@ -39,6 +39,8 @@ class Seeded:
     ids: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     access_key: str = ""
+    secret_key: str = "e2e-dummy-secret"
+    session_token: str | None = None
 
 
 @dataclass
@@ -78,13 +80,20 @@ def seed(emulator: Any, scenario: Scenario, index: int) -> Seeded:
     try:
         scenario.seed(lab)
         assert "instance" in lab.ids, "the seeding function named no instance"
+        # a scenario with an operator of its own runs with that operator's credentials
+        seeded.access_key = lab.ids.get("access_key", seeded.access_key)
+        seeded.secret_key = lab.ids.get("secret_key", seeded.secret_key)
+        seeded.session_token = lab.ids.get("session_token")
     except Exception:  # noqa: BLE001 - reported by the scenario's own test
         seeded.error = traceback.format_exc()
     return seeded
 
 
-def tool_env(endpoint: str, access_key: str, secret_key: str = "e2e-dummy-secret") -> dict[str, str]:
+def tool_env(endpoint: str, access_key: str, secret_key: str = "e2e-dummy-secret",
+             session_token: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    if session_token:
+        env["AWS_SESSION_TOKEN"] = session_token
     env.update(
         AWS_ENDPOINT_URL=endpoint,
         AWS_ACCESS_KEY_ID=access_key,
@@ -101,19 +110,21 @@ def tool_env(endpoint: str, access_key: str, secret_key: str = "e2e-dummy-secret
 
 
 def run_tool(endpoint: str, instance_id: str, region: str, *, access_key: str,
-             secret_key: str = "e2e-dummy-secret", extra: list[str] = (),
+             secret_key: str = "e2e-dummy-secret", session_token: str | None = None,
+             extra: list[str] = (),
              name: str | None = None, output_json: bool = True,
              timeout: int = TIMEOUT_SECONDS, max_attempts: int = MAX_ATTEMPTS) -> Run:
     args = [instance_id]
     if name:
         args += ["--save-facts", str(OUT / f"{name}.facts.json")]
     return run_binary(endpoint, args + list(extra), region, access_key=access_key,
-                      secret_key=secret_key, name=name, output_json=output_json, timeout=timeout,
-                      max_attempts=max_attempts)
+                      secret_key=secret_key, session_token=session_token, name=name,
+                      output_json=output_json, timeout=timeout, max_attempts=max_attempts)
 
 
 def run_binary(endpoint: str, args: list[str], region: str, *, access_key: str,
-               secret_key: str = "e2e-dummy-secret", stdin: str | None = None,
+               secret_key: str = "e2e-dummy-secret", session_token: str | None = None,
+               stdin: str | None = None,
                name: str | None = None, output_json: bool = True,
                timeout: int = TIMEOUT_SECONDS, max_attempts: int = MAX_ATTEMPTS) -> Run:
     """The binary with ``args`` (instance ids and/or selectors first), ``--region``, JSON output
@@ -127,7 +138,8 @@ def run_binary(endpoint: str, args: list[str], region: str, *, access_key: str,
     started = time.monotonic()
     try:
         proc = subprocess.run(
-            cmd, env=tool_env(endpoint, access_key, secret_key), capture_output=True, text=True,
+            cmd, env=tool_env(endpoint, access_key, secret_key, session_token),
+            capture_output=True, text=True,
             timeout=SUBPROCESS_TIMEOUT,
             **({"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}),
         )
@@ -157,7 +169,7 @@ def run_all(emulator: Any, seeded: list[Seeded], jobs: int) -> dict[str, Run]:
     def one(s: Seeded) -> tuple[str, Run]:
         return s.scenario.name, run_tool(
             emulator.url, s.ids["instance"], s.scenario.run_region or s.scenario.region,
-            access_key=s.access_key,
+            access_key=s.access_key, secret_key=s.secret_key, session_token=s.session_token,
             extra=s.scenario.args, name=s.scenario.name, timeout=s.scenario.timeout,
         )
 

@@ -30,6 +30,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 ACCOUNT = "123456789012"
+#: Checks that judge no failure of their own: at worst they warn what they could not verify.
+WARN_AT_WORST = {"operator.identity"}
+#: What the person starting a session needs (operator.permission): every e2e caller has it.
+SESSION_ACTIONS = ["ssm:StartSession", "ssm:TerminateSession", "ssm:ResumeSession"]
 REGION = "us-east-1"
 AMI = "ami-12c6146b"  # one of moto's bundled Amazon Linux images
 
@@ -138,7 +142,7 @@ class Scenario:
     name: str
     seed: Callable[["Lab"], None]
     exit_code: int
-    baseline: dict[str, str] | None = None  # None: instance not found (everything but found skips)
+    baseline: dict[str, str] | None = None  # None: instance not found (its dependents skip)
     expect_fail: set[str] = field(default_factory=set)
     expect_warn: set[str] = field(default_factory=set)
     expect_error: set[str] = field(default_factory=set)
@@ -154,7 +158,8 @@ class Scenario:
 
     def expected_statuses(self) -> dict[str, str]:
         if self.baseline is None:
-            statuses = {c: "skip" for c in CHECK_IDS} | {"instance.found": "fail"}
+            # what depends on the instance skips (below); who is asking is still known
+            statuses = {c: "pass" for c in CHECK_IDS} | {"instance.found": "fail"}
         else:
             statuses = dict(self.baseline)
         for group, status in (
@@ -389,6 +394,35 @@ class Lab:
         )["Instances"][0]["InstanceId"]
         self.ids["instance"] = iid
         return iid
+
+    # ---- the operator ---------------------------------------------------------------------
+    def tag_instance(self, key: str, value: str) -> None:
+        self.ec2.create_tags(Resources=[self.ids["instance"]], Tags=[{"Key": key, "Value": value}])
+
+    def operator_user(self, statements: list[dict]) -> None:
+        """The binary runs as an IAM user of its own with these statements as its one inline
+        policy (moto does not enforce them here: the tool only reads them)."""
+        user = f"{self.prefix}-operator"
+        self.iam.create_user(UserName=user)
+        self.iam.put_user_policy(UserName=user, PolicyName="sessions",
+                                 PolicyDocument=json.dumps(policy(*statements)))
+        key = self.iam.create_access_key(UserName=user)["AccessKey"]
+        self.ids.update(access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+
+    def operator_role(self, path: str, statements: list[dict]) -> None:
+        """The binary runs as a session of a role (at ``path``: IAM Identity Center's roles live
+        under /aws-reserved/sso.amazonaws.com/) whose inline policy holds these statements."""
+        name = f"{self.prefix}-operator"[:64]
+        trust = policy({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                        "Action": "sts:AssumeRole"})
+        arn = self.iam.create_role(RoleName=name, Path=path,
+                                   AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        self.iam.put_role_policy(RoleName=name, PolicyName="sessions",
+                                 PolicyDocument=json.dumps(policy(*statements)))
+        sts = self.emu.client("sts", self.region)
+        creds = sts.assume_role(RoleArn=arn, RoleSessionName="alice")["Credentials"]
+        self.ids.update(access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"],
+                        session_token=creds["SessionToken"], operator_role=name)
 
     def elastic_ip(self) -> str:
         alloc = self.ec2.allocate_address(Domain="vpc")["AllocationId"]
@@ -835,6 +869,28 @@ SCENARIOS: list[Scenario] = [
         args=["--document", "AWS-StartSSHSession"],
         expect_message={"agent.version": ["2.3.700.0", "3.0.222.0", "AWS-StartSSHSession"]},
         doc="A shell would work; SSH through Session Manager needs agent 3.0.222.0.",
+    ),
+    Scenario(
+        "broken-operator-denied-by-tag-condition",
+        lambda lab: (public_shape(lab), lab.tag_instance("team", "web"), lab.operator_user([
+            {"Effect": "Allow", "Action": "ssm:StartSession", "Resource": "*",
+             "Condition": {"StringEquals": {"ssm:resourceTag/team": "payments"}}},
+            {"Effect": "Allow", "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
+             "Resource": "arn:aws:ssm:*:*:session/${aws:username}-*"}])),
+        exit_code=1, baseline=PUBLIC, expect_fail={"operator.permission"},
+        expect_message={"operator.permission": ["ssm:StartSession", "{instance}"]},
+        doc="The operator may start sessions only on instances tagged team=payments; this one "
+        "is team=web.",
+    ),
+    Scenario(
+        "healthy-operator-sso-role",
+        lambda lab: (public_shape(lab), lab.operator_role("/aws-reserved/sso.amazonaws.com/", [
+            {"Effect": "Allow", "Action": "ssm:StartSession", "Resource": "*"},
+            {"Effect": "Allow", "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
+             "Resource": "arn:aws:ssm:*:*:session/alice-*"}])),
+        exit_code=0, baseline=PUBLIC,
+        expect_message={"operator.identity": ["IAM Identity Center", "{operator_role}"]},
+        doc="The operator is a session of an IAM Identity Center role: read through GetRole.",
     ),
     Scenario(
         "broken-route-none",

@@ -47,7 +47,7 @@ from denial import (
     seed_denial_world,
 )
 from harness import OUT, Run, assert_reports_match_schema, run_binary, run_tool
-from scenarios import CHECK_IDS
+from scenarios import CHECK_IDS, SESSION_ACTIONS
 
 ACTIONS = policy_actions()
 EXIT_FOR_VERDICT = {"pass": 0, "warn": 0, "fail": 1, "incomplete": 3}
@@ -81,6 +81,9 @@ class Matrix:
         return self.cases[(mode.name, action)]
 
 
+OPERATORS = "e2e-denial-operators"
+
+
 def _caller_policy(action: str | None) -> dict:
     statements: list[dict[str, Any]] = [{"Effect": "Allow", "Action": ACTIONS, "Resource": "*"}]
     if action is not None:
@@ -104,11 +107,18 @@ def matrix(emulator, binary) -> Matrix:
     started = time.monotonic()
     world = seed_denial_world(emulator)
     iam = emulator.client("iam")
+    # The callers start sessions through a group's policy, so that reading a caller's groups is
+    # asked (and can be denied) too.
+    iam.create_group(GroupName=OPERATORS)
+    iam.put_group_policy(GroupName=OPERATORS, PolicyName="sessions", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17",
+         "Statement": [{"Effect": "Allow", "Action": SESSION_ACTIONS, "Resource": "*"}]}))
     cases: dict[tuple[str, str | None], Case] = {}
     for mode in MODES:
         for action in [None, *ACTIONS]:
             user = f"e2e-denial-{mode.name}-{slug(action)}"
             iam.create_user(UserName=user)
+            iam.add_user_to_group(GroupName=OPERATORS, UserName=user)
             iam.put_user_policy(UserName=user, PolicyName="ssm-doctor-but-one",
                                 PolicyDocument=json.dumps(_caller_policy(action)))
             key = iam.create_access_key(UserName=user)["AccessKey"]

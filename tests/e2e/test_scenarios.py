@@ -17,7 +17,16 @@ import pytest
 
 from conftest import Suite
 from harness import MAX_ATTEMPTS, OUT, ROOT, Run, assert_reports_match_schema, run_tool
-from scenarios import ACCOUNT, AUTH_SCENARIO, CHECK_IDS, SCENARIOS, Scenario
+from denial import policy_actions
+from scenarios import (
+    ACCOUNT,
+    AUTH_SCENARIO,
+    CHECK_IDS,
+    SCENARIOS,
+    SESSION_ACTIONS,
+    WARN_AT_WORST,
+    Scenario,
+)
 
 EXIT_FOR_VERDICT = {"pass": 0, "warn": 0, "fail": 1, "incomplete": 3}
 READ_PREFIXES = ("Describe", "Get", "List", "Simulate")
@@ -113,7 +122,9 @@ def test_scenario(scenario: Scenario, suite: Suite, emulator) -> None:
 def test_every_check_breaks_somewhere() -> None:
     """The issue's coverage rule, checked on the declarations themselves."""
     broken = set().union(*(s.expect_fail for s in SCENARIOS))
-    assert broken == set(CHECK_IDS), f"no scenario fails {sorted(set(CHECK_IDS) - broken)}"
+    assert broken == set(CHECK_IDS) - WARN_AT_WORST, (
+        f"no scenario fails {sorted(set(CHECK_IDS) - WARN_AT_WORST - broken)}"
+    )
     assert sum(1 for s in SCENARIOS if len(s.expect_fail) >= 2) >= 3, "too few compound cases"
     for s in SCENARIOS:
         assert s.exit_code == (1 if s.expect_fail else 3 if s.expect_error else 0), s.name
@@ -148,27 +159,8 @@ def test_bad_usage_exit_code(suite: Suite, emulator) -> None:
 # AccessDenied: moto's IAM enforcement, a caller who may not ec2:DescribeNetworkAcls
 # ------------------------------------------------------------------------------------------------
 
-TOOL_READS = [
-    "sts:GetCallerIdentity",
-    "ec2:DescribeInstances",
-    "ec2:DescribeRouteTables",
-    "ec2:DescribeNatGateways",
-    "ec2:DescribeNetworkAcls",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeVpcEndpoints",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeVpcAttribute",
-    "ec2:GetManagedPrefixListEntries",
-    "ssm:DescribeInstanceInformation",
-    "ssm:GetServiceSetting",
-    "iam:GetInstanceProfile",
-    "iam:GetRole",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListRolePolicies",
-    "iam:GetPolicy",
-    "iam:GetPolicyVersion",
-    "iam:GetRolePolicy",
-]
+#: What ssm-doctor reads, and what a person starting sessions needs.
+TOOL_READS = policy_actions() + SESSION_ACTIONS
 
 
 def test_access_denied(suite: Suite, emulator) -> None:

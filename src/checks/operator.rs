@@ -1,0 +1,293 @@
+//! operator.*: the person starting the session, as IAM sees them.
+
+use super::Context;
+use super::outcome::{CheckResult, Outcome, need};
+use super::permissions::IdentityPolicies;
+use crate::facts::{
+    Caller, DEFAULT_DOCUMENT, Entity, Fetch, Identity, IdentityKind, OperatorFacts, Policy,
+};
+use crate::policy::{Decision, Evaluation, Request, evaluate_identity};
+use std::collections::BTreeMap;
+
+/// Roles of IAM Identity Center permission sets live under this path.
+const SSO_PATH: &str = "/aws-reserved/sso.amazonaws.com/";
+
+fn operator<'a>(ctx: &Context<'a>) -> Result<&'a OperatorFacts, Outcome> {
+    ctx.facts
+        .operator
+        .as_ref()
+        .ok_or_else(|| Outcome::skip("The operator's side was not observed."))
+}
+
+/// A value that is there or does not apply; a denied or failed one is the `error` naming it.
+fn readable<T>(fetch: &Fetch<T>) -> Result<Option<&T>, Outcome> {
+    match fetch {
+        Fetch::NotApplicable { .. } => Ok(None),
+        other => need(other).map(Some),
+    }
+}
+
+/// Every policy that decides what the identity may do, each read; its boundary apart.
+fn policies(identity: &Identity) -> Result<(Vec<&Policy>, Option<&Policy>), Outcome> {
+    let mut all: Vec<&Policy> = Vec::new();
+    for part in [
+        &identity.attached_policies,
+        &identity.inline_policies,
+        &identity.group_policies,
+    ] {
+        all.extend(readable(part)?.into_iter().flatten());
+    }
+    let boundary = readable(&identity.permissions_boundary)?;
+    for policy in all.iter().chain(boundary.as_ref()) {
+        need(&policy.document)?;
+    }
+    Ok((all, boundary))
+}
+
+/// "IAM user oncall", "role ci", "role AWSReservedSSO_Ops_… (an IAM Identity Center permission set)".
+fn described(identity: &Identity, entity: &Entity) -> String {
+    match identity.kind {
+        IdentityKind::User => format!("IAM user {}", identity.name),
+        IdentityKind::Role if entity.arn.contains(SSO_PATH) => format!(
+            "role {} (an IAM Identity Center permission set)",
+            identity.name
+        ),
+        IdentityKind::Role => format!("role {}", identity.name),
+    }
+}
+
+pub fn identity(ctx: &Context) -> CheckResult {
+    let op = operator(ctx)?;
+    let caller = need(&op.caller)?;
+    let identity = match &op.identity {
+        Fetch::NotApplicable { reason } => {
+            let outcome = match caller.arn.ends_with(":root") {
+                true => Outcome::pass(format!(
+                    "You are {} ({reason}); only Organizations policies could stop a session.",
+                    caller.arn
+                )),
+                false => Outcome::warn(format!(
+                    "You are {} ({reason}): whether you may start sessions cannot be verified.",
+                    caller.arn
+                )),
+            };
+            return Ok(outcome.with("caller_arn", &caller.arn));
+        }
+        other => need(other)?,
+    };
+    let entity = need(&identity.entity)?;
+    let (policies, boundary) = policies(identity)?;
+    let labels: Vec<String> = policies.iter().map(|p| p.label()).collect();
+    let within = boundary.map_or(String::new(), |b| {
+        format!(", within the boundary {}", b.label())
+    });
+    Ok(Outcome::pass(format!(
+        "You are {} as {}: {} polic{} to read{within}.",
+        caller.arn,
+        described(identity, entity),
+        labels.len(),
+        if labels.len() == 1 { "y" } else { "ies" }
+    ))
+    .with("caller_arn", &caller.arn)
+    .with("identity_arn", &entity.arn)
+    .with("sso", entity.arn.contains(SSO_PATH))
+    .with("policies", labels)
+    .with("permissions_boundary", boundary.map(Policy::label)))
+}
+
+/// One question about the operator's permissions, and how much its answer matters.
+struct Question<'c> {
+    action: &'static str,
+    resource: String,
+    /// A refusal here makes the session fail (not just its end or resumption).
+    required: bool,
+    /// What the request carries: with the resource's tags when they are all known.
+    context: &'c BTreeMap<String, String>,
+}
+
+pub fn permission(ctx: &Context) -> CheckResult {
+    let op = operator(ctx)?;
+    let caller = need(&op.caller)?;
+    let identity = need(&op.identity)?;
+    let entity = need(&identity.entity)?;
+    let (sources, boundary) = policies(identity)?;
+    let parsed = IdentityPolicies::read(&sources, boundary)?;
+    let (labeled, boundary) = parsed.labeled();
+    let region = &ctx.facts.target.region;
+    let account = &caller.account;
+    let document = &ctx.facts.target.document;
+    let plain = request_context(ctx, caller, identity, entity);
+    // Every tag of the resource is known: a condition on one it lacks is decided, not doubted.
+    let with_tags = |tags: &BTreeMap<String, String>| {
+        let mut context = plain.clone();
+        for family in ["ssm:resourceTag/", "aws:ResourceTag/"] {
+            context.insert(format!("{family}*"), String::new());
+            for (key, value) in tags {
+                context.insert(format!("{family}{key}"), value.clone());
+            }
+        }
+        context
+    };
+    let no_tags = BTreeMap::new();
+    let instance_context = with_tags(ctx.instance().map_or(&no_tags, |i| &i.tags));
+    let untagged = with_tags(&no_tags);
+    let mut questions = vec![Question {
+        action: "ssm:StartSession",
+        resource: ctx.instance_arn(),
+        required: true,
+        context: &instance_context,
+    }];
+    // A session without a document name uses the default document without an access check,
+    // unless the caller's policy asks for one (ssm:SessionDocumentAccessCheck).
+    let checks_document = document != DEFAULT_DOCUMENT
+        || sources.iter().any(|p| {
+            p.document
+                .value()
+                .is_some_and(|d| d.to_string().contains("SessionDocumentAccessCheck"))
+        });
+    if checks_document {
+        let resource = document_arn(document, region, account);
+        questions.push(Question {
+            action: "ssm:StartSession",
+            // AWS's own documents carry no tags; an account's may, unseen here.
+            context: match resource.contains("::document/") {
+                true => &untagged,
+                false => &plain,
+            },
+            resource,
+            required: true,
+        });
+    }
+    let session = format!(
+        "arn:aws:ssm:{region}:{account}:session/{}-0123456789abcdef0",
+        session_prefix(caller, identity)
+    );
+    for action in ["ssm:TerminateSession", "ssm:ResumeSession"] {
+        questions.push(Question {
+            action,
+            resource: session.clone(),
+            required: false,
+            context: &plain,
+        });
+    }
+    let answers: Vec<(&Question, Evaluation)> = questions
+        .iter()
+        .map(|q| {
+            let evaluation = evaluate_identity(
+                &labeled,
+                boundary.as_ref(),
+                &Request {
+                    action: q.action,
+                    resource: &q.resource,
+                    principal: None,
+                    context: q.context,
+                },
+            );
+            (q, evaluation)
+        })
+        .collect();
+    let said = |answers: &[&(&Question, Evaluation)]| -> String {
+        let parts: Vec<String> = answers
+            .iter()
+            .map(|(q, e)| format!("{} on {} ({e})", q.action, q.resource))
+            .collect();
+        parts.join("; ")
+    };
+    let refused = |a: &&(&Question, Evaluation)| {
+        !matches!(a.1.decision, Decision::Allowed | Decision::Uncertain)
+    };
+    let fatal: Vec<_> = answers
+        .iter()
+        .filter(|a| a.0.required && refused(a))
+        .collect();
+    let doubtful: Vec<_> = answers
+        .iter()
+        .filter(|a| a.1.decision == Decision::Uncertain)
+        .collect();
+    let minor: Vec<_> = answers
+        .iter()
+        .filter(|a| !a.0.required && refused(a))
+        .collect();
+    let who = described(identity, entity);
+    let outcome = if !fatal.is_empty() {
+        Outcome::fail(format!(
+            "Your {who} may not start this session: {}.",
+            said(&fatal)
+        ))
+    } else if !doubtful.is_empty() {
+        Outcome::warn(format!(
+            "Your {who} may not be allowed: {}. Check those conditions hold for you.",
+            said(&doubtful)
+        ))
+    } else if !minor.is_empty() {
+        Outcome::warn(format!(
+            "Your {who} may start sessions on {} but not end or resume them: {}. Ending one \
+             then fails with a misleading AccessDenied on ssm:TerminateSession.",
+            ctx.facts.target.instance_id,
+            said(&minor)
+        ))
+    } else {
+        Outcome::pass(format!(
+            "Your {who} may start sessions on {} with {document}, and end and resume them.",
+            ctx.facts.target.instance_id
+        ))
+    };
+    let evidence: Vec<serde_json::Value> = answers
+        .iter()
+        .map(|(q, e)| {
+            serde_json::json!({"action": q.action, "resource": q.resource, "evaluation": e})
+        })
+        .collect();
+    Ok(outcome
+        .with("identity_arn", &entity.arn)
+        .with("decisions", evidence)
+        .var("document_arn", document_arn(document, region, account)))
+}
+
+/// AWS's own documents (`AWS-…`) belong to no account; a name given as an ARN is kept.
+fn document_arn(document: &str, region: &str, account: &str) -> String {
+    if document.starts_with("arn:") {
+        document.to_string()
+    } else if document.starts_with("AWS-") {
+        format!("arn:aws:ssm:{region}::document/{document}")
+    } else {
+        format!("arn:aws:ssm:{region}:{account}:document/{document}")
+    }
+}
+
+/// A session's id starts with the user's name, or the role session's name.
+fn session_prefix<'a>(caller: &'a Caller, identity: &'a Identity) -> &'a str {
+    match identity.kind {
+        IdentityKind::User => &identity.name,
+        IdentityKind::Role => caller.arn.rsplit('/').next().unwrap_or(&identity.name),
+    }
+}
+
+/// Condition keys whose values are known for the operator's requests.
+fn request_context(
+    ctx: &Context,
+    caller: &Caller,
+    identity: &Identity,
+    entity: &Entity,
+) -> BTreeMap<String, String> {
+    let mut c = BTreeMap::from([
+        (
+            "aws:RequestedRegion".to_string(),
+            ctx.facts.target.region.clone(),
+        ),
+        ("aws:PrincipalArn".to_string(), entity.arn.clone()),
+        ("aws:PrincipalAccount".to_string(), caller.account.clone()),
+    ]);
+    let kind = match identity.kind {
+        IdentityKind::User => {
+            c.insert("aws:username".to_string(), identity.name.clone());
+            "User"
+        }
+        IdentityKind::Role => "AssumedRole",
+    };
+    c.insert("aws:PrincipalType".to_string(), kind.to_string());
+    if let Some(id) = &caller.user_id {
+        c.insert("aws:userid".to_string(), id.clone());
+    }
+    c
+}

@@ -1,0 +1,309 @@
+//! The operator as IAM sees them: the user or role behind the caller, and every policy that
+//! decides what it may do — attached, inline, its groups', its permissions boundary.
+
+use super::ec2::paged;
+use super::{Aws, decode_policy, failure};
+use crate::facts::{Caller, Entity, Fetch, Identity, IdentityKind, OperatorFacts, Policy};
+use futures::future::join_all;
+
+/// Who a caller ARN (`sts:GetCallerIdentity`) is, as IAM names it; or why no IAM policy of theirs
+/// can be read.
+#[derive(Debug, PartialEq)]
+enum Principal<'a> {
+    User(&'a str),
+    Role(&'a str),
+    Other(&'static str),
+}
+
+/// `arn:aws:iam::111122223333:user/path/name` is the user `name`;
+/// `arn:aws:sts::111122223333:assumed-role/Name/session` a session of the role `Name`.
+fn principal_of(arn: &str) -> Principal<'_> {
+    let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
+    match resource.split_once('/') {
+        Some(("user", path_and_name)) => {
+            Principal::User(path_and_name.rsplit('/').next().unwrap_or(path_and_name))
+        }
+        Some(("assumed-role", rest)) => Principal::Role(rest.split('/').next().unwrap_or(rest)),
+        Some(("federated-user", _)) => {
+            Principal::Other("a federated user: the session policy it was given cannot be read")
+        }
+        _ if resource == "root" => {
+            Principal::Other("the account's root user: no IAM policy binds it")
+        }
+        _ => Principal::Other("not an IAM user or a role session"),
+    }
+}
+
+/// The first missing value among `parts`, else all their policies together.
+fn all_of(parts: Vec<Fetch<Vec<Policy>>>) -> Fetch<Vec<Policy>> {
+    let mut policies = Vec::new();
+    for part in parts {
+        match part.take() {
+            Ok(more) => policies.extend(more),
+            Err(missing) => return missing,
+        }
+    }
+    Fetch::collected(policies)
+}
+
+impl Aws {
+    /// The operator's facts, from the caller already asked for.
+    pub(super) async fn operator(&self, caller: Fetch<Caller>) -> OperatorFacts {
+        let identity = match caller.as_ref().take() {
+            Err(missing) => missing,
+            Ok(c) => match principal_of(&c.arn) {
+                Principal::User(name) => Fetch::collected(self.user_identity(name).await),
+                Principal::Role(name) => Fetch::collected(self.role_identity(name).await),
+                Principal::Other(why) => Fetch::not_applicable(why),
+            },
+        };
+        OperatorFacts { caller, identity }
+    }
+
+    async fn role_identity(&self, name: &str) -> Identity {
+        let parts = self.role_parts(name).await;
+        let boundary_arn = parts
+            .role
+            .as_ref()
+            .map(|r| r.permissions_boundary_arn.clone());
+        let attached = parts
+            .attached
+            .as_ref()
+            .map(|list| list.iter().map(|(arn, _)| arn.clone()).collect::<Vec<_>>());
+        let (attached_policies, inline_policies, permissions_boundary) = tokio::join!(
+            self.managed_policies(attached),
+            async {
+                match parts.inline.as_ref().take() {
+                    Ok(names) => Fetch::collected(
+                        join_all(names.iter().map(|n| self.inline_policy(name, n))).await,
+                    ),
+                    Err(missing) => missing,
+                }
+            },
+            self.boundary(&boundary_arn),
+        );
+        Identity {
+            kind: IdentityKind::Role,
+            name: name.to_string(),
+            entity: parts.role.map(|r| Entity {
+                arn: r.arn,
+                permissions_boundary_arn: r.permissions_boundary_arn,
+            }),
+            attached_policies,
+            inline_policies,
+            group_policies: Fetch::not_applicable("a role belongs to no group"),
+            permissions_boundary,
+        }
+    }
+
+    async fn user_identity(&self, name: &str) -> Identity {
+        let (entity, attached, inline, groups) = tokio::join!(
+            self.user(name),
+            async {
+                paged!(
+                    self,
+                    "iam:ListAttachedUserPolicies",
+                    self.iam.list_attached_user_policies().user_name(name),
+                    |p| Ok::<_, super::Missing>(
+                        p.attached_policies()
+                            .iter()
+                            .filter_map(|a| a.policy_arn().map(str::to_string))
+                            .collect::<Vec<_>>()
+                    )
+                )
+            },
+            async {
+                paged!(
+                    self,
+                    "iam:ListUserPolicies",
+                    self.iam.list_user_policies().user_name(name),
+                    |p| Ok::<_, super::Missing>(p.policy_names().to_vec())
+                )
+            },
+            async {
+                paged!(
+                    self,
+                    "iam:ListGroupsForUser",
+                    self.iam.list_groups_for_user().user_name(name),
+                    |p| Ok::<_, super::Missing>(
+                        p.groups()
+                            .iter()
+                            .map(|g| g.group_name().to_string())
+                            .collect::<Vec<_>>()
+                    )
+                )
+            },
+        );
+        let boundary_arn = entity.as_ref().map(|e| e.permissions_boundary_arn.clone());
+        let (attached_policies, inline_policies, group_policies, permissions_boundary) = tokio::join!(
+            self.managed_policies(attached),
+            async {
+                match inline.take() {
+                    Ok(names) => Fetch::collected(
+                        join_all(names.iter().map(|n| self.user_policy(name, n))).await,
+                    ),
+                    Err(missing) => missing,
+                }
+            },
+            async {
+                match groups.take() {
+                    Ok(names) => {
+                        all_of(join_all(names.iter().map(|g| self.group_policies(g))).await)
+                    }
+                    Err(missing) => missing,
+                }
+            },
+            self.boundary(&boundary_arn),
+        );
+        Identity {
+            kind: IdentityKind::User,
+            name: name.to_string(),
+            entity,
+            attached_policies,
+            inline_policies,
+            group_policies,
+            permissions_boundary,
+        }
+    }
+
+    async fn managed_policies(&self, arns: Fetch<Vec<String>>) -> Fetch<Vec<Policy>> {
+        match arns.take() {
+            Ok(arns) => {
+                Fetch::collected(join_all(arns.iter().map(|a| self.managed_policy(a))).await)
+            }
+            Err(missing) => missing,
+        }
+    }
+
+    /// The boundary named by `arn` (once the entity was read), or why there is none.
+    async fn boundary(&self, arn: &Fetch<Option<String>>) -> Fetch<Policy> {
+        match arn.as_ref().take() {
+            Ok(Some(arn)) => Fetch::collected(self.managed_policy(arn).await),
+            Ok(None) => Fetch::not_applicable("no permissions boundary"),
+            Err(missing) => missing,
+        }
+    }
+
+    async fn user(&self, name: &str) -> Fetch<Entity> {
+        match self.call(self.iam.get_user().user_name(name).send()).await {
+            Ok(out) => match out.user() {
+                Some(u) => Fetch::collected(Entity {
+                    arn: u.arn().to_string(),
+                    permissions_boundary_arn: u
+                        .permissions_boundary()
+                        .and_then(|b| b.permissions_boundary_arn())
+                        .map(str::to_string),
+                }),
+                None => Fetch::Failed {
+                    action: "iam:GetUser".into(),
+                    reason: "the response held no user".into(),
+                },
+            },
+            Err(e) => failure("iam:GetUser", e),
+        }
+    }
+
+    async fn user_policy(&self, user: &str, name: &str) -> Policy {
+        let request = self.iam.get_user_policy().user_name(user).policy_name(name);
+        let document = match self.call(request.send()).await {
+            Ok(out) => decode_policy("iam:GetUserPolicy", out.policy_document()),
+            Err(e) => failure("iam:GetUserPolicy", e),
+        };
+        Policy {
+            name: name.to_string(),
+            arn: None,
+            document,
+        }
+    }
+
+    /// A group's attached and inline policies; inline ones are named `group/name`.
+    async fn group_policies(&self, group: &str) -> Fetch<Vec<Policy>> {
+        let (attached, inline) = tokio::join!(
+            async {
+                paged!(
+                    self,
+                    "iam:ListAttachedGroupPolicies",
+                    self.iam.list_attached_group_policies().group_name(group),
+                    |p| Ok::<_, super::Missing>(
+                        p.attached_policies()
+                            .iter()
+                            .filter_map(|a| a.policy_arn().map(str::to_string))
+                            .collect::<Vec<_>>()
+                    )
+                )
+            },
+            async {
+                paged!(
+                    self,
+                    "iam:ListGroupPolicies",
+                    self.iam.list_group_policies().group_name(group),
+                    |p| Ok::<_, super::Missing>(p.policy_names().to_vec())
+                )
+            },
+        );
+        let (attached, inline) = tokio::join!(self.managed_policies(attached), async {
+            match inline.take() {
+                Ok(names) => Fetch::collected(
+                    join_all(names.iter().map(|n| self.group_policy(group, n))).await,
+                ),
+                Err(missing) => missing,
+            }
+        });
+        all_of(vec![attached, inline])
+    }
+
+    async fn group_policy(&self, group: &str, name: &str) -> Policy {
+        let request = self
+            .iam
+            .get_group_policy()
+            .group_name(group)
+            .policy_name(name);
+        let document = match self.call(request.send()).await {
+            Ok(out) => decode_policy("iam:GetGroupPolicy", out.policy_document()),
+            Err(e) => failure("iam:GetGroupPolicy", e),
+        };
+        Policy {
+            name: format!("{group}/{name}"),
+            arn: None,
+            document,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_arns_name_the_iam_identity() {
+        let cases = [
+            (
+                "arn:aws:iam::111122223333:user/oncall",
+                Principal::User("oncall"),
+            ),
+            (
+                "arn:aws:iam::111122223333:user/ops/team/oncall",
+                Principal::User("oncall"),
+            ),
+            (
+                "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0123/alice@example.com",
+                Principal::Role("AWSReservedSSO_Admin_0123"),
+            ),
+            (
+                "arn:aws-cn:sts::111122223333:assumed-role/ci/build-7",
+                Principal::Role("ci"),
+            ),
+        ];
+        for (arn, principal) in cases {
+            assert_eq!(principal_of(arn), principal, "{arn}");
+        }
+        assert!(matches!(
+            principal_of("arn:aws:iam::111122223333:root"),
+            Principal::Other(why) if why.contains("root")
+        ));
+        assert!(matches!(
+            principal_of("arn:aws:sts::111122223333:federated-user/bob"),
+            Principal::Other(why) if why.contains("federated")
+        ));
+    }
+}
