@@ -154,6 +154,7 @@ class Scenario:
     max_seconds: float | None = None  # wall-clock bound for this binary run
     timeout: int = 30  # --timeout: seconds for one API call attempt
     run_region: str | None = None  # --region of the run, when not the seeded region
+    own_caller: bool = False  # the run signs as the scenario's own operator (Lab.operator_*)
     doc: str = ""
 
     def expected_statuses(self) -> dict[str, str]:
@@ -877,7 +878,7 @@ SCENARIOS: list[Scenario] = [
              "Condition": {"StringEquals": {"ssm:resourceTag/team": "payments"}}},
             {"Effect": "Allow", "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
              "Resource": "arn:aws:ssm:*:*:session/${aws:username}-*"}])),
-        exit_code=1, baseline=PUBLIC, expect_fail={"operator.permission"},
+        exit_code=1, baseline=PUBLIC, expect_fail={"operator.permission"}, own_caller=True,
         expect_message={"operator.permission": ["ssm:StartSession", "{instance}"]},
         doc="The operator may start sessions only on instances tagged team=payments; this one "
         "is team=web.",
@@ -888,7 +889,7 @@ SCENARIOS: list[Scenario] = [
             {"Effect": "Allow", "Action": "ssm:StartSession", "Resource": "*"},
             {"Effect": "Allow", "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
              "Resource": "arn:aws:ssm:*:*:session/alice-*"}])),
-        exit_code=0, baseline=PUBLIC,
+        exit_code=0, baseline=PUBLIC, own_caller=True,
         expect_message={"operator.identity": ["IAM Identity Center", "{operator_role}"]},
         doc="The operator is a session of an IAM Identity Center role: read through GetRole.",
     ),
