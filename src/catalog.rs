@@ -58,6 +58,10 @@ pub struct RemediationTemplate {
     pub cli: String,
     pub terraform: String,
     pub cloudformation: String,
+    /// Commands that differ by the machine they run on, keyed `os-arch` (`linux-x86_64`): used
+    /// instead of `cli` when the check names the platform (its `platform` placeholder).
+    #[serde(default)]
+    pub by_platform: BTreeMap<String, String>,
 }
 
 /// The placeholder names a page may use; [`crate::report`] knows how to fill each.
@@ -81,6 +85,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "operator_name",
     "operator_kind",
     "document_arn",
+    "platform",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -415,7 +420,8 @@ pub mod tests {
         let known: BTreeSet<_> = PLACEHOLDERS.iter().copied().collect();
         for id in Catalog::get().ids() {
             let r = &Catalog::get().page(id).unwrap().remediation;
-            for template in [&r.text, &r.cli, &r.terraform, &r.cloudformation] {
+            let common = [&r.text, &r.cli, &r.terraform, &r.cloudformation];
+            for template in common.into_iter().chain(r.by_platform.values()) {
                 for name in placeholders_in(template) {
                     assert!(
                         known.contains(name),

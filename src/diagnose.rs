@@ -5,7 +5,8 @@
 use crate::checks;
 use crate::collect::{Aws, Selection, SetupError, Tally};
 use crate::exit::Exit;
-use crate::facts::Facts;
+use crate::facts::{Facts, Fetch};
+use crate::probe;
 use crate::report::{FleetReport, Report, Stats};
 use std::time::Instant;
 
@@ -56,7 +57,31 @@ pub async fn diagnose(source: Source<'_>, session: &Session) -> Result<Diagnosis
     let started = Instant::now();
     let (mut gathered, fleet, calls) = match source {
         Source::Aws { aws, selection } => {
-            let collected = aws.collect(selection).await?;
+            // The operator's machine is probed while AWS answers.
+            let probing = aws.observes_operator().then(|| {
+                std::thread::Builder::new()
+                    .name("probe".into())
+                    .spawn(probe::machine)
+            });
+            let mut collected = aws.collect(selection).await?;
+            if let Some(probing) = probing {
+                let machine = match probing.map(|thread| thread.join()) {
+                    Ok(Ok(machine)) => Fetch::collected(machine),
+                    Ok(Err(_)) => Fetch::Failed {
+                        action: "probing this machine".into(),
+                        reason: "the probe stopped unexpectedly".into(),
+                    },
+                    Err(e) => Fetch::Failed {
+                        action: "probing this machine".into(),
+                        reason: format!("cannot start a thread: {e}"),
+                    },
+                };
+                for (facts, _) in &mut collected.instances {
+                    if let Some(operator) = &mut facts.operator {
+                        operator.machine = machine.clone();
+                    }
+                }
+            }
             let calls = collected.total.calls;
             (collected.instances, selection.is_fleet(), calls)
         }

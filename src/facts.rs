@@ -149,6 +149,32 @@ pub struct OperatorFacts {
     /// The IAM user or role behind the caller and the policies that decide what it may do; not
     /// applicable to the root user and federated users (no IAM policy of theirs to read).
     pub identity: Fetch<Identity>,
+    /// What the operator's machine starts sessions with (`PATH`), probed where ssm-doctor runs.
+    #[serde(default = "not_probed")]
+    pub machine: Fetch<Machine>,
+}
+
+fn not_probed() -> Fetch<Machine> {
+    Fetch::not_applicable("the machine was not probed")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    /// `linux`, `macos`, `windows`, ... (Rust's names).
+    pub os: String,
+    /// `x86_64`, `aarch64`, ...
+    pub arch: String,
+    /// `session-manager-plugin`, when it is on `PATH`.
+    pub plugin: Option<Program>,
+    /// Where the AWS CLI (`aws`) is on `PATH`, when it is.
+    pub aws_cli: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Program {
+    pub path: String,
+    /// What `--version` printed; failed when it crashed, hung or printed nothing.
+    pub version: Fetch<String>,
 }
 
 /// An IAM user, or the role an assumed-role session (SSO included) belongs to.

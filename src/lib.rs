@@ -13,6 +13,7 @@ pub mod diagnose;
 pub mod exit;
 pub mod facts;
 pub mod policy;
+pub mod probe;
 pub mod progress;
 pub mod render;
 pub mod report;

@@ -110,6 +110,10 @@ pub static REGISTRY: &[Check] = &[
         id: "operator.permission",
         run: operator::permission,
     },
+    Check {
+        id: "operator.plugin",
+        run: operator::plugin,
+    },
 ];
 
 /// Runs every check over the facts; `stats` is what gathering them cost.
@@ -281,9 +285,12 @@ fn finding(page: &CheckPage, outcome: Outcome, ctx: &Context) -> Finding {
     let remediation = match outcome.status {
         Status::Fail | Status::Warn => {
             let r = &page.remediation;
+            let cli = lookup("platform")
+                .and_then(|p| r.by_platform.get(&p))
+                .unwrap_or(&r.cli);
             Some(Remediation {
                 text: fill(r.text.trim(), lookup),
-                cli: Some(fill(r.cli.trim(), lookup)),
+                cli: Some(fill(cli.trim(), lookup)),
                 terraform: Some(fill(r.terraform.trim(), lookup)),
                 cloudformation: Some(fill(r.cloudformation.trim(), lookup)),
             })

@@ -3,6 +3,7 @@
 use super::Context;
 use super::outcome::{CheckResult, Outcome, need};
 use super::permissions::IdentityPolicies;
+use crate::analysis::version;
 use crate::facts::{
     Caller, DEFAULT_DOCUMENT, Entity, Fetch, Identity, IdentityKind, OperatorFacts, Policy,
 };
@@ -290,4 +291,60 @@ fn request_context(
         c.insert("aws:userid".to_string(), id.clone());
     }
     c
+}
+
+/// The oldest session-manager-plugin AWS supports, and builds it withdrew (the plugin's release
+/// notes; cited on the check's page).
+const MINIMUM_PLUGIN: &str = "1.2.764.0";
+const DEPRECATED_PLUGINS: &[&str] = &["1.2.688.0", "1.2.889.0"];
+
+pub fn plugin(ctx: &Context) -> CheckResult {
+    let machine = need(&operator(ctx)?.machine)?;
+    let platform = format!("{}-{}", machine.os, machine.arch);
+    let Some(plugin) = &machine.plugin else {
+        return Ok(Outcome::fail(format!(
+            "session-manager-plugin is not on this machine's PATH ({platform}): the AWS CLI \
+             cannot open the session (\"SessionManagerPlugin is not found\")."
+        ))
+        .var("platform", platform));
+    };
+    let version = match &plugin.version {
+        Fetch::Collected { value } => value,
+        broken => {
+            return Ok(Outcome::fail(format!(
+                "{} does not run: {}.",
+                plugin.path,
+                broken.problem().unwrap_or_default()
+            ))
+            .var("platform", platform));
+        }
+    };
+    let outcome = match version::at_least(version, MINIMUM_PLUGIN) {
+        None => Outcome::warn(format!(
+            "{} printed {version:?}, not a version ssm-doctor can compare with {MINIMUM_PLUGIN}.",
+            plugin.path
+        )),
+        Some(false) => Outcome::fail(format!(
+            "session-manager-plugin {version} is older than {MINIMUM_PLUGIN}, the oldest AWS \
+             supports."
+        )),
+        Some(true) if DEPRECATED_PLUGINS.contains(&version.as_str()) => Outcome::fail(format!(
+            "session-manager-plugin {version} is a build AWS withdrew."
+        )),
+        Some(true) => match &machine.aws_cli {
+            None => Outcome::warn(format!(
+                "session-manager-plugin {version} is installed, but the AWS CLI (aws, v2) is \
+                 not on PATH: sessions are started with `aws ssm start-session`."
+            )),
+            Some(cli) => Outcome::pass(format!(
+                "session-manager-plugin {version} ({}) and the AWS CLI ({cli}) are installed.",
+                plugin.path
+            )),
+        },
+    };
+    Ok(outcome
+        .with("plugin_path", &plugin.path)
+        .with("plugin_version", version)
+        .with("minimum", MINIMUM_PLUGIN)
+        .var("platform", platform))
 }

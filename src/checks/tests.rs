@@ -124,6 +124,15 @@ pub fn private_with_endpoints() -> Facts {
                 group_policies: Fetch::collected(vec![]),
                 permissions_boundary: Fetch::not_applicable("no permissions boundary"),
             }),
+            machine: Fetch::collected(Machine {
+                os: "linux".into(),
+                arch: "x86_64".into(),
+                plugin: Some(Program {
+                    path: "/usr/local/bin/session-manager-plugin".into(),
+                    version: Fetch::collected("1.2.764.0".into()),
+                }),
+                aws_cli: Some("/usr/local/bin/aws".into()),
+            }),
         }),
         instance: None,
         aws: Some(AwsFacts {
@@ -318,6 +327,10 @@ fn operator_mut(f: &mut Facts) -> &mut Identity {
     collected_mut(&mut f.operator.as_mut().expect("an operator section").identity)
 }
 
+fn machine_mut(f: &mut Facts) -> &mut Machine {
+    collected_mut(&mut f.operator.as_mut().expect("an operator section").machine)
+}
+
 fn set_policies(f: &mut Facts, attached: Vec<Policy>, inline: Vec<Policy>) {
     f.aws_mut().iam.attached_policies = Fetch::collected(attached);
     f.aws_mut().iam.inline_policies = Fetch::collected(inline);
@@ -434,14 +447,17 @@ fn missing_instance_fails_found_names_the_region_and_skips_the_rest() {
     assert_eq!(fails(&report), set(&["instance.found"]));
     assert!(message(&report, "instance.found").contains("eu-west-1"));
     assert!(message(&report, "instance.found").contains(ACCOUNT));
-    // Everything but who is asking depends on the instance.
+    // Everything but who is asking, and with what, depends on the instance.
     let not_skipped: Vec<&str> = report
         .checks
         .iter()
         .filter(|c| c.status != Status::Skip)
         .map(|c| c.id.as_str())
         .collect();
-    assert_eq!(not_skipped, ["instance.found", "operator.identity"]);
+    assert_eq!(
+        not_skipped,
+        ["instance.found", "operator.identity", "operator.plugin"]
+    );
 }
 
 #[test]
@@ -1648,6 +1664,72 @@ fn without_the_operator_side_its_checks_are_one_line() {
     let [group] = report.not_observed.as_slice() else {
         panic!("{:?}", report.not_observed);
     };
-    assert_eq!(group.checks, ["operator.identity", "operator.permission"]);
+    assert_eq!(
+        group.checks,
+        [
+            "operator.identity",
+            "operator.permission",
+            "operator.plugin"
+        ]
+    );
     assert_eq!(report.verdict, Verdict::Pass);
+}
+
+#[test]
+fn the_plugin_is_judged_by_its_version_and_the_fix_fits_the_machine() {
+    let mut f = private_with_endpoints();
+    machine_mut(&mut f).plugin = None;
+    let report = run(&f);
+    assert!(message(&report, "operator.plugin").contains("SessionManagerPlugin is not found"));
+    let fix = finding(&report, "operator.plugin")
+        .remediation
+        .clone()
+        .unwrap();
+    assert!(
+        fix.cli.unwrap().contains("ubuntu_64bit"),
+        "the linux-x86_64 commands"
+    );
+    assert!(fix.text.contains("linux-x86_64"));
+    machine_mut(&mut f).os = "plan9".into();
+    let fix = finding(&run(&f), "operator.plugin")
+        .remediation
+        .clone()
+        .unwrap();
+    assert!(
+        fix.cli.unwrap().contains("plan9"),
+        "no command for it: the general pointer"
+    );
+
+    let judged = |version: Fetch<String>, cli: bool| {
+        let mut f = private_with_endpoints();
+        let machine = machine_mut(&mut f);
+        machine.plugin.as_mut().unwrap().version = version;
+        if !cli {
+            machine.aws_cli = None;
+        }
+        let report = run(&f);
+        (
+            status(&report, "operator.plugin"),
+            message(&report, "operator.plugin").to_string(),
+        )
+    };
+    let (s, m) = judged(Fetch::collected("1.2.700.0".into()), true);
+    assert_eq!(s, Status::Fail, "{m}");
+    assert!(m.contains("1.2.764.0"));
+    let (s, m) = judged(Fetch::collected("1.2.889.0".into()), true);
+    assert_eq!((s, m.contains("withdrew")), (Status::Fail, true), "{m}");
+    let (s, m) = judged(Fetch::collected("1.3.0.0".into()), false);
+    assert_eq!((s, m.contains("AWS CLI")), (Status::Warn, true), "{m}");
+    let (s, _) = judged(Fetch::collected("dev-build".into()), true);
+    assert_eq!(s, Status::Warn);
+    let crashed = Fetch::Failed {
+        action: "/usr/local/bin/session-manager-plugin --version".into(),
+        reason: "signal: 11 (SIGSEGV)".into(),
+    };
+    let (s, m) = judged(crashed, true);
+    assert_eq!((s, m.contains("SIGSEGV")), (Status::Fail, true), "{m}");
+
+    let mut f = private_with_endpoints();
+    f.operator.as_mut().unwrap().machine = Fetch::not_applicable("the machine was not probed");
+    assert_eq!(status(&run(&f), "operator.plugin"), Status::Skip);
 }

@@ -240,6 +240,11 @@ impl Aws {
         self.limited(counted, || Some(Err(self.expired()))).await
     }
 
+    /// Whether its collections read the operator's side.
+    pub fn observes_operator(&self) -> bool {
+        self.observe_operator
+    }
+
     /// Calls made so far by every collection of this `Aws`.
     pub fn api_calls(&self) -> u32 {
         self.calls.load(Ordering::Relaxed)

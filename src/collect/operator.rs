@@ -57,7 +57,11 @@ impl Aws {
                 Principal::Other(why) => Fetch::not_applicable(why),
             },
         };
-        OperatorFacts { caller, identity }
+        OperatorFacts {
+            caller,
+            identity,
+            machine: Fetch::not_applicable("probed apart from the AWS calls"),
+        }
     }
 
     async fn role_identity(&self, name: &str) -> Identity {

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scenarios import Lab, Scenario
+from scenarios import PLUGIN_VERSION, Lab, Scenario
 
 E2E_DIR = Path(__file__).resolve().parent
 ROOT = E2E_DIR.parent.parent
@@ -89,9 +89,28 @@ def seed(emulator: Any, scenario: Scenario, index: int) -> Seeded:
     return seeded
 
 
+def fake_bin(plugin: str | None) -> Path:
+    """The runs' whole PATH: a fake ``session-manager-plugin`` printing ``plugin`` (none when
+    None) and an ``aws`` that is never run. Nothing of the machine's PATH leaks in: the result
+    does not depend on what the test machine has installed."""
+    d = OUT / f"bin-{plugin or 'without-plugin'}"
+    if not (d / "aws").exists():
+        d.mkdir(parents=True, exist_ok=True)
+        scripts = {"aws": "exit 0"}
+        if plugin:
+            scripts["session-manager-plugin"] = f"echo {plugin}"
+        for name, body in scripts.items():
+            tmp = d / f".{name}.{os.getpid()}.{time.monotonic_ns()}"
+            tmp.write_text(f"#!/bin/sh\n{body}\n")
+            tmp.chmod(0o755)
+            tmp.replace(d / name)  # atomic: parallel runs may create the same directory
+    return d
+
+
 def tool_env(endpoint: str, access_key: str, secret_key: str = "e2e-dummy-secret",
-             session_token: str | None = None) -> dict[str, str]:
+             session_token: str | None = None, plugin: str | None = PLUGIN_VERSION) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PATH"] = str(fake_bin(plugin))
     if session_token:
         env["AWS_SESSION_TOKEN"] = session_token
     env.update(
@@ -111,20 +130,20 @@ def tool_env(endpoint: str, access_key: str, secret_key: str = "e2e-dummy-secret
 
 def run_tool(endpoint: str, instance_id: str, region: str, *, access_key: str,
              secret_key: str = "e2e-dummy-secret", session_token: str | None = None,
-             extra: list[str] = (),
+             plugin: str | None = PLUGIN_VERSION, extra: list[str] = (),
              name: str | None = None, output_json: bool = True,
              timeout: int = TIMEOUT_SECONDS, max_attempts: int = MAX_ATTEMPTS) -> Run:
     args = [instance_id]
     if name:
         args += ["--save-facts", str(OUT / f"{name}.facts.json")]
     return run_binary(endpoint, args + list(extra), region, access_key=access_key,
-                      secret_key=secret_key, session_token=session_token, name=name,
+                      secret_key=secret_key, session_token=session_token, plugin=plugin, name=name,
                       output_json=output_json, timeout=timeout, max_attempts=max_attempts)
 
 
 def run_binary(endpoint: str, args: list[str], region: str, *, access_key: str,
                secret_key: str = "e2e-dummy-secret", session_token: str | None = None,
-               stdin: str | None = None,
+               plugin: str | None = PLUGIN_VERSION, stdin: str | None = None,
                name: str | None = None, output_json: bool = True,
                timeout: int = TIMEOUT_SECONDS, max_attempts: int = MAX_ATTEMPTS) -> Run:
     """The binary with ``args`` (instance ids and/or selectors first), ``--region``, JSON output
@@ -138,7 +157,7 @@ def run_binary(endpoint: str, args: list[str], region: str, *, access_key: str,
     started = time.monotonic()
     try:
         proc = subprocess.run(
-            cmd, env=tool_env(endpoint, access_key, secret_key, session_token),
+            cmd, env=tool_env(endpoint, access_key, secret_key, session_token, plugin),
             capture_output=True, text=True,
             timeout=SUBPROCESS_TIMEOUT,
             **({"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}),
@@ -170,6 +189,7 @@ def run_all(emulator: Any, seeded: list[Seeded], jobs: int) -> dict[str, Run]:
         return s.scenario.name, run_tool(
             emulator.url, s.ids["instance"], s.scenario.run_region or s.scenario.region,
             access_key=s.access_key, secret_key=s.secret_key, session_token=s.session_token,
+            plugin=s.scenario.plugin,
             extra=s.scenario.args, name=s.scenario.name, timeout=s.scenario.timeout,
         )
 

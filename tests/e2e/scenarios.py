@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 ACCOUNT = "123456789012"
+#: What the fake session-manager-plugin on the runs' PATH prints (operator.plugin passes).
+PLUGIN_VERSION = "1.2.764.0"
 #: Checks that judge no failure of their own: at worst they warn what they could not verify.
 WARN_AT_WORST = {"operator.identity"}
 #: What the person starting a session needs (operator.permission): every e2e caller has it.
@@ -155,6 +157,7 @@ class Scenario:
     timeout: int = 30  # --timeout: seconds for one API call attempt
     run_region: str | None = None  # --region of the run, when not the seeded region
     own_caller: bool = False  # the run signs as the scenario's own operator (Lab.operator_*)
+    plugin: str | None = PLUGIN_VERSION  # what the run's plugin prints; None: not on PATH
     doc: str = ""
 
     def expected_statuses(self) -> dict[str, str]:
@@ -882,6 +885,19 @@ SCENARIOS: list[Scenario] = [
         expect_message={"operator.permission": ["ssm:StartSession", "{instance}"]},
         doc="The operator may start sessions only on instances tagged team=payments; this one "
         "is team=web.",
+    ),
+    Scenario(
+        "broken-operator-without-plugin",
+        lambda lab: public_shape(lab),
+        exit_code=1, baseline=PUBLIC, expect_fail={"operator.plugin"}, plugin=None,
+        expect_message={"operator.plugin": ["SessionManagerPlugin is not found"]},
+        doc="Everything on AWS is right; the operator's machine has no session-manager-plugin.",
+    ),
+    Scenario(
+        "broken-operator-withdrawn-plugin",
+        lambda lab: public_shape(lab),
+        exit_code=1, baseline=PUBLIC, expect_fail={"operator.plugin"}, plugin="1.2.889.0",
+        expect_message={"operator.plugin": ["1.2.889.0"]},
     ),
     Scenario(
         "healthy-operator-sso-role",

@@ -114,6 +114,10 @@ const CASES: &[Case] = &[
     case("operator.permission", Status::Fail, || with(private_with_endpoints, |f| {
         operator_mut(f).inline_policies = Fetch::collected(vec![]);
     })),
+    case("operator.plugin", Status::Pass, private_with_endpoints),
+    case("operator.plugin", Status::Fail, || with(private_with_endpoints, |f| {
+        machine_mut(f).plugin = None;
+    })),
     case("vpc.dns-hostnames", Status::Pass, private_with_endpoints),
     case("vpc.dns-hostnames", Status::Fail, || with(private_with_endpoints, |f| {
         f.aws_mut().network.dns_hostnames = Fetch::collected(false);

@@ -1,0 +1,193 @@
+//! The probe boundary: the only code that looks at the machine ssm-doctor runs on (programs on
+//! `PATH`, and later the network path and the instance from inside). Like `collect/` for AWS, it
+//! turns what it finds into facts — a program that is missing, crashes or hangs becomes evidence,
+//! never an abort — and nothing else in the tool runs a process.
+
+use crate::facts::{Fetch, Machine, Program};
+use std::ffi::OsStr;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The plugin the AWS CLI hands sessions to.
+pub const PLUGIN: &str = "session-manager-plugin";
+/// The AWS CLI, which starts sessions (`aws ssm start-session`).
+pub const AWS_CLI: &str = "aws";
+
+/// How long a program may take to print its version: the plugin answers in milliseconds.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// This machine, as the session tools see it: through the process's own `PATH`.
+pub fn machine() -> Machine {
+    machine_on(&std::env::var_os("PATH").unwrap_or_default())
+}
+
+/// This machine with `path` as `PATH`.
+pub fn machine_on(path: &OsStr) -> Machine {
+    Machine {
+        os: std::env::consts::OS.to_string(),
+        arch: std::env::consts::ARCH.to_string(),
+        plugin: find(path, PLUGIN).map(|found| Program {
+            version: version_of(&found),
+            path: found.display().to_string(),
+        }),
+        aws_cli: find(path, AWS_CLI).map(|found| found.display().to_string()),
+    }
+}
+
+/// The first executable file named `name` (with the platform's suffix) in `path`.
+fn find(path: &OsStr, name: &str) -> Option<PathBuf> {
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    std::env::split_paths(path)
+        .map(|dir| dir.join(&file))
+        .find(|candidate| is_executable(candidate))
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
+}
+
+/// What `program --version` prints, or why it printed nothing usable.
+fn version_of(program: &Path) -> Fetch<String> {
+    let action = format!("{} --version", program.display());
+    let failed = |reason: String| Fetch::Failed {
+        action: action.clone(),
+        reason,
+    };
+    let mut child = match Command::new(program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => return failed(format!("cannot run it: {e}")),
+    };
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < VERSION_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return failed(format!("no answer within {} s", VERSION_TIMEOUT.as_secs()));
+            }
+            Err(e) => return failed(format!("cannot wait for it: {e}")),
+        }
+    };
+    let read = |stream: Option<&mut dyn Read>| {
+        let mut text = String::new();
+        if let Some(stream) = stream {
+            let _ = stream.take(4096).read_to_string(&mut text);
+        }
+        text
+    };
+    let out = read(child.stdout.as_mut().map(|s| s as &mut dyn Read));
+    let err = read(child.stderr.as_mut().map(|s| s as &mut dyn Read));
+    let first_line = |text: &str| text.lines().next().unwrap_or_default().trim().to_string();
+    match (status.success(), first_line(&out)) {
+        (true, version) if !version.is_empty() => Fetch::collected(version),
+        (true, _) => failed("it printed no version".to_string()),
+        (false, _) => failed(format!("{status}: {}", first_line(&err))),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A directory holding a fake plugin made of `script` (a shell body), and maybe `aws`.
+    fn bin_dir(script: Option<&str>, with_cli: bool) -> tempdir::Dir {
+        let dir = tempdir::Dir::new();
+        let put = |name: &str, body: &str| {
+            let file = dir.path().join(name);
+            std::fs::write(&file, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        if let Some(body) = script {
+            put(PLUGIN, body);
+        }
+        if with_cli {
+            put(AWS_CLI, "echo aws-cli/2.15.0");
+        }
+        dir
+    }
+
+    mod tempdir {
+        /// A fresh directory, removed when dropped.
+        pub struct Dir(std::path::PathBuf);
+        impl Dir {
+            pub fn new() -> Dir {
+                use std::sync::atomic::{AtomicU32, Ordering};
+                static NEXT: AtomicU32 = AtomicU32::new(0);
+                let n = NEXT.fetch_add(1, Ordering::Relaxed);
+                let dir = std::env::temp_dir()
+                    .join(format!("ssm-doctor-probe-{}-{n}", std::process::id()));
+                std::fs::create_dir_all(&dir).unwrap();
+                Dir(dir)
+            }
+            pub fn path(&self) -> &std::path::Path {
+                &self.0
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn a_plugin_on_path_is_found_and_asked_its_version() {
+        let dir = bin_dir(Some("echo 1.2.764.0"), true);
+        let m = machine_on(dir.path().as_os_str());
+        let plugin = m.plugin.unwrap();
+        assert_eq!(plugin.version, Fetch::collected("1.2.764.0".to_string()));
+        assert!(plugin.path.ends_with(PLUGIN));
+        assert!(m.aws_cli.unwrap().ends_with(AWS_CLI));
+    }
+
+    #[test]
+    fn missing_crashing_silent_and_hanging_plugins_are_facts() {
+        let empty = bin_dir(None, false);
+        let m = machine_on(empty.path().as_os_str());
+        assert!(m.plugin.is_none() && m.aws_cli.is_none());
+
+        let crashing = bin_dir(Some("echo 'segmentation fault' >&2; exit 139"), false);
+        let version = machine_on(crashing.path().as_os_str())
+            .plugin
+            .unwrap()
+            .version;
+        let problem = version.problem().unwrap();
+        assert!(
+            problem.contains("139") && problem.contains("segmentation fault"),
+            "{problem}"
+        );
+
+        let silent = bin_dir(Some("exit 0"), false);
+        let version = machine_on(silent.path().as_os_str())
+            .plugin
+            .unwrap()
+            .version;
+        assert!(version.problem().unwrap().contains("no version"));
+
+        // Not executable: not found, as a shell would not run it.
+        let plain = empty.path().join(PLUGIN);
+        std::fs::write(&plain, "1.2.764.0").unwrap();
+        assert!(machine_on(empty.path().as_os_str()).plugin.is_none());
+    }
+}
