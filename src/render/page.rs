@@ -21,7 +21,7 @@ pub fn check_page(page: &CheckPage) -> String {
          Severity: **{severity}** · Runs after: {deps} · Docs: <{docs}>\n\n\
          ## Why it matters\n\n{why}\n\n\
          ## How to fix\n\n{text}\n\n\
-         ### AWS CLI\n\n```bash\n{cli}\n```\n\n\
+         ### AWS CLI\n\n```bash\n{cli}\n```\n\n{by_platform}\
          ### Terraform\n\n```hcl\n{tf}\n```\n\n\
          ### CloudFormation\n\n```yaml\n{cfn}\n```\n\n\
          Placeholders such as `{{{{instance_id}}}}` are filled in with the diagnosed instance's values in a report.\n",
@@ -32,6 +32,11 @@ pub fn check_page(page: &CheckPage) -> String {
         why = page.why.trim(),
         text = r.text.trim(),
         cli = r.cli.trim(),
+        by_platform = r
+            .by_platform
+            .iter()
+            .map(|(platform, cli)| format!("On {platform}:\n\n```bash\n{}\n```\n\n", cli.trim()))
+            .collect::<String>(),
         tf = r.terraform.trim(),
         cfn = r.cloudformation.trim(),
     );
