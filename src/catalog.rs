@@ -45,9 +45,17 @@ pub struct CheckPage {
     /// The checks whose failure would explain this one's: a report names them as the likely cause.
     #[serde(default)]
     pub symptom_of: Vec<String>,
+    /// `false` for a check that judges no failure of its own: at worst it warns what it could not
+    /// verify (its tests then show a warning where others show a failure).
+    #[serde(default = "yes")]
+    pub can_fail: bool,
     pub docs: String,
     pub why: String,
     pub remediation: RemediationTemplate,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Remediation with `{{placeholder}}`s that the report fills for the diagnosed instance.

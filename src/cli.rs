@@ -258,7 +258,6 @@ fn parse_tag(text: &str) -> Result<(String, String), String> {
     Ok((key.to_string(), value.to_string()))
 }
 
-/// EC2 instance ids: `i-` and 8 or 17 lowercase hex digits.
 /// A document name (`AWS-StartSSHSession`) or a shared document's ARN, as SSM allows them.
 fn parse_document(text: &str) -> Result<String, String> {
     plain(text, "the document name", 256)?;
@@ -272,6 +271,7 @@ fn parse_document(text: &str) -> Result<String, String> {
     }
 }
 
+/// EC2 instance ids: `i-` and 8 or 17 lowercase hex digits.
 pub fn validate_instance_id(id: &str) -> Result<(), String> {
     match is_resource_id(id, "i-") {
         true => Ok(()),

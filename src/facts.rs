@@ -173,8 +173,12 @@ pub struct Machine {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Program {
     pub path: String,
-    /// What `--version` printed; failed when it crashed, hung or printed nothing.
+    /// What `--version` printed; failed when the probe could not tell (it hung, printed nothing,
+    /// or could not be started), not applicable when it crashed.
     pub version: Fetch<String>,
+    /// How it ended when it crashed: the exit status and the first line it wrote to stderr.
+    #[serde(default)]
+    pub crashed: Option<String>,
 }
 
 /// An IAM user, or the role an assumed-role session (SSO included) belongs to.
@@ -227,6 +231,9 @@ pub struct Target {
     /// The Session document the operator means to open a session with (`--document`).
     #[serde(default = "default_document")]
     pub document: String,
+    /// The account the run looked in (the caller's), whatever was found there.
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 /// The document of a plain shell session: Session Manager's preferences.
@@ -261,9 +268,10 @@ pub struct Instance {
     pub metadata: MetadataOptions,
     pub platform: Option<String>,
     pub name: Option<String>,
-    /// Every tag, for conditions on `ssm:resourceTag/…` and `aws:ResourceTag/…`.
+    /// Every tag, for conditions on `ssm:resourceTag/…` and `aws:ResourceTag/…`; `None` when
+    /// not read (a snapshot saved before tags were).
     #[serde(default)]
-    pub tags: BTreeMap<String, String>,
+    pub tags: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -462,14 +470,11 @@ impl Facts {
         self.aws.as_ref().and_then(AwsFacts::ec2_instance)
     }
 
-    /// The account to show in a report: the instance owner, else the caller's.
+    /// The account to show in a report: the instance owner, else the one the run looked in.
     pub fn account(&self) -> Option<&str> {
         self.ec2_instance()
             .and_then(|i| i.owner_account.as_deref())
-            .or_else(|| {
-                let caller = self.operator.as_ref()?.caller.value()?;
-                Some(caller.account.as_str())
-            })
+            .or(self.target.account.as_deref())
     }
 
     pub fn observed(&self, vantage: Vantage) -> bool {
@@ -576,18 +581,27 @@ pub fn parse_snapshot(bytes: &[u8]) -> Result<(Vec<Facts>, bool), String> {
     Ok((facts, fleet))
 }
 
-/// A version 1 snapshot in today's sections: its AWS answers become the `aws` section; it holds
-/// nothing of the operator's policies nor of the instance's inside, so those are not observed; its
-/// run totals are dropped (they described the run that saved it, not the instance).
+/// A version 1 snapshot in today's sections: its AWS answers become the `aws` section and its
+/// caller's account the target's; it holds nothing of the operator's policies nor of the
+/// instance's inside, so those are not observed; its run totals are dropped (they described the
+/// run that saved it, not the instance).
 fn from_version_1(item: serde_json::Value) -> Result<serde_json::Value, String> {
     let serde_json::Value::Object(mut old) = item else {
         return Err("is not a valid facts snapshot: an instance's facts are not an object".into());
     };
+    // The caller said which account the run looked in; the report still names it.
+    let account = old
+        .get("caller")
+        .and_then(|c| c.pointer("/value/account"))
+        .cloned();
     let mut take = |key: &str| {
         old.remove(key)
             .ok_or_else(|| format!("is not a valid facts snapshot: missing field `{key}`"))
     };
-    let target = take("target")?;
+    let mut target = take("target")?;
+    if let (Some(account), Some(target)) = (account, target.as_object_mut()) {
+        target.insert("account".into(), account);
+    }
     let mut aws = serde_json::Map::new();
     for key in ["instance", "agent", "dhmc", "network", "iam"] {
         aws.insert(key.to_string(), take(key)?);
@@ -683,11 +697,12 @@ mod properties {
         let old = include_str!("../tests/fixtures/facts-v1.json");
         let (upgraded, _) = parse_snapshot(old.as_bytes()).unwrap();
         let (mut today, _) = parse_snapshot(FIXTURE.as_bytes()).unwrap();
-        assert_eq!(upgraded[0].target, today[0].target);
+        assert_eq!(upgraded[0].target.instance_id, today[0].target.instance_id);
         // Version 1 kept the Name tag only.
         if let Fetch::Collected { value: Some(i) } = &mut today[0].aws_mut().instance {
-            i.tags.clear();
+            i.tags = None;
         }
+        assert_eq!(upgraded[0].account(), Some("111122223333"));
         assert_eq!(upgraded[0].aws, today[0].aws);
         assert!(
             upgraded[0].operator.is_none(),

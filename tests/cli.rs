@@ -375,3 +375,32 @@ fn a_snapshot_of_several_instances_gives_a_fleet_report() {
     assert_eq!(single["verdict"], "pass");
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn document_overrides_what_a_snapshot_was_saved_with() {
+    let file = fixture("healthy-public-igw");
+    let out = ssm_doctor(&[
+        "--facts",
+        file.to_str().unwrap(),
+        "--document",
+        "AWS-StartPortForwardingSession",
+        "--output",
+        "json",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["target"]["document"],
+        "AWS-StartPortForwardingSession"
+    );
+    // The bundled operator may open shells and SSH, not port forwarding.
+    let permission = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "operator.permission")
+        .unwrap();
+    assert_eq!(permission["status"], "fail", "{permission}");
+    assert_eq!(out.status.code(), Some(1));
+    let (plain, _) = json_report("healthy-public-igw");
+    assert_eq!(plain["target"]["document"], "SSM-SessionManagerRunShell");
+}

@@ -100,7 +100,7 @@ pub fn identity(ctx: &Context) -> CheckResult {
 struct Question<'c> {
     action: &'static str,
     resource: String,
-    /// A refusal here makes the session fail (not just its end or resumption).
+    /// A refusal here certainly makes the session fail (not just its end or resumption).
     required: bool,
     /// What the request carries: with the resource's tags when they are all known.
     context: &'c BTreeMap<String, String>,
@@ -117,7 +117,21 @@ pub fn permission(ctx: &Context) -> CheckResult {
     let region = &ctx.facts.target.region;
     let account = &caller.account;
     let document = &ctx.facts.target.document;
-    let plain = request_context(ctx, caller, identity, entity);
+    // The caller's partition (aws, aws-cn, aws-us-gov) is the resources'.
+    let partition = caller.arn.split(':').nth(1).unwrap_or("aws");
+    // A policy that asks Session Manager to check the document even when none is named
+    // (`ssm:SessionDocumentAccessCheck`, AWS's quickstart policy does) gets it checked.
+    let asks_document_check = sources.iter().any(|p| {
+        p.document.value().is_some_and(|d| {
+            d.to_string()
+                .to_ascii_lowercase()
+                .contains("ssm:sessiondocumentaccesscheck")
+        })
+    });
+    let mut plain = request_context(ctx, caller, identity, entity);
+    if asks_document_check {
+        plain.insert("ssm:SessionDocumentAccessCheck".into(), "true".into());
+    }
     // Every tag of the resource is known: a condition on one it lacks is decided, not doubted.
     let with_tags = |tags: &BTreeMap<String, String>| {
         let mut context = plain.clone();
@@ -129,25 +143,29 @@ pub fn permission(ctx: &Context) -> CheckResult {
         }
         context
     };
-    let no_tags = BTreeMap::new();
-    let instance_context = with_tags(ctx.instance().map_or(&no_tags, |i| &i.tags));
-    let untagged = with_tags(&no_tags);
+    // Tags not read (an older snapshot) leave conditions on them unevaluable.
+    let instance_context = match ctx.instance().and_then(|i| i.tags.as_ref()) {
+        Some(tags) => with_tags(tags),
+        None => plain.clone(),
+    };
+    let untagged = with_tags(&BTreeMap::new());
+    let instance_arn = format!(
+        "arn:{partition}:ec2:{region}:{}:instance/{}",
+        ctx.facts.account().unwrap_or(account),
+        ctx.facts.target.instance_id
+    );
     let mut questions = vec![Question {
         action: "ssm:StartSession",
-        resource: ctx.instance_arn(),
+        resource: instance_arn,
         required: true,
         context: &instance_context,
     }];
     // A session without a document name uses the default document without an access check,
-    // unless the caller's policy asks for one (ssm:SessionDocumentAccessCheck).
-    let checks_document = document != DEFAULT_DOCUMENT
-        || sources.iter().any(|p| {
-            p.document
-                .value()
-                .is_some_and(|d| d.to_string().contains("SessionDocumentAccessCheck"))
-        });
-    if checks_document {
-        let resource = document_arn(document, region, account);
+    // unless a policy asks for one. AWS applies that request only when every allowing statement
+    // carries it, which is not judged here: a refusal it alone brings up is a warning.
+    let named = document != DEFAULT_DOCUMENT;
+    if named || asks_document_check {
+        let resource = document_arn(document, partition, region, account);
         questions.push(Question {
             action: "ssm:StartSession",
             // AWS's own documents carry no tags; an account's may, unseen here.
@@ -156,11 +174,11 @@ pub fn permission(ctx: &Context) -> CheckResult {
                 false => &plain,
             },
             resource,
-            required: true,
+            required: named,
         });
     }
     let session = format!(
-        "arn:aws:ssm:{region}:{account}:session/{}-0123456789abcdef0",
+        "arn:{partition}:ssm:{region}:{account}:session/{}-0123456789abcdef0",
         session_prefix(caller, identity)
     );
     for action in ["ssm:TerminateSession", "ssm:ResumeSession"] {
@@ -222,8 +240,9 @@ pub fn permission(ctx: &Context) -> CheckResult {
         ))
     } else if !minor.is_empty() {
         Outcome::warn(format!(
-            "Your {who} may start sessions on {} but not end or resume them: {}. Ending one \
-             then fails with a misleading AccessDenied on ssm:TerminateSession.",
+            "Your {who} may start sessions on {}, but not: {}. Without ssm:TerminateSession a \
+             session ends in a misleading AccessDenied; a refused document blocks the session \
+             when every statement allowing ssm:StartSession asks for the document check.",
             ctx.facts.target.instance_id,
             said(&minor)
         ))
@@ -242,17 +261,20 @@ pub fn permission(ctx: &Context) -> CheckResult {
     Ok(outcome
         .with("identity_arn", &entity.arn)
         .with("decisions", evidence)
-        .var("document_arn", document_arn(document, region, account)))
+        .var(
+            "document_arn",
+            document_arn(document, partition, region, account),
+        ))
 }
 
 /// AWS's own documents (`AWS-…`) belong to no account; a name given as an ARN is kept.
-fn document_arn(document: &str, region: &str, account: &str) -> String {
+fn document_arn(document: &str, partition: &str, region: &str, account: &str) -> String {
     if document.starts_with("arn:") {
         document.to_string()
     } else if document.starts_with("AWS-") {
-        format!("arn:aws:ssm:{region}::document/{document}")
+        format!("arn:{partition}:ssm:{region}::document/{document}")
     } else {
-        format!("arn:aws:ssm:{region}:{account}:document/{document}")
+        format!("arn:{partition}:ssm:{region}:{account}:document/{document}")
     }
 }
 
@@ -308,17 +330,14 @@ pub fn plugin(ctx: &Context) -> CheckResult {
         ))
         .var("platform", platform));
     };
-    let version = match &plugin.version {
-        Fetch::Collected { value } => value,
-        broken => {
-            return Ok(Outcome::fail(format!(
-                "{} does not run: {}.",
-                plugin.path,
-                broken.problem().unwrap_or_default()
-            ))
-            .var("platform", platform));
-        }
-    };
+    if let Some(how) = &plugin.crashed {
+        return Ok(
+            Outcome::fail(format!("{} does not run: {how}.", plugin.path))
+                .var("platform", platform),
+        );
+    }
+    // The probe could not tell (it hung or printed nothing): unknown, not broken.
+    let version = need(&plugin.version)?;
     let outcome = match version::at_least(version, MINIMUM_PLUGIN) {
         None => Outcome::warn(format!(
             "{} printed {version:?}, not a version ssm-doctor can compare with {MINIMUM_PLUGIN}.",

@@ -101,6 +101,7 @@ pub fn private_with_endpoints() -> Facts {
             instance_id: "i-0123456789abcdef0".into(),
             region: "eu-west-1".into(),
             document: DEFAULT_DOCUMENT.into(),
+            account: Some(ACCOUNT.into()),
         },
         operator: Some(OperatorFacts {
             caller: Fetch::collected(Caller {
@@ -130,6 +131,7 @@ pub fn private_with_endpoints() -> Facts {
                 plugin: Some(Program {
                     path: "/usr/local/bin/session-manager-plugin".into(),
                     version: Fetch::collected("1.2.764.0".into()),
+                    crashed: None,
                 }),
                 aws_cli: Some("/usr/local/bin/aws".into()),
             }),
@@ -153,7 +155,7 @@ pub fn private_with_endpoints() -> Facts {
                 },
                 platform: Some("Linux/UNIX".into()),
                 name: Some("web-1".into()),
-                tags: BTreeMap::from([("Name".into(), "web-1".into())]),
+                tags: Some(BTreeMap::from([("Name".into(), "web-1".into())])),
             })),
             agent: Fetch::collected(Some(AgentInfo {
                 ping_status: "Online".into(),
@@ -1565,6 +1567,8 @@ fn a_tag_condition_is_judged_against_the_instance_s_tags() {
     ));
     instance_mut(&mut f)
         .tags
+        .as_mut()
+        .unwrap()
         .insert("team".into(), "payments".into());
     assert_eq!(status(&run(&f), "operator.permission"), Status::Pass);
     // The same condition on the document too: the document has no such tag.
@@ -1614,19 +1618,48 @@ fn the_document_is_checked_when_named_or_when_the_policy_asks() {
             .contains("put-user-policy --user-name oncall")
     );
 
+    // AWS's quickstart policy: the document check asked for, the default document allowed.
+    let quickstart = |document_resource: &str| {
+        json!([
+            {"Effect": "Allow", "Action": "ssm:StartSession",
+             "Resource": ["arn:aws:ec2:*:*:instance/*", document_resource],
+             "Condition": {"BoolIfExists": {"ssm:SessionDocumentAccessCheck": "true"}}},
+            {"Effect": "Allow", "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
+             "Resource": "arn:aws:ssm:*:*:session/${aws:username}-*"}])
+    };
     let mut f = private_with_endpoints();
+    let default = "arn:aws:ssm:eu-west-1:111122223333:document/SSM-SessionManagerRunShell";
+    operator_policies(&mut f, quickstart(default));
+    let report = run(&f);
+    let m = message(&report, "operator.permission");
+    assert_eq!(status(&report, "operator.permission"), Status::Pass, "{m}");
+    // The same policy without the default document: the check it asks for is refused.
     operator_policies(
         &mut f,
-        json!([
-        {"Effect": "Allow", "Action": "ssm:StartSession", "Resource": "arn:aws:ec2:*:*:instance/*",
-         "Condition": {"BoolIfExists": {"ssm:SessionDocumentAccessCheck": "true"}}},
-        {"Effect": "Allow", "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
-         "Resource": "arn:aws:ssm:*:*:session/${aws:username}-*"}]),
+        quickstart("arn:aws:ssm:eu-west-1:111122223333:document/Other"),
     );
     let report = run(&f);
     let m = message(&report, "operator.permission");
-    assert_ne!(status(&report, "operator.permission"), Status::Pass, "{m}");
+    assert_eq!(status(&report, "operator.permission"), Status::Warn, "{m}");
     assert!(m.contains("document/SSM-SessionManagerRunShell"), "{m}");
+}
+
+#[test]
+fn the_partition_is_the_caller_s() {
+    let mut f = private_with_endpoints();
+    f.target.region = "cn-north-1".into();
+    let op = f.operator.as_mut().unwrap();
+    collected_mut(&mut op.caller).arn = format!("arn:aws-cn:iam::{ACCOUNT}:user/oncall");
+    operator_policies(
+        &mut f,
+        json!([
+        {"Effect": "Allow", "Action": "ssm:StartSession", "Resource": "arn:aws-cn:ec2:*:*:instance/*"},
+        {"Effect": "Allow", "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
+         "Resource": "arn:aws-cn:ssm:*:*:session/${aws:username}-*"}]),
+    );
+    let report = run(&f);
+    let m = message(&report, "operator.permission");
+    assert_eq!(status(&report, "operator.permission"), Status::Pass, "{m}");
 }
 
 #[test]
@@ -1722,12 +1755,19 @@ fn the_plugin_is_judged_by_its_version_and_the_fix_fits_the_machine() {
     assert_eq!((s, m.contains("AWS CLI")), (Status::Warn, true), "{m}");
     let (s, _) = judged(Fetch::collected("dev-build".into()), true);
     assert_eq!(s, Status::Warn);
-    let crashed = Fetch::Failed {
+    let hung = Fetch::Failed {
         action: "/usr/local/bin/session-manager-plugin --version".into(),
-        reason: "signal: 11 (SIGSEGV)".into(),
+        reason: "no answer within 5000 ms".into(),
     };
-    let (s, m) = judged(crashed, true);
-    assert_eq!((s, m.contains("SIGSEGV")), (Status::Fail, true), "{m}");
+    let (s, m) = judged(hung, true);
+    assert_eq!((s, m.contains("no answer")), (Status::Error, true), "{m}");
+    let mut f = private_with_endpoints();
+    let plugin = machine_mut(&mut f).plugin.as_mut().unwrap();
+    plugin.version = Fetch::not_applicable("it crashed");
+    plugin.crashed = Some("signal: 11 (SIGSEGV)".into());
+    let report = run(&f);
+    assert_eq!(status(&report, "operator.plugin"), Status::Fail);
+    assert!(message(&report, "operator.plugin").contains("SIGSEGV"));
 
     let mut f = private_with_endpoints();
     f.operator.as_mut().unwrap().machine = Fetch::not_applicable("the machine was not probed");

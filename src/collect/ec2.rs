@@ -229,11 +229,12 @@ pub(super) fn instance(i: &t::Instance, owner: Option<&str>) -> Result<Instance,
             .find(|t| t.key() == Some("Name"))
             .and_then(|t| t.value())
             .map(str::to_string),
-        tags: i
-            .tags()
-            .iter()
-            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-            .collect(),
+        tags: Some(
+            i.tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect(),
+        ),
     })
 }
 

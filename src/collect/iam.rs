@@ -5,8 +5,11 @@ use super::ec2::paged;
 use super::ledger::{Ledger, Scope};
 use super::{Aws, Missing, decode_policy, failure, incomplete, required};
 use crate::facts::{Fetch, IamFacts, InstanceProfile, Policy, Role};
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures::future::join_all;
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 
 /// `arn:aws:iam::123456789012:instance-profile/path/Name` → `Name` (same for policy ARNs).
 fn last_segment(arn: &str) -> &str {
@@ -31,8 +34,13 @@ impl Aws {
         // the profile is read saves a round trip when right, and costs three refused calls when not.
         let first = join_all(profile_arns.iter().map(|arn| async move {
             let name = last_segment(arn);
-            let both = async { tokio::join!(self.instance_profile(name), self.role_parts(name)) };
-            let (profile, guess) = Ledger::within(Scope::Profile(arn.to_string()), both).await;
+            // The guess is booked under the role it names: every profile holding that role
+            // shares it, and a wrong guess stays with this profile (its instances count the
+            // role its name guesses, see `scopes_of`).
+            let (profile, guess) = tokio::join!(
+                Ledger::within(Scope::Profile(arn.to_string()), self.instance_profile(name)),
+                Ledger::within(Scope::Role(name.to_string()), self.role_parts(name)),
+            );
             (arn.to_string(), profile, name.to_string(), guess)
         }))
         .await;
@@ -256,14 +264,38 @@ impl Aws {
 
     pub(super) async fn inline_policy(&self, role: &str, name: &str) -> Policy {
         let request = self.iam.get_role_policy().role_name(role).policy_name(name);
-        let document = match self.call(request.send()).await {
-            Ok(out) => decode_policy("iam:GetRolePolicy", out.policy_document()),
-            Err(e) => failure("iam:GetRolePolicy", e),
-        };
+        let policy = self.inline("iam:GetRolePolicy", request.send(), |o| o.policy_document());
+        policy.await.named(name)
+    }
+
+    /// An inline policy's document (of a role, user or group), read with `request`.
+    pub(super) async fn inline<O, E>(
+        &self,
+        action: &str,
+        request: impl Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+        document: impl FnOnce(&O) -> &str,
+    ) -> Fetch<serde_json::Value>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        match self.call(request).await {
+            Ok(out) => decode_policy(action, document(&out)),
+            Err(e) => failure(action, e),
+        }
+    }
+}
+
+/// An inline policy's document, to be named.
+pub(super) trait Named {
+    fn named(self, name: &str) -> Policy;
+}
+
+impl Named for Fetch<serde_json::Value> {
+    fn named(self, name: &str) -> Policy {
         Policy {
             name: name.to_string(),
             arn: None,
-            document,
+            document: self,
         }
     }
 }

@@ -284,6 +284,7 @@ impl Aws {
         if let Some(problem) = setup_problem(&caller, &self.region) {
             return Err(problem);
         }
+        let account = caller.value().map(|c| c.account.clone());
         let operator = async {
             match self.observe_operator {
                 true => Some(self.operator(caller).await),
@@ -305,7 +306,7 @@ impl Aws {
                         dhmc: dhmc.clone(),
                         ..AwsFacts::unknown_because(&cause)
                     };
-                    self.facts(id, aws, &operator)
+                    self.facts(id, aws, &operator, &account)
                 });
                 return Ok(facts.collect());
             }
@@ -366,7 +367,7 @@ impl Aws {
                     },
                     instance: Fetch::collected(Some(i)),
                 };
-                self.facts(&id, aws, &operator)
+                self.facts(&id, aws, &operator, &account)
             })
             .collect();
         // Asked-for ids that do not exist still get a report, saying so.
@@ -378,19 +379,26 @@ impl Aws {
                 network: NetworkFacts::unknown("the instance was not found"),
                 iam: IamFacts::unknown("the instance was not found"),
             };
-            self.facts(id, aws, &operator)
+            self.facts(id, aws, &operator, &account)
         }));
         Ok(facts)
     }
 
     /// One instance's facts as this collection saw them: through the APIs and as the operator.
-    fn facts(&self, instance_id: &str, aws: AwsFacts, operator: &Option<OperatorFacts>) -> Facts {
+    fn facts(
+        &self,
+        instance_id: &str,
+        aws: AwsFacts,
+        operator: &Option<OperatorFacts>,
+        account: &Option<String>,
+    ) -> Facts {
         Facts {
             schema_version: FACTS_SCHEMA_VERSION,
             target: Target {
                 instance_id: instance_id.to_string(),
                 region: self.region.clone(),
                 document: DEFAULT_DOCUMENT.to_string(),
+                account: account.clone(),
             },
             aws: Some(aws),
             operator: operator.clone(),
@@ -431,19 +439,30 @@ fn scopes_of(facts: &Facts) -> Vec<Scope> {
     };
     if let Some(instance) = aws.ec2_instance() {
         scopes.extend(instance.vpc_id.clone().map(Scope::Vpc));
-        scopes.extend(instance.instance_profile_arn.clone().map(Scope::Profile));
+        if let Some(profile) = &instance.instance_profile_arn {
+            scopes.push(Scope::Profile(profile.clone()));
+            // The role asked for under the profile's own name, right or wrong.
+            let guessed = profile.rsplit('/').next().unwrap_or(profile);
+            scopes.push(Scope::Role(guessed.to_string()));
+        }
     }
     let iam = &aws.iam;
+    // The role the profile names, even when reading it was refused.
+    let role_names = iam
+        .instance_profile
+        .value()
+        .map(|p| p.role_names.as_slice());
+    for role in role_names.unwrap_or_default() {
+        scopes.push(Scope::Role(role.clone()));
+        for policy in iam.inline_policies.value().into_iter().flatten() {
+            scopes.push(Scope::Policy(format!("{role}/{}", policy.name)));
+        }
+    }
     if let Some(role) = iam.role.value() {
-        scopes.push(Scope::Role(role.name.clone()));
         scopes.extend(role.permissions_boundary_arn.clone().map(Scope::Policy));
     }
     let policies = iam.attached_policies.value().into_iter().flatten();
     scopes.extend(policies.filter_map(|p| p.arn.clone()).map(Scope::Policy));
-    if let (Some(role), Some(inline)) = (iam.role.value(), iam.inline_policies.value()) {
-        let names = inline.iter().map(|p| format!("{}/{}", role.name, p.name));
-        scopes.extend(names.map(Scope::Policy));
-    }
     scopes
 }
 
@@ -632,6 +651,41 @@ fn decode_policy(action: &str, raw: &str) -> Fetch<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_instance_counts_the_scopes_its_facts_came_from() {
+        let text = include_str!("../../fixtures/healthy-private-endpoints.json");
+        let facts = crate::facts::parse_snapshot(text.as_bytes())
+            .unwrap()
+            .0
+            .remove(0);
+        let scopes = scopes_of(&facts);
+        let profile = "arn:aws:iam::111122223333:instance-profile/app";
+        let core = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
+        for expected in [
+            Scope::Run,
+            Scope::Vpc("vpc-1".into()),
+            Scope::Profile(profile.into()),
+            Scope::Role("app".into()),
+            Scope::Role("app-role".into()),
+            Scope::Policy(core.into()),
+        ] {
+            assert!(scopes.contains(&expected), "{expected:?} not in {scopes:?}");
+        }
+        // A role that could not be read still counts its calls, by the name its profile gives.
+        let mut denied = facts.clone();
+        denied.aws_mut().iam.role = Fetch::Denied {
+            action: "iam:GetRole".into(),
+            message: "no".into(),
+        };
+        assert!(scopes_of(&denied).contains(&Scope::Role("app-role".into())));
+        // Another VPC's or profile's scopes are not this instance's.
+        assert!(
+            !scopes
+                .iter()
+                .any(|s| matches!(s, Scope::Vpc(v) if v != "vpc-1"))
+        );
+    }
 
     #[test]
     fn policy_documents_are_url_decoded() {

@@ -2,8 +2,10 @@
 //! decides what it may do — attached, inline, its groups', its permissions boundary.
 
 use super::ec2::paged;
-use super::{Aws, decode_policy, failure};
+use super::iam::Named;
+use super::{Aws, Missing, failure};
 use crate::facts::{Caller, Entity, Fetch, Identity, IdentityKind, OperatorFacts, Policy};
+use aws_sdk_iam::types::AttachedPolicy;
 use futures::future::join_all;
 
 /// Who a caller ARN (`sts:GetCallerIdentity`) is, as IAM names it; or why no IAM policy of theirs
@@ -32,6 +34,25 @@ fn principal_of(arn: &str) -> Principal<'_> {
         }
         _ => Principal::Other("not an IAM user or a role session"),
     }
+}
+
+/// Each name read with `read`, all at once; or why the names are unknown.
+async fn each<'a, T, F>(names: &'a Fetch<Vec<String>>, read: impl Fn(&'a str) -> F) -> Fetch<Vec<T>>
+where
+    F: std::future::Future<Output = T>,
+{
+    match names.as_ref().take() {
+        Ok(names) => Fetch::collected(join_all(names.iter().map(|n| read(n))).await),
+        Err(missing) => missing,
+    }
+}
+
+/// The ARNs of attached managed policies, as a list call pages them.
+fn attached_arns(policies: &[AttachedPolicy]) -> Result<Vec<String>, Missing> {
+    Ok(policies
+        .iter()
+        .filter_map(|a| a.policy_arn().map(str::to_string))
+        .collect())
 }
 
 /// The first missing value among `parts`, else all their policies together.
@@ -76,14 +97,7 @@ impl Aws {
             .map(|list| list.iter().map(|(arn, _)| arn.clone()).collect::<Vec<_>>());
         let (attached_policies, inline_policies, permissions_boundary) = tokio::join!(
             self.managed_policies(attached),
-            async {
-                match parts.inline.as_ref().take() {
-                    Ok(names) => Fetch::collected(
-                        join_all(names.iter().map(|n| self.inline_policy(name, n))).await,
-                    ),
-                    Err(missing) => missing,
-                }
-            },
+            each(&parts.inline, |n| self.inline_policy(name, n)),
             self.boundary(&boundary_arn),
         );
         Identity {
@@ -108,12 +122,7 @@ impl Aws {
                     self,
                     "iam:ListAttachedUserPolicies",
                     self.iam.list_attached_user_policies().user_name(name),
-                    |p| Ok::<_, super::Missing>(
-                        p.attached_policies()
-                            .iter()
-                            .filter_map(|a| a.policy_arn().map(str::to_string))
-                            .collect::<Vec<_>>()
-                    )
+                    |p| attached_arns(p.attached_policies())
                 )
             },
             async {
@@ -141,19 +150,10 @@ impl Aws {
         let boundary_arn = entity.as_ref().map(|e| e.permissions_boundary_arn.clone());
         let (attached_policies, inline_policies, group_policies, permissions_boundary) = tokio::join!(
             self.managed_policies(attached),
+            each(&inline, |n| self.user_policy(name, n)),
             async {
-                match inline.take() {
-                    Ok(names) => Fetch::collected(
-                        join_all(names.iter().map(|n| self.user_policy(name, n))).await,
-                    ),
-                    Err(missing) => missing,
-                }
-            },
-            async {
-                match groups.take() {
-                    Ok(names) => {
-                        all_of(join_all(names.iter().map(|g| self.group_policies(g))).await)
-                    }
+                match each(&groups, |g| self.group_policies(g)).await.take() {
+                    Ok(parts) => all_of(parts),
                     Err(missing) => missing,
                 }
             },
@@ -171,12 +171,7 @@ impl Aws {
     }
 
     async fn managed_policies(&self, arns: Fetch<Vec<String>>) -> Fetch<Vec<Policy>> {
-        match arns.take() {
-            Ok(arns) => {
-                Fetch::collected(join_all(arns.iter().map(|a| self.managed_policy(a))).await)
-            }
-            Err(missing) => missing,
-        }
+        each(&arns, |a| self.managed_policy(a)).await
     }
 
     /// The boundary named by `arn` (once the entity was read), or why there is none.
@@ -209,15 +204,8 @@ impl Aws {
 
     async fn user_policy(&self, user: &str, name: &str) -> Policy {
         let request = self.iam.get_user_policy().user_name(user).policy_name(name);
-        let document = match self.call(request.send()).await {
-            Ok(out) => decode_policy("iam:GetUserPolicy", out.policy_document()),
-            Err(e) => failure("iam:GetUserPolicy", e),
-        };
-        Policy {
-            name: name.to_string(),
-            arn: None,
-            document,
-        }
+        let policy = self.inline("iam:GetUserPolicy", request.send(), |o| o.policy_document());
+        policy.await.named(name)
     }
 
     /// A group's attached and inline policies; inline ones are named `group/name`.
@@ -228,12 +216,7 @@ impl Aws {
                     self,
                     "iam:ListAttachedGroupPolicies",
                     self.iam.list_attached_group_policies().group_name(group),
-                    |p| Ok::<_, super::Missing>(
-                        p.attached_policies()
-                            .iter()
-                            .filter_map(|a| a.policy_arn().map(str::to_string))
-                            .collect::<Vec<_>>()
-                    )
+                    |p| attached_arns(p.attached_policies())
                 )
             },
             async {
@@ -246,12 +229,7 @@ impl Aws {
             },
         );
         let (attached, inline) = tokio::join!(self.managed_policies(attached), async {
-            match inline.take() {
-                Ok(names) => Fetch::collected(
-                    join_all(names.iter().map(|n| self.group_policy(group, n))).await,
-                ),
-                Err(missing) => missing,
-            }
+            each(&inline, |n| self.group_policy(group, n)).await
         });
         all_of(vec![attached, inline])
     }
@@ -262,15 +240,10 @@ impl Aws {
             .get_group_policy()
             .group_name(group)
             .policy_name(name);
-        let document = match self.call(request.send()).await {
-            Ok(out) => decode_policy("iam:GetGroupPolicy", out.policy_document()),
-            Err(e) => failure("iam:GetGroupPolicy", e),
-        };
-        Policy {
-            name: format!("{group}/{name}"),
-            arn: None,
-            document,
-        }
+        let policy = self.inline("iam:GetGroupPolicy", request.send(), |o| {
+            o.policy_document()
+        });
+        policy.await.named(&format!("{group}/{name}"))
     }
 }
 

@@ -33,7 +33,8 @@
 //!   `IpAddress`, `Numeric*`, `Date*`, ...) is unevaluable, named like `aws:SourceIp (IpAddress)`.
 //!   A context entry `family/*` (e.g. `ssm:resourceTag/*`) says the context lists every key of that
 //!   family the request carries: another key of it is absent, and IAM's rules for an absent key
-//!   apply (`...IfExists`, `ForAllValues:` and negated operators hold; the others do not).
+//!   apply (`...IfExists`, `ForAllValues:` and negated operators hold, unless under `ForAnyValue:`;
+//!   the others do not).
 //! - Policy variables (`${aws:PrincipalAccount}`) in resources and condition values, in documents of
 //!   Version 2012-10-17, are replaced from the context; an unknown one makes the element unevaluable
 //!   only when some value of it could make the pattern match.

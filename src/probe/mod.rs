@@ -25,12 +25,20 @@ pub fn machine() -> Machine {
 
 /// This machine with `path` as `PATH`.
 pub fn machine_on(path: &OsStr) -> Machine {
+    machine_within(path, VERSION_TIMEOUT)
+}
+
+fn machine_within(path: &OsStr, timeout: Duration) -> Machine {
     Machine {
         os: std::env::consts::OS.to_string(),
         arch: std::env::consts::ARCH.to_string(),
-        plugin: find(path, PLUGIN).map(|found| Program {
-            version: version_of(&found),
-            path: found.display().to_string(),
+        plugin: find(path, PLUGIN).map(|found| {
+            let (version, crashed) = version_of(&found, timeout);
+            Program {
+                version,
+                crashed,
+                path: found.display().to_string(),
+            }
         }),
         aws_cli: find(path, AWS_CLI).map(|found| found.display().to_string()),
     }
@@ -39,7 +47,9 @@ pub fn machine_on(path: &OsStr) -> Machine {
 /// The first executable file named `name` (with the platform's suffix) in `path`.
 fn find(path: &OsStr, name: &str) -> Option<PathBuf> {
     let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    // An empty entry would mean the current directory: a shell may search it, ssm-doctor won't.
     std::env::split_paths(path)
+        .filter(|dir| !dir.as_os_str().is_empty())
         .map(|dir| dir.join(&file))
         .find(|candidate| is_executable(candidate))
 }
@@ -56,8 +66,9 @@ fn is_executable(path: &Path) -> bool {
     path.is_file()
 }
 
-/// What `program --version` prints, or why it printed nothing usable.
-fn version_of(program: &Path) -> Fetch<String> {
+/// What `program --version` prints, or why the probe could not tell; and how the program ended
+/// when it crashed (then there is no version to read).
+fn version_of(program: &Path, timeout: Duration) -> (Fetch<String>, Option<String>) {
     let action = format!("{} --version", program.display());
     let failed = |reason: String| Fetch::Failed {
         action: action.clone(),
@@ -71,21 +82,22 @@ fn version_of(program: &Path) -> Fetch<String> {
         .spawn()
     {
         Ok(child) => child,
-        Err(e) => return failed(format!("cannot run it: {e}")),
+        Err(e) => return (failed(format!("cannot run it: {e}")), None),
     };
     let started = Instant::now();
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() < VERSION_TIMEOUT => {
+            Ok(None) if started.elapsed() < timeout => {
                 std::thread::sleep(Duration::from_millis(5));
             }
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return failed(format!("no answer within {} s", VERSION_TIMEOUT.as_secs()));
+                let waited = format!("no answer within {} ms", timeout.as_millis());
+                return (failed(waited), None);
             }
-            Err(e) => return failed(format!("cannot wait for it: {e}")),
+            Err(e) => return (failed(format!("cannot wait for it: {e}")), None),
         }
     };
     let read = |stream: Option<&mut dyn Read>| {
@@ -99,9 +111,12 @@ fn version_of(program: &Path) -> Fetch<String> {
     let err = read(child.stderr.as_mut().map(|s| s as &mut dyn Read));
     let first_line = |text: &str| text.lines().next().unwrap_or_default().trim().to_string();
     match (status.success(), first_line(&out)) {
-        (true, version) if !version.is_empty() => Fetch::collected(version),
-        (true, _) => failed("it printed no version".to_string()),
-        (false, _) => failed(format!("{status}: {}", first_line(&err))),
+        (true, version) if !version.is_empty() => (Fetch::collected(version), None),
+        (true, _) => (failed("it printed no version".to_string()), None),
+        (false, _) => (
+            Fetch::not_applicable("it crashed"),
+            Some(format!("{status}: {}", first_line(&err))),
+        ),
     }
 }
 
@@ -168,15 +183,24 @@ mod tests {
         assert!(m.plugin.is_none() && m.aws_cli.is_none());
 
         let crashing = bin_dir(Some("echo 'segmentation fault' >&2; exit 139"), false);
-        let version = machine_on(crashing.path().as_os_str())
+        let crashed = machine_on(crashing.path().as_os_str())
             .plugin
             .unwrap()
-            .version;
-        let problem = version.problem().unwrap();
+            .crashed
+            .unwrap();
         assert!(
-            problem.contains("139") && problem.contains("segmentation fault"),
-            "{problem}"
+            crashed.contains("139") && crashed.contains("segmentation fault"),
+            "{crashed}"
         );
+
+        let hanging = bin_dir(Some("sleep 5"), false);
+        let short = Duration::from_millis(200);
+        let plugin = machine_within(hanging.path().as_os_str(), short)
+            .plugin
+            .unwrap();
+        let problem = plugin.version.problem().unwrap();
+        assert!(problem.contains("no answer within 200 ms"), "{problem}");
+        assert_eq!(plugin.crashed, None, "a hang is not known to be a crash");
 
         let silent = bin_dir(Some("exit 0"), false);
         let version = machine_on(silent.path().as_os_str())

@@ -25,8 +25,10 @@ fn continues(after: &str) -> bool {
     }
 }
 
-/// IAM resource types whose path and name follow the type in an ARN.
+/// IAM resource types whose path and name follow the type in an ARN (and Session Manager's
+/// sessions, whose ids start with the user's or role session's name).
 const IAM_TYPES: &[&str] = &[
+    "session/",
     "federated-user/",
     "user/",
     "role/",
@@ -239,7 +241,7 @@ impl Redactor {
         let [_, _, service, _, account, resource] = parts[..] else {
             return arn.to_string();
         };
-        if account == "aws" || !matches!(service, "iam" | "sts") {
+        if account == "aws" || !matches!(service, "iam" | "sts" | "ssm") {
             return arn.to_string();
         }
         let Some(kind) = IAM_TYPES.iter().find(|t| resource.starts_with(**t)) else {
@@ -286,8 +288,18 @@ fn resource_prefix(token: &str) -> Option<&'static str> {
 
 /// The customer's own names and addresses that appear in the facts.
 fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<String>) {
-    if let Some(identity) = f.operator.as_ref().and_then(|o| o.identity.value()) {
-        names.insert(identity.name.clone());
+    if let Some(operator) = &f.operator {
+        if let Some(identity) = operator.identity.value() {
+            names.insert(identity.name.clone());
+            // Group policies are named `group/policy`.
+            let groups = identity.group_policies.value().into_iter().flatten();
+            names.extend(groups.filter_map(|p| Some(p.name.split_once('/')?.0.to_string())));
+        }
+        // Where the session tools live shows the operator's home directory.
+        if let Some(machine) = operator.machine.value() {
+            names.extend(machine.plugin.as_ref().map(|p| p.path.clone()));
+            names.extend(machine.aws_cli.clone());
+        }
     }
     let Some(aws) = &f.aws else {
         return;
@@ -428,6 +440,20 @@ mod tests {
         assert_eq!(redacted.verdict, report.verdict);
         assert_eq!(redacted.checks[0].status, report.checks[0].status);
         assert_eq!(redacted.target.name.as_deref(), Some("NAME-1"));
+    }
+
+    #[test]
+    fn the_operator_s_names_paths_and_sessions_are_redacted() {
+        let text = include_str!("../../fixtures/healthy-private-endpoints.json");
+        let facts: Facts = serde_json::from_str(text).expect("fixture");
+        let mut r = Redactor::new(&[facts]);
+        let out = r.text(
+            "arn:aws:ssm:eu-west-1:111122223333:session/oncall-0123456789abcdef0 by oncall with \
+             /usr/local/bin/session-manager-plugin",
+        );
+        for secret in ["oncall", "111122223333", "/usr/local/bin"] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
     }
 
     #[test]

@@ -30,27 +30,27 @@ from pathlib import Path
 from typing import Any, Callable
 
 ACCOUNT = "123456789012"
+#: The pseudo-status of a check the run did not observe from (report's ``not_observed``).
+NOT_OBSERVED = "not_observed"
 #: What the fake session-manager-plugin on the runs' PATH prints (operator.plugin passes).
 PLUGIN_VERSION = "1.2.764.0"
-#: Checks that judge no failure of their own: at worst they warn what they could not verify.
-WARN_AT_WORST = {"operator.identity"}
 #: What the person starting a session needs (operator.permission): every e2e caller has it.
 SESSION_ACTIONS = ["ssm:StartSession", "ssm:TerminateSession", "ssm:ResumeSession"]
 REGION = "us-east-1"
 AMI = "ami-12c6146b"  # one of moto's bundled Amazon Linux images
 
 
-def _catalogue() -> dict[str, list[str]]:
-    """Each check id and its ``depends_on``, read from the pages in checks/ (the one source)."""
+def _catalogue() -> dict[str, dict]:
+    """Each check's page, by id, read from checks/ (the one source)."""
     pages = Path(__file__).resolve().parents[2] / "checks"
-    deps = {}
-    for page in sorted(pages.glob("*.*.toml")):
-        data = tomllib.loads(page.read_text())
-        deps[data["id"]] = list(data["depends_on"])
-    return deps
+    return {data["id"]: data for data in
+            (tomllib.loads(page.read_text()) for page in sorted(pages.glob("*.*.toml")))}
 
 
-DEPENDS_ON = _catalogue()
+PAGES = _catalogue()
+DEPENDS_ON = {id: list(page["depends_on"]) for id, page in PAGES.items()}
+#: Checks whose page says they cannot fail: at worst they warn what they could not verify.
+WARN_AT_WORST = {id for id, page in PAGES.items() if not page.get("can_fail", True)}
 #: Every check id, each after the checks it depends on.
 CHECK_IDS = list(graphlib.TopologicalSorter(DEPENDS_ON).static_order())
 
@@ -183,6 +183,10 @@ class Scenario:
                 statuses[check] = "skip"
             elif "error" in deps:  # what could not be evaluated leaves its dependents unknown too
                 statuses[check] = "error"
+        if "--no-operator" in self.args:  # listed in the report's not_observed, not judged
+            for check, page in PAGES.items():
+                if page["vantage"] == "operator":
+                    statuses[check] = NOT_OBSERVED
         return statuses
 
 
@@ -885,6 +889,12 @@ SCENARIOS: list[Scenario] = [
         expect_message={"operator.permission": ["ssm:StartSession", "{instance}"]},
         doc="The operator may start sessions only on instances tagged team=payments; this one "
         "is team=web.",
+    ),
+    Scenario(
+        "healthy-public-no-operator",
+        lambda lab: public_shape(lab),
+        exit_code=0, baseline=PUBLIC, args=["--no-operator"],
+        doc="From CI or an instance role: the operator's side is listed as not run.",
     ),
     Scenario(
         "broken-operator-without-plugin",

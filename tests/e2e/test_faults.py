@@ -151,7 +151,8 @@ def _run_through_proxy(emulator: Any, suite: Suite, scenario: Scenario, seed: in
                     kinds=FAULT_KINDS) as proxy:
         run = run_tool(
             proxy.url, seeded.ids["instance"], scenario.run_region or scenario.region,
-            access_key=key, extra=[*scenario.args, "--deadline", str(DEADLINE)], name=name,
+            access_key=key, plugin=scenario.plugin,
+            extra=[*scenario.args, "--deadline", str(DEADLINE)], name=name,
             timeout=TIMEOUT, max_attempts=MAX_ATTEMPTS,
         )
     faulted = FaultedRun(scenario, seed, key, run, suite.runs[scenario.name],
