@@ -231,8 +231,9 @@ pub struct Target {
     /// The Session document the operator means to open a session with (`--document`).
     #[serde(default = "default_document")]
     pub document: String,
-    /// The account the run looked in (the caller's), whatever was found there.
-    #[serde(default)]
+    /// The account the run looked in (the caller's), whatever was found there; left out when
+    /// the caller is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
 }
 
