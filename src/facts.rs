@@ -456,6 +456,15 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// An inline policy (of a role, user or group): named, with no ARN.
+    pub fn inline(name: impl Into<String>, document: Fetch<serde_json::Value>) -> Policy {
+        Policy {
+            name: name.into(),
+            arn: None,
+            document,
+        }
+    }
+
     /// How a report names this policy: its ARN, or `inline:<name>`.
     pub fn label(&self) -> String {
         match &self.arn {

@@ -2,12 +2,12 @@
 
 use super::Context;
 use super::outcome::{CheckResult, Outcome, need};
-use super::permissions::IdentityPolicies;
+use super::permissions::{IdentityPolicies, Sorted, sort};
 use crate::analysis::version;
 use crate::facts::{
     Caller, DEFAULT_DOCUMENT, Entity, Fetch, Identity, IdentityKind, OperatorFacts, Policy,
 };
-use crate::policy::{Decision, Evaluation, Request, evaluate_identity};
+use crate::policy::{Evaluation, Request, evaluate_identity};
 use std::collections::BTreeMap;
 
 /// Roles of IAM Identity Center permission sets live under this path.
@@ -212,21 +212,11 @@ pub fn permission(ctx: &Context) -> CheckResult {
             .collect();
         parts.join("; ")
     };
-    let refused = |a: &&(&Question, Evaluation)| {
-        !matches!(a.1.decision, Decision::Allowed | Decision::Uncertain)
-    };
-    let fatal: Vec<_> = answers
-        .iter()
-        .filter(|a| a.0.required && refused(a))
-        .collect();
-    let doubtful: Vec<_> = answers
-        .iter()
-        .filter(|a| a.1.decision == Decision::Uncertain)
-        .collect();
-    let minor: Vec<_> = answers
-        .iter()
-        .filter(|a| !a.0.required && refused(a))
-        .collect();
+    let Sorted {
+        refused_required: fatal,
+        uncertain: doubtful,
+        refused_optional: minor,
+    } = sort(&answers, |a| a.0.required, |a| &a.1);
     let who = described(identity, entity);
     let outcome = if !fatal.is_empty() {
         Outcome::fail(format!(

@@ -15,26 +15,36 @@ pub struct ActionVerdict {
     pub evaluation: Evaluation,
 }
 
+/// Answers to permission questions by what they do to a verdict, in that order of weight: a
+/// refused required one fails, an uncertain one warns, a refused optional one warns.
+pub struct Sorted<'a, T> {
+    pub refused_required: Vec<&'a T>,
+    pub uncertain: Vec<&'a T>,
+    pub refused_optional: Vec<&'a T>,
+}
+
+pub fn sort<'a, T>(
+    answers: &'a [T],
+    required: impl Fn(&T) -> bool,
+    evaluation: impl Fn(&T) -> &Evaluation,
+) -> Sorted<'a, T> {
+    let decision = |a: &T| evaluation(a).decision;
+    let refused = |a: &T| !matches!(decision(a), Decision::Allowed | Decision::Uncertain);
+    let pick = |keep: &dyn Fn(&T) -> bool| answers.iter().filter(|a| keep(a)).collect();
+    Sorted {
+        refused_required: pick(&|a| required(a) && refused(a)),
+        uncertain: pick(&|a| decision(a) == Decision::Uncertain),
+        refused_optional: pick(&|a| !required(a) && refused(a)),
+    }
+}
+
 /// `subject` names whose permissions these are, e.g. "Role web-app" or "Endpoint vpce-1 (ssm)".
 pub fn judge(subject: &str, verdicts: &[ActionVerdict]) -> Outcome {
-    let not_allowed = |v: &&ActionVerdict| {
-        !matches!(
-            v.evaluation.decision,
-            Decision::Allowed | Decision::Uncertain
-        )
-    };
-    let denied_required: Vec<_> = verdicts
-        .iter()
-        .filter(|v| v.need == Need::Required && not_allowed(v))
-        .collect();
-    let uncertain: Vec<_> = verdicts
-        .iter()
-        .filter(|v| v.evaluation.decision == Decision::Uncertain)
-        .collect();
-    let denied_optional: Vec<_> = verdicts
-        .iter()
-        .filter(|v| v.need == Need::Optional && not_allowed(v))
-        .collect();
+    let Sorted {
+        refused_required: denied_required,
+        uncertain,
+        refused_optional: denied_optional,
+    } = sort(verdicts, |v| v.need == Need::Required, |v| &v.evaluation);
     let evidence: serde_json::Map<String, serde_json::Value> = verdicts
         .iter()
         .map(|v| {

@@ -265,7 +265,7 @@ impl Aws {
     pub(super) async fn inline_policy(&self, role: &str, name: &str) -> Policy {
         let request = self.iam.get_role_policy().role_name(role).policy_name(name);
         let policy = self.inline("iam:GetRolePolicy", request.send(), |o| o.policy_document());
-        policy.await.named(name)
+        Policy::inline(name, policy.await)
     }
 
     /// An inline policy's document (of a role, user or group), read with `request`.
@@ -281,21 +281,6 @@ impl Aws {
         match self.call(request).await {
             Ok(out) => decode_policy(action, document(&out)),
             Err(e) => failure(action, e),
-        }
-    }
-}
-
-/// An inline policy's document, to be named.
-pub(super) trait Named {
-    fn named(self, name: &str) -> Policy;
-}
-
-impl Named for Fetch<serde_json::Value> {
-    fn named(self, name: &str) -> Policy {
-        Policy {
-            name: name.to_string(),
-            arn: None,
-            document: self,
         }
     }
 }

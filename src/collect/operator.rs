@@ -2,7 +2,6 @@
 //! decides what it may do — attached, inline, its groups', its permissions boundary.
 
 use super::ec2::paged;
-use super::iam::Named;
 use super::{Aws, Missing, failure};
 use crate::facts::{Caller, Entity, Fetch, Identity, IdentityKind, OperatorFacts, Policy};
 use aws_sdk_iam::types::AttachedPolicy;
@@ -205,7 +204,7 @@ impl Aws {
     async fn user_policy(&self, user: &str, name: &str) -> Policy {
         let request = self.iam.get_user_policy().user_name(user).policy_name(name);
         let policy = self.inline("iam:GetUserPolicy", request.send(), |o| o.policy_document());
-        policy.await.named(name)
+        Policy::inline(name, policy.await)
     }
 
     /// A group's attached and inline policies; inline ones are named `group/name`.
@@ -243,7 +242,7 @@ impl Aws {
         let policy = self.inline("iam:GetGroupPolicy", request.send(), |o| {
             o.policy_document()
         });
-        policy.await.named(&format!("{group}/{name}"))
+        Policy::inline(format!("{group}/{name}"), policy.await)
     }
 }
 
