@@ -246,8 +246,9 @@ fn block_on<T>(work: impl Future<Output = Result<T, SetupError>>) -> Result<T, F
                 Exit::Internal,
             )
         })?;
+    // The whole collection is one future of many SDK calls: on the heap, not the main stack.
     runtime
-        .block_on(work)
+        .block_on(Box::pin(work))
         .map_err(|e| Failure(e.to_string(), e.exit()))
 }
 

@@ -94,6 +94,11 @@ pub const PLACEHOLDERS: &[&str] = &[
     "operator_kind",
     "document_arn",
     "platform",
+    "document",
+    "bucket",
+    "log_group",
+    "key_arn",
+    "dhmc_role",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -400,10 +405,15 @@ pub mod tests {
             }
             false
         };
-        // What the operator's machine or permissions look like never explains what the agent does.
+        // What the operator's machine or permissions look like never explains what the agent does,
+        // nor do the session preferences: they matter once a session starts.
         let same_vantage = |id: &str| catalog.page(id).unwrap().vantage;
+        let about_sessions = |id: &str| catalog.page(id).unwrap().area == "session";
         for page in catalog.pages().filter(|p| !p.symptom_of.is_empty()) {
-            for id in catalog.ids().filter(|id| same_vantage(id) == page.vantage) {
+            let candidates = catalog
+                .ids()
+                .filter(|id| same_vantage(id) == page.vantage && !about_sessions(id));
+            for id in candidates {
                 let possible = id != page.id && !depends(&page.id, id) && !depends(id, &page.id);
                 let listed = page.symptom_of.iter().any(|s| s == id);
                 assert_eq!(listed, possible, "{}'s symptom_of and {id}", page.id);

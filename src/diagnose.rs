@@ -5,7 +5,7 @@
 use crate::checks;
 use crate::collect::{Aws, Selection, SetupError, Tally};
 use crate::exit::Exit;
-use crate::facts::{Facts, Fetch};
+use crate::facts::{DEFAULT_DOCUMENT, Facts, Fetch};
 use crate::probe;
 use crate::report::{FleetReport, Report, Stats};
 use std::time::Instant;
@@ -63,7 +63,8 @@ pub async fn diagnose(source: Source<'_>, session: &Session) -> Result<Diagnosis
                     .name("probe".into())
                     .spawn(probe::machine)
             });
-            let mut collected = aws.collect(selection).await?;
+            let document = session.document.as_deref().unwrap_or(DEFAULT_DOCUMENT);
+            let mut collected = aws.collect(selection, document).await?;
             if let Some(probing) = probing {
                 let machine = match probing.map(|thread| thread.join()) {
                     Ok(Ok(machine)) => Fetch::collected(machine),

@@ -139,7 +139,108 @@ pub struct AwsFacts {
     /// `ssm:GetServiceSetting` for Default Host Management Configuration.
     pub dhmc: Fetch<DhmcSetting>,
     pub network: NetworkFacts,
+    /// The profile's role, or, for an instance without a profile, the role DHMC hands out.
     pub iam: IamFacts,
+    /// The session document and what its preferences name: bucket, log group, key.
+    #[serde(default = "SessionFacts::not_read")]
+    pub session: SessionFacts,
+}
+
+/// The session document the run is about (`--document`, else Session Manager's preferences) and
+/// the resources its settings send session data to; each is read once per run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionFacts {
+    /// The document these facts were read for (a snapshot replayed with another `--document`
+    /// does not hold that one's).
+    #[serde(default)]
+    pub document_name: String,
+    /// `ssm:GetDocument` (as JSON); `None` when no such document exists in the account and region.
+    pub document: Fetch<Option<SessionDocument>>,
+    /// `s3:GetEncryptionConfiguration` on the logging bucket; `None` when the bucket does not
+    /// exist; not applicable when sessions are not logged to S3.
+    pub bucket: Fetch<Option<Bucket>>,
+    /// `logs:DescribeLogGroups`; `None` when the group does not exist; not applicable when
+    /// sessions are not logged to CloudWatch Logs.
+    pub log_group: Fetch<Option<LogGroup>>,
+    /// `kms:DescribeKey`; `None` when the key does not exist; not applicable without encryption.
+    pub key: Fetch<Option<Key>>,
+}
+
+impl SessionFacts {
+    fn not_read() -> SessionFacts {
+        SessionFacts::unknown_because(&Fetch::not_applicable(
+            "this snapshot was saved before session preferences were read",
+        ))
+    }
+
+    pub fn unknown_because(cause: &Fetch<()>) -> SessionFacts {
+        SessionFacts {
+            document_name: String::new(),
+            document: carry(cause),
+            bucket: carry(cause),
+            log_group: carry(cause),
+            key: carry(cause),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionDocument {
+    pub name: String,
+    /// `Session` for a document a session can start with.
+    pub document_type: String,
+    /// `Standard_Stream` (a shell), `Port`, `InteractiveCommands`, `NonInteractiveCommands`.
+    pub session_type: Option<String>,
+    pub settings: SessionSettings,
+}
+
+/// The `inputs` of a Session document, as the preferences page sets them; empty values are `None`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionSettings {
+    pub s3_bucket: Option<String>,
+    pub s3_prefix: Option<String>,
+    /// Only to a bucket with default encryption (`s3EncryptionEnabled`).
+    pub s3_encryption: bool,
+    pub log_group: Option<String>,
+    /// Only to an encrypted log group (`cloudWatchEncryptionEnabled`).
+    pub cloudwatch_encryption: bool,
+    pub cloudwatch_streaming: bool,
+    /// Key id, ARN or alias (`kmsKeyId`).
+    pub kms_key: Option<String>,
+    pub run_as: bool,
+    pub run_as_user: Option<String>,
+    /// Minutes.
+    pub idle_timeout: Option<String>,
+    /// Minutes.
+    pub max_duration: Option<String>,
+    pub shell_profile_linux: Option<String>,
+    pub shell_profile_windows: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    pub name: String,
+    /// The default encryption's algorithm (`AES256`, `aws:kms`, `aws:kms:dsse`); `None` when
+    /// the bucket has none.
+    pub encryption: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogGroup {
+    pub name: String,
+    /// The KMS key that encrypts it; `None` when it is not encrypted with one.
+    pub kms_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Key {
+    pub arn: String,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, `PendingImport`, `Unavailable`, …
+    pub state: String,
+    /// The account that owns the key (the key policy's account-root grant delegates to it).
+    pub account: String,
+    /// `kms:GetKeyPolicy` (`default`), decoded.
+    pub policy: Fetch<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -510,6 +611,7 @@ impl AwsFacts {
             dhmc: carry(cause),
             network: NetworkFacts::unknown_because(cause),
             iam: IamFacts::unknown_because(cause),
+            session: SessionFacts::unknown_because(cause),
         }
     }
 }
@@ -713,6 +815,12 @@ mod properties {
             i.tags = None;
         }
         assert_eq!(upgraded[0].account(), Some("111122223333"));
+        // Nor did it read the session preferences: they are not applicable, saying why.
+        let before = &upgraded[0].aws.as_ref().unwrap().session;
+        assert!(
+            matches!(&before.document, Fetch::NotApplicable { reason } if reason.contains("saved before"))
+        );
+        today[0].aws_mut().session = before.clone();
         assert_eq!(upgraded[0].aws, today[0].aws);
         assert!(
             upgraded[0].operator.is_none(),

@@ -120,6 +120,42 @@ impl<'a> Path<'a> {
     }
 }
 
+/// How the instance reaches a service its session preferences need (s3, logs, kms).
+#[derive(Debug, Clone, Copy)]
+pub enum Reach<'p, 'a> {
+    /// An available interface endpoint with private DNS.
+    Interface(&'a VpcEndpoint),
+    /// A gateway endpoint (s3, dynamodb) the instance's route table routes to.
+    Gateway(&'a VpcEndpoint),
+    /// No endpoint of the VPC carries it: the internet path, whatever it is.
+    Internet(&'p Internet<'a>),
+}
+
+impl<'a> Path<'a> {
+    /// How the instance reaches `service` in `region`, given the VPC's endpoints.
+    pub fn reach<'p>(
+        &'p self,
+        endpoints: &'a [VpcEndpoint],
+        region: &str,
+        service: &str,
+    ) -> Reach<'p, 'a> {
+        let name = format!("com.amazonaws.{region}.{service}");
+        let interface = endpoint_for(endpoints, region, service)
+            .filter(|e| e.state.eq_ignore_ascii_case("available") && e.private_dns_enabled);
+        let routed = |e: &&VpcEndpoint| {
+            e.service_name == name
+                && e.endpoint_type.eq_ignore_ascii_case("gateway")
+                && e.state.eq_ignore_ascii_case("available")
+                && self.route_table.routes.iter().any(|r| r.target == e.id)
+        };
+        match (interface, endpoints.iter().find(routed)) {
+            (Some(e), _) => Reach::Interface(e),
+            (None, Some(e)) => Reach::Gateway(e),
+            (None, None) => Reach::Internet(&self.internet),
+        }
+    }
+}
+
 /// Why no path can be derived from the facts.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Gap {

@@ -26,6 +26,8 @@ const DOCUMENT_MINIMUMS: &[(&str, &str, &str)] = &[
     ),
 ];
 const MINIMUM_SESSION: (&str, &str) = ("2.3.68.0", "Session Manager");
+/// The oldest agent that decrypts session data with a KMS key.
+const MINIMUM_KMS: &str = "2.3.539.0";
 
 /// The oldest agent that can open a session with `document` (a name or a shared document's
 /// ARN), and what the document does.
@@ -100,21 +102,51 @@ pub fn version(ctx: &Context) -> CheckResult {
             format!("{what} ({document})"),
         ),
     };
-    let outcome = match version::at_least(v, minimum) {
-        Some(false) => Outcome::fail(format!(
-            "Agent {v} is older than {minimum}, the first version that supports {what}."
-        )),
-        None => Outcome::warn(format!(
-            "Agent version {v:?} is not a version number ssm-doctor can compare."
-        )),
-        Some(true) if a.is_latest_version == Some(false) => Outcome::warn(format!(
-            "Agent {v} supports {sessions}, but SSM says a newer version exists."
-        )),
-        Some(true) => Outcome::pass(format!("Agent {v} supports {what}.")),
+    let mut needs = vec![(minimum, what)];
+    if encrypts_with_kms(ctx) {
+        needs.push((MINIMUM_KMS, "KMS-encrypted sessions".to_string()));
+    }
+    let unmet: Vec<String> = needs
+        .iter()
+        .filter(|(minimum, _)| version::at_least(v, minimum) == Some(false))
+        .map(|(minimum, what)| format!("{minimum}, the first version that supports {what}"))
+        .collect();
+    let supported = needs
+        .iter()
+        .map(|(_, what)| what.as_str())
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let outcome = if !unmet.is_empty() {
+        Outcome::fail(format!("Agent {v} is older than {}.", unmet.join(", and ")))
+    } else {
+        match version::at_least(v, minimum) {
+            None => Outcome::warn(format!(
+                "Agent version {v:?} is not a version number ssm-doctor can compare."
+            )),
+            Some(_) if a.is_latest_version == Some(false) => Outcome::warn(format!(
+                "Agent {v} supports {}, but SSM says a newer version exists.",
+                match needs.len() {
+                    1 => sessions,
+                    _ => supported.clone(),
+                }
+            )),
+            Some(_) => Outcome::pass(format!("Agent {v} supports {supported}.")),
+        }
     };
+    let minimum = needs
+        .iter()
+        .map(|(m, _)| *m)
+        .max_by(|x, y| version::compare(x, y).unwrap_or(std::cmp::Ordering::Equal))
+        .unwrap_or(minimum);
     Ok(outcome
         .with("agent_version", v)
         .with("is_latest_version", a.is_latest_version)
         .with("minimum", minimum)
         .with("document", document))
+}
+
+/// Whether the session document in use encrypts sessions with a KMS key.
+fn encrypts_with_kms(ctx: &Context) -> bool {
+    let document = ctx.aws.session.document.value().and_then(Option::as_ref);
+    document.is_some_and(|d| d.settings.kms_key.is_some())
 }

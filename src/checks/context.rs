@@ -116,6 +116,19 @@ impl<'a> Context<'a> {
                 ids.dedup();
                 (!ids.is_empty()).then(|| ids.join(" "))
             }
+            "document" => Some(f.target.document.clone()),
+            "bucket" | "log_group" => {
+                let document = self.aws.session.document.value()?.as_ref()?;
+                match name {
+                    "bucket" => document.settings.s3_bucket.clone(),
+                    _ => document.settings.log_group.clone(),
+                }
+            }
+            // The setting may carry the role's path (`service-role/Name`).
+            "dhmc_role" => {
+                let role = self.aws.dhmc.value()?.role.as_deref()?;
+                Some(role.rsplit('/').next().unwrap_or(role).to_string())
+            }
             "operator_name" | "operator_kind" => {
                 let identity = f.operator.as_ref()?.identity.value()?;
                 Some(match name {

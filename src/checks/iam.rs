@@ -1,14 +1,16 @@
 //! iam.*: the identity the agent uses, its trust, and its effective permissions.
 
 use super::Context;
-use super::outcome::{CheckResult, Outcome, need};
+use super::outcome::{CheckResult, Outcome, need, worst_of};
 use super::permissions::{ActionVerdict, IdentityPolicies, judge, parse, request_context};
 use crate::analysis::core_actions::{actions_for, resource_for};
 use crate::analysis::path::service_needs;
-use crate::facts::{Policy, Role};
+use crate::analysis::version;
+use crate::facts::{Fetch, Policy, Role};
 use crate::policy::{
     Decision, Labeled, Principal, Request, evaluate_identity, evaluate_resource_policy,
 };
+use crate::report::Status;
 use std::collections::BTreeMap;
 
 pub fn profile(ctx: &Context) -> CheckResult {
@@ -49,10 +51,9 @@ fn no_profile(ctx: &Context) -> Outcome {
         }
     };
     match &dhmc.role {
-        Some(role) => Outcome::warn(format!(
-            "{id} has no instance profile; Default Host Management Configuration is on (role \
-             {role}), which works only with IMDSv2 and agent 3.2.582.0 or later. An instance \
-             profile is the more predictable choice."
+        Some(role) => Outcome::pass(format!(
+            "{id} has no instance profile; Default Host Management Configuration stands in (role \
+             {role}): iam.dhmc judges it."
         ))
         .with("dhmc_role", role),
         None => Outcome::fail(format!(
@@ -62,15 +63,15 @@ fn no_profile(ctx: &Context) -> Outcome {
     }
 }
 
-/// The role the checks below judge, or `skip` when the instance relies on DHMC instead, or `error`
-/// when it could not be read.
+/// The role the checks below judge, or `skip` when the instance relies on DHMC instead (iam.dhmc
+/// judges that role), or `error` when it could not be read.
 pub(super) fn role<'a>(ctx: &Context<'a>) -> Result<&'a Role, Outcome> {
     if ctx
         .instance()
         .is_some_and(|i| i.instance_profile_arn.is_none())
     {
         return Err(Outcome::skip(
-            "No instance profile: the Default Host Management Configuration role is not evaluated.",
+            "No instance profile: iam.dhmc judges the Default Host Management Configuration role.",
         ));
     }
     need(&ctx.aws.iam.role)
@@ -78,9 +79,14 @@ pub(super) fn role<'a>(ctx: &Context<'a>) -> Result<&'a Role, Outcome> {
 
 pub fn trust(ctx: &Context) -> CheckResult {
     let role = role(ctx)?;
+    trusts(role, "ec2.amazonaws.com")
+}
+
+/// Whether `service` may assume the role: EC2 for a profile's, Systems Manager for DHMC's.
+fn trusts(role: &Role, service: &str) -> CheckResult {
     let doc = parse(&role.trust_policy, "the trust policy")?;
     let label = format!("the trust policy of {}", role.name);
-    let principal = Principal::Service("ec2.amazonaws.com".to_string());
+    let principal = Principal::Service(service.to_string());
     let context = BTreeMap::new();
     let eval = evaluate_resource_policy(
         &Labeled {
@@ -95,13 +101,13 @@ pub fn trust(ctx: &Context) -> CheckResult {
         },
     );
     let outcome = match eval.decision {
-        Decision::Allowed => Outcome::pass(format!("Role {} trusts ec2.amazonaws.com.", role.name)),
+        Decision::Allowed => Outcome::pass(format!("Role {} trusts {service}.", role.name)),
         Decision::Uncertain => Outcome::warn(format!(
-            "Role {} trusts ec2.amazonaws.com only under conditions: {}.",
+            "Role {} trusts {service} only under conditions: {}.",
             role.name, eval
         )),
         _ => Outcome::fail(format!(
-            "Role {} cannot be assumed by EC2 (sts:AssumeRole for ec2.amazonaws.com: {}).",
+            "Role {} cannot be assumed by {service} (sts:AssumeRole: {}).",
             role.name, eval
         )),
     };
@@ -110,16 +116,44 @@ pub fn trust(ctx: &Context) -> CheckResult {
         .with("trust_policy", &role.trust_policy))
 }
 
-pub fn core_permissions(ctx: &Context) -> CheckResult {
-    let role = role(ctx)?;
+/// The identity policies and boundary of the role the agent uses, parsed, with their labels.
+pub(super) fn agent_policies(ctx: &Context) -> Result<(IdentityPolicies, Vec<String>), Outcome> {
     let iam = &ctx.aws.iam;
+    let role = need(&iam.role)?;
     let mut sources: Vec<&Policy> = need(&iam.attached_policies)?.iter().collect();
     sources.extend(need(&iam.inline_policies)?);
     let boundary = match &role.permissions_boundary_arn {
         Some(_) => Some(need(&iam.permissions_boundary)?),
         None => None,
     };
-    let parsed = IdentityPolicies::read(&sources, boundary)?;
+    let labels = sources.iter().map(|p| p.label()).collect();
+    Ok((IdentityPolicies::read(&sources, boundary)?, labels))
+}
+
+pub fn core_permissions(ctx: &Context) -> CheckResult {
+    let role = role(ctx)?;
+    let outcome = permitted(ctx, role)?;
+    // With a profile attached, DHMC's role is never used, however broken this one is.
+    let outcome = match (
+        &outcome.status,
+        ctx.aws.dhmc.value().and_then(|d| d.role.as_ref()),
+    ) {
+        (Status::Fail, Some(dhmc)) => {
+            let message = format!(
+                "{} Default Host Management Configuration is on (role {dhmc}), but an attached \
+                 profile takes precedence: fix this role, or detach the profile.",
+                outcome.message
+            );
+            Outcome { message, ..outcome }
+        }
+        _ => outcome,
+    };
+    Ok(outcome)
+}
+
+/// Whether the role the agent uses allows every core action the agent calls.
+fn permitted(ctx: &Context, role: &Role) -> CheckResult {
+    let (parsed, policies) = agent_policies(ctx)?;
     let (labeled, boundary) = parsed.labeled();
     let context = request_context(ctx, role);
     let instance_arn = ctx.instance_arn();
@@ -145,9 +179,90 @@ pub fn core_permissions(ctx: &Context) -> CheckResult {
             });
         }
     }
-    let policies: Vec<String> = sources.iter().map(|p| p.label()).collect();
     Ok(judge(&format!("Role {}", role.name), &verdicts)
         .with("role_arn", &role.arn)
         .with("policies", policies)
         .with("permissions_boundary", &role.permissions_boundary_arn))
+}
+
+/// DHMC needs the instance to require IMDSv2 and an agent that knows DHMC.
+const MINIMUM_DHMC_AGENT: &str = "3.2.582.0";
+
+/// For an instance without a profile, whether Default Host Management Configuration gives its
+/// agent a working identity: the role exists, trusts Systems Manager and allows the core
+/// actions, the instance requires IMDSv2 and its agent is recent enough.
+pub fn dhmc(ctx: &Context) -> CheckResult {
+    let instance = ctx
+        .instance()
+        .ok_or_else(|| Outcome::skip("The instance was not found."))?;
+    if let Some(profile) = &instance.instance_profile_arn {
+        let dhmc = ctx.aws.dhmc.value().and_then(|d| d.role.as_deref());
+        return Err(Outcome::skip(match dhmc {
+            Some(role) => format!(
+                "Instance profile {profile} is attached: it takes precedence over Default Host \
+                 Management Configuration (role {role})."
+            ),
+            None => format!("Instance profile {profile} is attached: DHMC is not used."),
+        }));
+    }
+    let setting = need(&ctx.aws.dhmc)?;
+    let Some(name) = &setting.role else {
+        return Err(Outcome::skip(
+            "Default Host Management Configuration is off (iam.profile says what to do).",
+        ));
+    };
+    let role = match &ctx.aws.iam.role {
+        Fetch::NotApplicable { reason } => {
+            return Ok(Outcome::fail(format!(
+                "Default Host Management Configuration hands out role {name}, but {reason}: \
+                 instances without a profile get no credentials."
+            )));
+        }
+        other => need(other)?,
+    };
+    let mut findings: Vec<(Status, String)> = Vec::new();
+    for judged in [trusts(role, "ssm.amazonaws.com")?, permitted(ctx, role)?] {
+        findings.push((judged.status, judged.message));
+    }
+    if instance.metadata.http_tokens.as_deref() != Some("required") {
+        findings.push((
+            Status::Fail,
+            format!(
+                "{} allows IMDSv1 (HttpTokens {}): DHMC hands credentials only to instances \
+                 that require IMDSv2.",
+                instance.instance_id,
+                instance
+                    .metadata
+                    .http_tokens
+                    .as_deref()
+                    .unwrap_or("not reported")
+            ),
+        ));
+    }
+    let agent = ctx.aws.agent.value().and_then(Option::as_ref);
+    if let Some(v) = agent.and_then(|a| a.agent_version.as_deref())
+        && version::at_least(v, MINIMUM_DHMC_AGENT) == Some(false)
+    {
+        findings.push((
+            Status::Fail,
+            format!(
+                "Agent {v} is older than {MINIMUM_DHMC_AGENT}, the first that uses Default Host \
+                 Management Configuration."
+            ),
+        ));
+    }
+    let lead = format!(
+        "Default Host Management Configuration (role {}) does not give {} a working identity:",
+        role.name, instance.instance_id
+    );
+    let outcome = worst_of(&findings, &lead, || {
+        Outcome::pass(format!(
+            "Default Host Management Configuration stands in for a profile: role {} trusts \
+             ssm.amazonaws.com and allows the core actions, and {} requires IMDSv2.",
+            role.name, instance.instance_id
+        ))
+    });
+    Ok(outcome
+        .with("role_arn", &role.arn)
+        .with("http_tokens", &instance.metadata.http_tokens))
 }

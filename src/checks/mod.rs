@@ -11,6 +11,7 @@ mod network;
 mod operator;
 pub mod outcome;
 mod permissions;
+mod session;
 mod tally;
 mod vpc;
 mod vpce;
@@ -53,6 +54,10 @@ pub static REGISTRY: &[Check] = &[
     Check {
         id: "iam.core-permissions",
         run: iam::core_permissions,
+    },
+    Check {
+        id: "iam.dhmc",
+        run: iam::dhmc,
     },
     Check {
         id: "agent.registered",
@@ -101,6 +106,18 @@ pub static REGISTRY: &[Check] = &[
     Check {
         id: "vpc.dns-hostnames",
         run: vpc::dns_hostnames,
+    },
+    Check {
+        id: "session.document",
+        run: session::document_check,
+    },
+    Check {
+        id: "session.logging",
+        run: session::logging,
+    },
+    Check {
+        id: "session.kms",
+        run: session::kms,
     },
     Check {
         id: "operator.identity",

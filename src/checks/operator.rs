@@ -7,7 +7,7 @@ use crate::analysis::version;
 use crate::facts::{
     Caller, DEFAULT_DOCUMENT, Entity, Fetch, Identity, IdentityKind, OperatorFacts, Policy,
 };
-use crate::policy::{Evaluation, Request, evaluate_identity};
+use crate::policy::{Evaluation, Principal, Request, evaluate_identity};
 use std::collections::BTreeMap;
 
 /// Roles of IAM Identity Center permission sets live under this path.
@@ -106,13 +106,58 @@ struct Question<'c> {
     context: &'c BTreeMap<String, String>,
 }
 
+/// What the evaluator needs of the operator: who they are, their policies, and the condition keys
+/// their requests carry.
+pub(super) struct OperatorAccess<'a> {
+    pub caller: &'a Caller,
+    pub identity: &'a Identity,
+    pub entity: &'a Entity,
+    pub sources: Vec<&'a Policy>,
+    pub policies: IdentityPolicies,
+    pub context: BTreeMap<String, String>,
+    /// "IAM user oncall", "role …" (see [`described`]).
+    pub who: String,
+    /// As a resource policy's `Principal` names them: the user, or the role (not the session).
+    pub principal: Principal,
+}
+
+/// The operator's access, or the outcome saying what of it could not be read; `None` when the
+/// operator's side was not observed.
+pub(super) fn operator_access<'a>(
+    ctx: &Context<'a>,
+) -> Option<Result<OperatorAccess<'a>, Outcome>> {
+    let op = ctx.facts.operator.as_ref()?;
+    Some((|| {
+        let caller = need(&op.caller)?;
+        let identity = need(&op.identity)?;
+        let entity = need(&identity.entity)?;
+        let (sources, boundary) = policies(identity)?;
+        let policies = IdentityPolicies::read(&sources, boundary)?;
+        Ok(OperatorAccess {
+            caller,
+            identity,
+            entity,
+            sources,
+            policies,
+            context: request_context(ctx, caller, identity, entity),
+            who: described(identity, entity),
+            principal: Principal::Aws(entity.arn.clone()),
+        })
+    })())
+}
+
 pub fn permission(ctx: &Context) -> CheckResult {
-    let op = operator(ctx)?;
-    let caller = need(&op.caller)?;
-    let identity = need(&op.identity)?;
-    let entity = need(&identity.entity)?;
-    let (sources, boundary) = policies(identity)?;
-    let parsed = IdentityPolicies::read(&sources, boundary)?;
+    let OperatorAccess {
+        caller,
+        identity,
+        entity,
+        sources,
+        policies: parsed,
+        context: mut plain,
+        who,
+        ..
+    } = operator_access(ctx)
+        .ok_or_else(|| Outcome::skip("The operator's side was not observed."))??;
     let (labeled, boundary) = parsed.labeled();
     let region = &ctx.facts.target.region;
     let account = &caller.account;
@@ -128,7 +173,6 @@ pub fn permission(ctx: &Context) -> CheckResult {
                 .contains("ssm:sessiondocumentaccesscheck")
         })
     });
-    let mut plain = request_context(ctx, caller, identity, entity);
     if asks_document_check {
         plain.insert("ssm:SessionDocumentAccessCheck".into(), "true".into());
     }
@@ -217,7 +261,6 @@ pub fn permission(ctx: &Context) -> CheckResult {
         uncertain: doubtful,
         refused_optional: minor,
     } = sort(&answers, |a| a.0.required, |a| &a.1);
-    let who = described(identity, entity);
     let outcome = if !fatal.is_empty() {
         Outcome::fail(format!(
             "Your {who} may not start this session: {}.",

@@ -77,3 +77,24 @@ pub fn need<T>(fetch: &Fetch<T>) -> Result<&T, Outcome> {
         Fetch::NotApplicable { reason } => Err(Outcome::skip(format!("Not applicable: {reason}."))),
     }
 }
+
+/// One verdict from several findings about one subject: the worst status among them wins, and its
+/// findings are said together after `lead`; with none worse than a pass, `pass` is the verdict.
+pub fn worst_of(
+    findings: &[(Status, String)],
+    lead: &str,
+    pass: impl FnOnce() -> Outcome,
+) -> Outcome {
+    // Statuses order from the worst (fail) to the best (pass).
+    match findings.iter().map(|(status, _)| *status).min() {
+        Some(worst) if worst < Status::Skip => {
+            let said: Vec<&str> = findings
+                .iter()
+                .filter(|(status, _)| *status == worst)
+                .map(|(_, message)| message.as_str())
+                .collect();
+            Outcome::new(worst, format!("{lead} {}", said.join(" ")))
+        }
+        _ => pass(),
+    }
+}

@@ -244,6 +244,13 @@ pub fn private_with_endpoints() -> Facts {
                 inline_policies: Fetch::collected(vec![]),
                 permissions_boundary: Fetch::not_applicable("the role has no permissions boundary"),
             },
+            session: SessionFacts {
+                document_name: DEFAULT_DOCUMENT.into(),
+                document: Fetch::collected(None),
+                bucket: Fetch::not_applicable("the session document does not exist"),
+                log_group: Fetch::not_applicable("the session document does not exist"),
+                key: Fetch::not_applicable("the session document does not exist"),
+            },
         }),
     }
 }
@@ -336,6 +343,19 @@ fn machine_mut(f: &mut Facts) -> &mut Machine {
 fn set_policies(f: &mut Facts, attached: Vec<Policy>, inline: Vec<Policy>) {
     f.aws_mut().iam.attached_policies = Fetch::collected(attached);
     f.aws_mut().iam.inline_policies = Fetch::collected(inline);
+}
+
+/// The run is about `name`, an AWS-owned port-forwarding document that exists.
+fn use_document(f: &mut Facts, name: &str) {
+    f.target.document = name.into();
+    let session = &mut f.aws_mut().session;
+    session.document_name = name.into();
+    session.document = Fetch::collected(Some(SessionDocument {
+        name: name.into(),
+        document_type: "Session".into(),
+        session_type: Some("Port".into()),
+        settings: SessionSettings::default(),
+    }));
 }
 
 fn inline(document: serde_json::Value) -> Policy {
@@ -449,7 +469,7 @@ fn missing_instance_fails_found_names_the_region_and_skips_the_rest() {
     assert_eq!(fails(&report), set(&["instance.found"]));
     assert!(message(&report, "instance.found").contains("eu-west-1"));
     assert!(message(&report, "instance.found").contains(ACCOUNT));
-    // Everything but who is asking, and with what, depends on the instance.
+    // Everything but the session document, who is asking, and with what, depends on the instance.
     let not_skipped: Vec<&str> = report
         .checks
         .iter()
@@ -458,7 +478,12 @@ fn missing_instance_fails_found_names_the_region_and_skips_the_rest() {
         .collect();
     assert_eq!(
         not_skipped,
-        ["instance.found", "operator.identity", "operator.plugin"]
+        [
+            "instance.found",
+            "session.document",
+            "operator.identity",
+            "operator.plugin"
+        ]
     );
 }
 
@@ -617,17 +642,18 @@ fn no_profile_fails_and_skips_role_checks() {
 }
 
 #[test]
-fn no_profile_with_dhmc_is_a_warning() {
+fn no_profile_with_dhmc_passes_the_profile_check_and_leaves_the_role_to_iam_dhmc() {
     let mut f = private_with_endpoints();
     instance_mut(&mut f).instance_profile_arn = None;
     f.aws_mut().dhmc = Fetch::collected(DhmcSetting {
         role: Some("service-role/AWSSystemsManagerDefaultEC2InstanceManagementRole".into()),
     });
     let report = run(&f);
-    assert!(fails(&report).is_empty(), "{:?}", fails(&report));
-    assert_eq!(status(&report, "iam.profile"), Status::Warn);
+    assert_eq!(status(&report, "iam.profile"), Status::Pass);
     assert!(message(&report, "iam.profile").contains("Default Host Management"));
     assert_eq!(status(&report, "iam.trust"), Status::Skip);
+    assert_eq!(status(&report, "iam.core-permissions"), Status::Skip);
+    assert!(message(&report, "iam.trust").contains("iam.dhmc"));
 }
 
 #[test]
@@ -894,7 +920,7 @@ fn the_agent_is_judged_for_the_session_document_in_use() {
     let mut f = private_with_endpoints();
     agent_mut(&mut f).agent_version = Some("2.3.700.0".into());
     assert_eq!(status(&run(&f), "agent.version"), Status::Pass, "a shell");
-    f.target.document = "AWS-StartSSHSession".into();
+    use_document(&mut f, "AWS-StartSSHSession");
     let report = run(&f);
     assert_eq!(fails(&report), set(&["agent.version"]));
     let m = message(&report, "agent.version");
@@ -905,7 +931,7 @@ fn the_agent_is_judged_for_the_session_document_in_use() {
     assert_eq!(report.target.document, "AWS-StartSSHSession");
 
     agent_mut(&mut f).agent_version = Some("3.0.222.0".into());
-    f.target.document = "AWS-StartPortForwardingSession".into();
+    use_document(&mut f, "AWS-StartPortForwardingSession");
     assert_eq!(status(&run(&f), "agent.version"), Status::Pass);
     f.target.document =
         "arn:aws:ssm:eu-west-1:111122223333:document/AWS-StartPortForwardingSessionToRemoteHost"
@@ -1469,6 +1495,7 @@ fn today_s_checks_all_run_on_facts_gathered_through_aws() {
     assert!(json.get("not_observed").is_none(), "left out when empty");
 }
 mod cases;
+mod preferences;
 
 // ---- operator.* --------------------------------------------------------------------------------
 
@@ -1585,7 +1612,7 @@ fn a_tag_condition_is_judged_against_the_instance_s_tags() {
         Status::Pass,
         "no document named"
     );
-    f.target.document = "AWS-StartSSHSession".into();
+    use_document(&mut f, "AWS-StartSSHSession");
     let report = run(&f);
     assert_eq!(status(&report, "operator.permission"), Status::Fail);
     assert!(
@@ -1597,7 +1624,7 @@ fn a_tag_condition_is_judged_against_the_instance_s_tags() {
 #[test]
 fn the_document_is_checked_when_named_or_when_the_policy_asks() {
     let mut f = private_with_endpoints();
-    f.target.document = "AWS-StartPortForwardingSession".into();
+    use_document(&mut f, "AWS-StartPortForwardingSession");
     let report = run(&f);
     assert_eq!(
         status(&report, "operator.permission"),

@@ -44,7 +44,8 @@ fn parse_actions(policy: &str) -> Vec<String> {
         .collect()
 }
 
-/// `EC2` + `CreateVpc` → `ec2:CreateVpc`; the SDK names services as their models do.
+/// `EC2` + `CreateVpc` → `ec2:CreateVpc`; the SDK names services as their models do, which is
+/// IAM's name but for the few below.
 pub fn iam_action(metadata: &Metadata) -> String {
     let prefix: String = metadata
         .service()
@@ -52,8 +53,18 @@ pub fn iam_action(metadata: &Metadata) -> String {
         .filter(|c| !c.is_whitespace())
         .collect::<String>()
         .to_ascii_lowercase();
-    format!("{prefix}:{}", metadata.name())
+    let action = format!("{prefix}:{}", metadata.name());
+    match RENAMED.iter().find(|(sdk, _)| *sdk == action) {
+        Some((_, iam)) => iam.to_string(),
+        None => match prefix.as_str() {
+            "cloudwatchlogs" => format!("logs:{}", metadata.name()),
+            _ => action,
+        },
+    }
 }
+
+/// Operations whose IAM action has another name.
+const RENAMED: &[(&str, &str)] = &[("s3:GetBucketEncryption", "s3:GetEncryptionConfiguration")];
 
 #[derive(Debug)]
 pub struct Guard;
@@ -231,6 +242,13 @@ mod tests {
         refused(assume.send().await, "sts:AssumeRole");
         let scale = aws.autoscaling.delete_auto_scaling_group();
         refused(scale.send().await, "autoscaling:DeleteAutoScalingGroup");
+        let put = aws.s3.put_object().bucket("b").key("k");
+        refused(put.send().await, "s3:PutObject");
+        let write = aws.logs.put_log_events().log_group_name("g");
+        refused(write.send().await, "logs:PutLogEvents");
+        // Decrypting would read session data, a secret: not a call this tool makes.
+        let decrypt = aws.kms.decrypt().ciphertext_blob(vec![1].into());
+        refused(decrypt.send().await, "kms:Decrypt");
         assert!(
             listener.accept().is_err(),
             "a refused call reached the network"
@@ -267,6 +285,14 @@ mod tests {
             "autoscaling:DescribeAutoScalingGroups"
         );
         assert_eq!(action("GetRole", "IAM"), "iam:GetRole");
+        assert_eq!(
+            action("DescribeLogGroups", "CloudWatch Logs"),
+            "logs:DescribeLogGroups"
+        );
+        assert_eq!(
+            action("GetBucketEncryption", "S3"),
+            "s3:GetEncryptionConfiguration"
+        );
     }
 
     #[test]

@@ -25,14 +25,26 @@ pub(super) struct RoleParts {
 }
 
 impl Aws {
-    /// The IAM facts of each instance profile ARN.
+    /// The IAM facts of each instance profile ARN, and of the role Default Host Management
+    /// Configuration hands out (`dhmc_role`, the setting's value) when instances need it.
     pub(super) async fn iam_for_profiles(
         &self,
         profile_arns: BTreeSet<&str>,
-    ) -> BTreeMap<String, IamFacts> {
+        dhmc_role: Option<&str>,
+    ) -> (BTreeMap<String, IamFacts>, Option<IamFacts>) {
+        let dhmc_role = dhmc_role.map(last_segment);
         // A profile made by the console holds the role of the same name: asking for that role while
         // the profile is read saves a round trip when right, and costs three refused calls when not.
-        let first = join_all(profile_arns.iter().map(|arn| async move {
+        let dhmc_parts = async {
+            match dhmc_role {
+                Some(name) => {
+                    let scope = Scope::Role(name.to_string());
+                    Some(Ledger::within(scope, self.role_parts(name)).await)
+                }
+                None => None,
+            }
+        };
+        let profiles_first = join_all(profile_arns.iter().map(|arn| async move {
             let name = last_segment(arn);
             // The guess is booked under the role it names: every profile holding that role
             // shares it, and a wrong guess stays with this profile (its instances count the
@@ -42,14 +54,17 @@ impl Aws {
                 Ledger::within(Scope::Role(name.to_string()), self.role_parts(name)),
             );
             (arn.to_string(), profile, name.to_string(), guess)
-        }))
-        .await;
+        }));
+        let (first, dhmc_parts) = tokio::join!(profiles_first, dhmc_parts);
         let mut roles: BTreeMap<String, RoleParts> = BTreeMap::new();
+        if let (Some(name), Some(parts)) = (dhmc_role, dhmc_parts) {
+            roles.insert(name.to_string(), parts);
+        }
         let mut profiles = Vec::new();
         for (arn, profile, guessed, guess) in first {
             let role_name = profile.value().and_then(|p| p.role_names.first()).cloned();
             if role_name.as_deref() == Some(guessed.as_str()) {
-                roles.insert(guessed, guess);
+                roles.entry(guessed).or_insert(guess);
             }
             profiles.push((arn, profile, role_name));
         }
@@ -108,7 +123,11 @@ impl Aws {
         let managed: BTreeMap<String, Policy> = managed.into_iter().collect();
         let inline: BTreeMap<(String, String), Policy> = inline.into_iter().collect();
 
-        profiles
+        let dhmc = dhmc_role.map(|name| {
+            let no_profile = Fetch::not_applicable("no instance profile is attached");
+            assemble(no_profile, name, &roles[name], &managed, &inline)
+        });
+        let profiles = profiles
             .into_iter()
             .map(|(arn, profile, role_name)| {
                 let facts = match role_name.and_then(|r| roles.get(&r).map(|parts| (r, parts))) {
@@ -126,7 +145,8 @@ impl Aws {
                 };
                 (arn, facts)
             })
-            .collect()
+            .collect();
+        (profiles, dhmc)
     }
 
     async fn instance_profile(&self, name: &str) -> Fetch<InstanceProfile> {
@@ -185,6 +205,14 @@ impl Aws {
                 )
             },
         );
+        // A role that does not exist has no policies either: one answer, not three failures.
+        if let Fetch::NotApplicable { reason } = &role {
+            return RoleParts {
+                attached: Fetch::not_applicable(reason.clone()),
+                inline: Fetch::not_applicable(reason.clone()),
+                role,
+            };
+        }
         RoleParts {
             role,
             attached,
@@ -216,6 +244,9 @@ impl Aws {
                     reason: "the response held no role".into(),
                 },
             },
+            Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("NoSuchEntity") => {
+                Fetch::not_applicable(format!("no role named {name} exists"))
+            }
             Err(e) => failure("iam:GetRole", e),
         }
     }

@@ -8,12 +8,13 @@ mod iam;
 mod ledger;
 mod operator;
 mod select;
+mod session;
 mod ssm;
 
 use crate::exit::Exit;
 use crate::facts::{
-    AwsFacts, Caller, DEFAULT_DOCUMENT, FACTS_SCHEMA_VERSION, Facts, Fetch, IamFacts, NetworkFacts,
-    OperatorFacts, Target,
+    AwsFacts, Caller, FACTS_SCHEMA_VERSION, Facts, Fetch, IamFacts, NetworkFacts, OperatorFacts,
+    Target,
 };
 use crate::text::one_line;
 use aws_config::BehaviorVersion;
@@ -109,6 +110,9 @@ pub struct Aws {
     ssm: aws_sdk_ssm::Client,
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
+    s3: aws_sdk_s3::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
+    kms: aws_sdk_kms::Client,
     region: String,
     calls: AtomicU32,
     limit: tokio::sync::Semaphore,
@@ -162,20 +166,31 @@ impl Aws {
     fn with_config(config: &aws_config::SdkConfig, region: String, deadline: Duration) -> Aws {
         macro_rules! guarded {
             ($sdk:ident) => {
+                guarded!($sdk, |builder| builder)
+            };
+            ($sdk:ident, $adjust:expr) => {
                 $sdk::Client::from_conf(
-                    $sdk::config::Builder::from(config)
+                    $adjust($sdk::config::Builder::from(config))
                         .interceptor(guard::Guard)
                         .retry_classifier(guard::RetryIncomplete)
                         .build(),
                 )
             };
         }
+        // An emulator or S3-compatible endpoint answers on one host: a bucket cannot be a
+        // subdomain of it.
+        let custom_s3 =
+            config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
         Aws {
             autoscaling: guarded!(aws_sdk_autoscaling),
             ec2: guarded!(aws_sdk_ec2),
             ssm: guarded!(aws_sdk_ssm),
             iam: guarded!(aws_sdk_iam),
             sts: guarded!(aws_sdk_sts),
+            s3: guarded!(aws_sdk_s3, |b: aws_sdk_s3::config::Builder| b
+                .force_path_style(custom_s3)),
+            logs: guarded!(aws_sdk_cloudwatchlogs),
+            kms: guarded!(aws_sdk_kms),
             region,
             calls: AtomicU32::new(0),
             limit: tokio::sync::Semaphore::new(CONCURRENCY),
@@ -253,9 +268,15 @@ impl Aws {
     /// Gathers the facts of every selected instance, each with the calls its facts cost and when
     /// its last answer came; `total` is the whole collection's. Callable again and again (watch
     /// mode): each collection has its own deadline and its own count.
-    pub async fn collect(&self, selection: &Selection) -> Result<Collected, SetupError> {
+    pub async fn collect(
+        &self,
+        selection: &Selection,
+        document: &str,
+    ) -> Result<Collected, SetupError> {
         let ledger = Ledger::new(self.deadline);
-        let facts = ledger.run(Scope::Run, self.gather(selection)).await?;
+        let facts = ledger
+            .run(Scope::Run, self.gather(selection, document))
+            .await?;
         let instances = facts
             .into_iter()
             .map(|f| {
@@ -270,17 +291,29 @@ impl Aws {
     }
 
     /// Questions are batched: one selection call, agents by chunks of ids, each VPC's network
-    /// objects once, each profile, role and policy once.
-    async fn gather(&self, selection: &Selection) -> Result<Vec<Facts>, SetupError> {
+    /// objects once, each profile, role and policy once, the session document and what it names
+    /// once.
+    async fn gather(
+        &self,
+        selection: &Selection,
+        document: &str,
+    ) -> Result<Vec<Facts>, SetupError> {
         let explicit = selection.asg.is_none() && !selection.instance_ids.is_empty();
-        // Round 1: who we are, which instances, DHMC; the agents too when the ids are known already.
-        let (caller, selected, dhmc, early_agents) =
-            tokio::join!(self.caller(), self.select(selection), self.dhmc(), async {
+        // Round 1: who we are, which instances, DHMC, the session document and what it names; the
+        // agents too when the ids are known already.
+        let (caller, selected, dhmc, session, early_agents) = tokio::join!(
+            self.caller(),
+            self.select(selection),
+            self.dhmc(),
+            // The S3, Logs and KMS futures are large: on the heap, not the caller's stack.
+            Box::pin(self.session(document)),
+            async {
                 match explicit {
                     true => Some(self.agents(&selection.instance_ids).await),
                     false => None,
                 }
-            },);
+            },
+        );
         if let Some(problem) = setup_problem(&caller, &self.region) {
             return Err(problem);
         }
@@ -304,9 +337,10 @@ impl Aws {
                     let aws = AwsFacts {
                         instance: other.as_ref().map(|_| None),
                         dhmc: dhmc.clone(),
+                        session: session.clone(),
                         ..AwsFacts::unknown_because(&cause)
                     };
-                    self.facts(id, aws, &operator, &account)
+                    self.facts(id, document, aws, &operator, &account)
                 });
                 return Ok(facts.collect());
             }
@@ -335,8 +369,13 @@ impl Aws {
             .collect();
         // Every profile and every VPC once, all at the same time. IAM goes first: its chain of
         // dependent calls is the longest, so its first calls must not queue behind the VPCs' fan-out.
-        let (iam, networks, agents, operator) = tokio::join!(
-            self.iam_for_profiles(profiles),
+        // DHMC's role matters only to instances without a profile.
+        let dhmc_role = match instances.iter().any(|i| i.instance_profile_arn.is_none()) {
+            true => dhmc.value().and_then(|d| d.role.as_deref()),
+            false => None,
+        };
+        let ((iam, dhmc_iam), networks, agents, operator) = tokio::join!(
+            self.iam_for_profiles(profiles, dhmc_role),
             join_all(vpcs.into_iter().map(|v| async move {
                 let network = Ledger::within(Scope::Vpc(v.to_string()), self.network(v)).await;
                 (v.to_string(), network)
@@ -361,13 +400,15 @@ impl Aws {
                         Some(v) => networks[v].clone(),
                         None => NetworkFacts::unknown("the instance is not in a VPC"),
                     },
-                    iam: match &i.instance_profile_arn {
-                        Some(p) => iam[p].clone(),
-                        None => IamFacts::unknown("no instance profile is attached"),
+                    iam: match (&i.instance_profile_arn, &dhmc_iam) {
+                        (Some(p), _) => iam[p].clone(),
+                        (None, Some(dhmc)) => dhmc.clone(),
+                        (None, None) => IamFacts::unknown("no instance profile is attached"),
                     },
                     instance: Fetch::collected(Some(i)),
+                    session: session.clone(),
                 };
-                self.facts(&id, aws, &operator, &account)
+                self.facts(&id, document, aws, &operator, &account)
             })
             .collect();
         // Asked-for ids that do not exist still get a report, saying so.
@@ -378,8 +419,9 @@ impl Aws {
                 dhmc: dhmc.clone(),
                 network: NetworkFacts::unknown("the instance was not found"),
                 iam: IamFacts::unknown("the instance was not found"),
+                session: session.clone(),
             };
-            self.facts(id, aws, &operator, &account)
+            self.facts(id, document, aws, &operator, &account)
         }));
         Ok(facts)
     }
@@ -388,6 +430,7 @@ impl Aws {
     fn facts(
         &self,
         instance_id: &str,
+        document: &str,
         aws: AwsFacts,
         operator: &Option<OperatorFacts>,
         account: &Option<String>,
@@ -397,7 +440,7 @@ impl Aws {
             target: Target {
                 instance_id: instance_id.to_string(),
                 region: self.region.clone(),
-                document: DEFAULT_DOCUMENT.to_string(),
+                document: document.to_string(),
                 account: account.clone(),
             },
             aws: Some(aws),
@@ -447,12 +490,22 @@ fn scopes_of(facts: &Facts) -> Vec<Scope> {
         }
     }
     let iam = &aws.iam;
-    // The role the profile names, even when reading it was refused.
-    let role_names = iam
+    // The role the profile names, even when reading it was refused; without a profile, DHMC's.
+    let mut role_names: Vec<String> = iam
         .instance_profile
         .value()
-        .map(|p| p.role_names.as_slice());
-    for role in role_names.unwrap_or_default() {
+        .map(|p| p.role_names.clone())
+        .unwrap_or_default();
+    let profile_less = aws
+        .ec2_instance()
+        .is_some_and(|i| i.instance_profile_arn.is_none());
+    if let (true, Some(dhmc)) = (
+        profile_less,
+        aws.dhmc.value().and_then(|d| d.role.as_deref()),
+    ) {
+        role_names.push(dhmc.rsplit('/').next().unwrap_or(dhmc).to_string());
+    }
+    for role in &role_names {
         scopes.push(Scope::Role(role.clone()));
         for policy in iam.inline_policies.value().into_iter().flatten() {
             scopes.push(Scope::Policy(format!("{role}/{}", policy.name)));

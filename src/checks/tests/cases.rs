@@ -3,6 +3,7 @@
 //! `every_check_has_a_failing_and_a_passing_case`, so no check lands untested; adding a check adds
 //! its two rows here (the detailed tests beside them say why and how).
 
+use super::preferences::{dhmc_instance, encrypted_with_kms, logging_to_s3};
 use super::*;
 
 struct Case {
@@ -103,6 +104,23 @@ const CASES: &[Case] = &[
     case("vpc.dns-support", Status::Pass, private_with_endpoints),
     case("vpc.dns-support", Status::Fail, || with(private_with_endpoints, |f| {
         f.aws_mut().network.dns_support = Fetch::collected(false);
+    })),
+    case("iam.dhmc", Status::Pass, dhmc_instance),
+    case("iam.dhmc", Status::Fail, || with(dhmc_instance, |f| {
+        instance_mut(f).metadata.http_tokens = Some("optional".into());
+    })),
+    case("session.document", Status::Pass, private_with_endpoints),
+    case("session.document", Status::Fail, || with(private_with_endpoints, |f| {
+        f.target.document = "Team-Shell".into();
+        f.aws_mut().session.document_name = "Team-Shell".into();
+    })),
+    case("session.logging", Status::Pass, logging_to_s3),
+    case("session.logging", Status::Fail, || with(logging_to_s3, |f| {
+        f.aws_mut().session.bucket = Fetch::collected(None);
+    })),
+    case("session.kms", Status::Pass, encrypted_with_kms),
+    case("session.kms", Status::Fail, || with(encrypted_with_kms, |f| {
+        f.aws_mut().session.key = Fetch::collected(None);
     })),
     case("operator.identity", Status::Pass, private_with_endpoints),
     case("operator.identity", Status::Warn, || with(private_with_endpoints, |f| {
