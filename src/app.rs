@@ -235,8 +235,15 @@ fn session(args: &Diagnose) -> Session {
     }
 }
 
-/// The async runtime a run needs: one thread, since the work is waiting on the network.
-fn block_on<T>(work: impl Future<Output = Result<T, SetupError>>) -> Result<T, Failure> {
+/// The stack the run's thread gets: the SDK's futures nest deep (S3's most of all), more than a
+/// main thread's 8 MiB holds in a debug build.
+const RUN_STACK: usize = 64 << 20;
+
+/// The async runtime a run needs: one thread, since the work is waiting on the network, with a
+/// stack of its own.
+fn block_on<T: Send>(
+    work: impl Future<Output = Result<T, SetupError>> + Send,
+) -> Result<T, Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -246,10 +253,17 @@ fn block_on<T>(work: impl Future<Output = Result<T, SetupError>>) -> Result<T, F
                 Exit::Internal,
             )
         })?;
-    // The whole collection is one future of many SDK calls: on the heap, not the main stack.
-    runtime
-        .block_on(Box::pin(work))
-        .map_err(|e| Failure(e.to_string(), e.exit()))
+    let answer = std::thread::scope(|scope| {
+        let run = std::thread::Builder::new()
+            .name("run".into())
+            .stack_size(RUN_STACK)
+            .spawn_scoped(scope, || runtime.block_on(Box::pin(work)))
+            .map_err(|e| Failure(format!("cannot start a thread: {e}"), Exit::Internal))?;
+        Ok(run
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })?;
+    answer.map_err(|e| Failure(e.to_string(), e.exit()))
 }
 
 fn from_aws(args: &Diagnose, selection: &Selection) -> Result<Diagnosis, Failure> {

@@ -379,18 +379,13 @@ pub fn kms(ctx: &Context) -> CheckResult {
     decisions.insert("instance:kms:Decrypt".into(), serde_json::json!(decrypt));
 
     // The operator's side generates the data key.
+    let mut unverified = None;
     let operator_note = match operator_access(ctx) {
         None => "Your own kms:GenerateDataKey was not evaluated (the operator's side was not \
                  observed)."
             .to_string(),
         Some(Err(why)) => {
-            findings.push((
-                Status::Warn,
-                format!(
-                    "Whether you may kms:GenerateDataKey on {} could not be verified: {}",
-                    key.arn, why.message
-                ),
-            ));
+            unverified = Some(why);
             String::new()
         }
         Some(Ok(operator)) => {
@@ -426,6 +421,19 @@ pub fn kms(ctx: &Context) -> CheckResult {
         }
     };
     findings.extend(reachable(ctx, "kms")?);
+    // What could not be read of the operator's side leaves the verdict unknown, unless the
+    // instance's side fails anyway.
+    if let Some(why) = unverified
+        && !findings.iter().any(|(status, _)| *status == Status::Fail)
+    {
+        return Err(Outcome {
+            message: format!(
+                "Whether you may kms:GenerateDataKey on {} is unknown: {}",
+                key.arn, why.message
+            ),
+            ..why
+        });
+    }
     let outcome = worst_of(
         &findings,
         "Sessions cannot be encrypted as the preferences ask:",

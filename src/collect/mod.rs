@@ -403,7 +403,16 @@ impl Aws {
                     iam: match (&i.instance_profile_arn, &dhmc_iam) {
                         (Some(p), _) => iam[p].clone(),
                         (None, Some(dhmc)) => dhmc.clone(),
-                        (None, None) => IamFacts::unknown("no instance profile is attached"),
+                        (None, None) => match dhmc.as_ref().take() {
+                            Ok(_) => IamFacts::unknown("no instance profile is attached"),
+                            // Whether DHMC hands out a role is unknown: so is the role.
+                            Err(cause) => IamFacts {
+                                instance_profile: Fetch::not_applicable(
+                                    "no instance profile is attached",
+                                ),
+                                ..IamFacts::unknown_because(&cause)
+                            },
+                        },
                     },
                     instance: Fetch::collected(Some(i)),
                     session: session.clone(),

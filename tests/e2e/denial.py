@@ -19,7 +19,10 @@ The world lives in two regions nothing else in the suite uses, so that ``--all``
   mode; tagged), ``tagged`` (the same, tagged), ``dhmc`` (no profile, IMDSv2 required, Default Host
   Management Configuration on in the region: ``iam.profile`` warns; tagged, so that the data of
   ``ssm:GetServiceSetting`` matters to the ``--tag`` run), and two members of an Auto Scaling
-  group (the profile associated afterwards: moto drops the launch template's);
+  group (the profile associated afterwards: moto drops the launch template's); Session Manager
+  preferences logging to an encrypted bucket and log group and encrypting with a KMS key, reached
+  through an S3 gateway endpoint and logs and kms interface endpoints, the roles (the profile's and
+  DHMC's) allowed to write and decrypt;
 * ``eu-central-2``, VPC ``10.202.0.0/16``: the same network and identity; a healthy instance and a
   DHMC one, for ``--all``.
 """
@@ -37,9 +40,13 @@ from scenarios import (
     CORE_EXPLICIT,
     CORE_MANAGED,
     CORE_WILDCARD,
+    DHMC_POLICY,
     ENDPOINTS,
     SERVICES3,
+    SESSION_DATA_GRANTS,
+    SSM_TRUST,
     Scenario,
+    allow,
     policy,
     tcp443,
 )
@@ -49,12 +56,18 @@ ALL_REGION = "eu-central-2"  # --all only: its instance count is exact
 ASG_NAME = "e2e-denial-asg"
 TAG_KEY, TAG_VALUE = "e2e-denial", "matrix"
 DHMC_SETTING = "/ssm/managed-instance/default-ec2-instance-management-role"
-DHMC_ROLE = "service-role/AWSSystemsManagerDefaultEC2InstanceManagementRole"
+DHMC_ROLE_NAME = "e2e-denial-dhmc-role"
+DHMC_ROLE = f"service-role/{DHMC_ROLE_NAME}"
+#: The preferences of both regions: what Session Manager's console saves, logging to S3 and
+#: CloudWatch Logs and encrypting with a KMS key, so that every read of them is asked.
+PREFERENCES = "SSM-SessionManagerRunShell"
 IAM_POLICY = ROOT / "docs" / "iam-policy.json"
 
-#: The role's permissions boundary: the core actions, by service wildcard.
+#: The role's permissions boundary: the core actions, by service wildcard, and writing session data.
 BOUNDARY = policy({"Effect": "Allow", "Action": ["ssm:*", "ssmmessages:*", "ec2messages:*"],
-                   "Resource": "*"})
+                   "Resource": "*"}, allow(list(SESSION_DATA_GRANTS)))
+#: What the roles may do with session data (the preferences' bucket, log group and key).
+SESSION_DATA = policy(allow(list(SESSION_DATA_GRANTS)))
 
 
 def endpoint_policy(service: str) -> dict:
@@ -82,12 +95,15 @@ def policy_actions() -> list[str]:
 # Expectations of the undenied runs
 # ------------------------------------------------------------------------------------------------
 
-HEALTHY = Scenario("denial-healthy", seed=lambda lab: None, exit_code=0, baseline=ENDPOINTS)
+#: Every instance of the world is judged for the preferences: logged and encrypted.
+WITH_PREFERENCES = {"session.logging": "pass", "session.kms": "pass"}
+HEALTHY = Scenario("denial-healthy", seed=lambda lab: None, exit_code=0, baseline=ENDPOINTS,
+                   expect_status=WITH_PREFERENCES)
 DHMC = Scenario(
     "denial-dhmc", seed=lambda lab: None, exit_code=0, baseline=ENDPOINTS,
-    expect_warn={"iam.profile"},
-    # the endpoint policies are judged for the role, and a DHMC role is not evaluated
-    expect_status={"iam.trust": "skip", "iam.core-permissions": "skip", "vpce.policy": "skip"},
+    # iam.dhmc judges the DHMC role; the endpoint policies are judged for a profile's role only
+    expect_status={"iam.trust": "skip", "iam.core-permissions": "skip", "vpce.policy": "skip",
+                   "iam.dhmc": "pass", **WITH_PREFERENCES},
 )
 
 
@@ -131,11 +147,45 @@ class DenialLab(FleetLab):
         boundary = self.customer_policy("boundary", BOUNDARY, decoy_first_version=False)
         self.role(managed=[CORE_MANAGED], customer={"core": CORE_EXPLICIT},
                   inline={"core-inline": CORE_WILDCARD}, boundary=boundary)
+        self.iam.put_role_policy(RoleName=self.ids["role"], PolicyName="session-data",
+                                 PolicyDocument=json.dumps(SESSION_DATA))
         self.profile()
         assert self.ids["profile"] != self.ids["role"]
+        self.dhmc_role()
         self.ssm.update_service_setting(SettingId=DHMC_SETTING, SettingValue=DHMC_ROLE)
+        self.preferences()
         self.denial.ids[f"vpc:{self.name}"] = self.ids["vpc"]
         return self.ids["profile_arn"]
+
+    def dhmc_role(self) -> None:
+        """The role DHMC hands out (IAM is global: the first region's lab creates it)."""
+        try:
+            self.iam.create_role(RoleName=DHMC_ROLE_NAME, Path="/service-role/",
+                                 AssumeRolePolicyDocument=json.dumps(SSM_TRUST))
+        except self.iam.exceptions.EntityAlreadyExistsException:
+            return
+        self.iam.attach_role_policy(RoleName=DHMC_ROLE_NAME, PolicyArn=DHMC_POLICY)
+        self.iam.put_role_policy(RoleName=DHMC_ROLE_NAME, PolicyName="session-data",
+                                 PolicyDocument=json.dumps(SESSION_DATA))
+
+    def preferences(self) -> None:
+        """Session Manager's preferences in the region, and the paths to what they name."""
+        key = self.kms_key()
+        bucket = self.bucket()
+        group = self.log_group(key)
+        self.ssm.create_document(
+            Name=PREFERENCES, DocumentType="Session", DocumentFormat="JSON",
+            Content=json.dumps({"schemaVersion": "1.0", "description": "preferences",
+                                "sessionType": "Standard_Stream", "inputs": {
+                                    "s3BucketName": bucket, "s3EncryptionEnabled": True,
+                                    "cloudWatchLogGroupName": group,
+                                    "cloudWatchEncryptionEnabled": True,
+                                    "kmsKeyId": self.ids["key_alias"]}}))
+        self.ec2.create_vpc_endpoint(
+            VpcId=self.ids["vpc"], VpcEndpointType="Gateway",
+            ServiceName=f"com.amazonaws.{self.region}.s3", RouteTableIds=[self.ids["rt"]])
+        for service in ("logs", "kms"):
+            self.endpoint(service, "endpoints", ["endpoint_sg"], private_dns=True)
 
     def run(self, group: str, expectation: Scenario, *, profile: bool = True,
             tags: dict[str, str] | None = None) -> str:

@@ -69,7 +69,24 @@ import ssm_extension  # noqa: E402
 
 SEEDER_MARKER = "ssm-doctor-e2e-seeder"
 
-_JSON_TARGET_PREFIXES = {"AmazonSSM": "ssm"}
+_JSON_TARGET_PREFIXES = {"AmazonSSM": "ssm", "Logs_20140328": "logs", "TrentService": "kms"}
+#: Services of the JSON protocol: their errors are ``{"__type": …, "message": …}``.
+JSON_SERVICES = {"ssm", "logs", "kms"}
+#: moto's IAM enforcement knows some operations under another action than IAM does: a policy
+#: meant for it must name both (keyed by the IAM action). Its S3 action map has no entry for
+#: ``GET ?encryption``, which it therefore authorizes as the bucket GET's default, ListBucket.
+MOTO_ACTION_ALIASES = {"s3:GetEncryptionConfiguration": ["s3:ListBucket"]}
+
+
+def as_moto_enforces(actions: list[str] | str) -> list[str]:
+    """``actions`` plus the names moto's enforcement knows them by."""
+    listed = [actions] if isinstance(actions, str) else list(actions)
+    return listed + [alias for a in listed for alias in MOTO_ACTION_ALIASES.get(a, [])]
+
+
+#: S3's REST operations the tool makes, by method and sub-resource, under their IAM action names
+#: (what the least-privilege policy and the denial matrix speak of).
+_S3_OPERATIONS = {("GET", "encryption"): "GetEncryptionConfiguration"}
 
 
 @dataclass
@@ -111,13 +128,22 @@ def identify(environ: dict[str, Any], body: bytes) -> tuple[str | None, str | No
             params.update(parse_qs(body.decode("utf-8", "replace")))
         if "Action" in params:
             operation = params["Action"][0]
+        elif service == "s3":
+            method = environ.get("REQUEST_METHOD", "GET")
+            operation = next((op for (verb, sub), op in _S3_OPERATIONS.items()
+                              if verb == method and sub in params_with_blank(environ)), None)
     return service, operation, access_key
+
+
+def params_with_blank(environ: dict[str, Any]) -> dict[str, list[str]]:
+    """The query's keys, valueless ones (``?encryption``) included."""
+    return parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
 
 
 def _error_body(service: str | None, status: int, operation: str) -> tuple[str, bytes]:
     message = f"injected fault for {operation} (e2e emulator)"
     request_id = str(uuid.uuid4())
-    if service == "ssm":
+    if service in JSON_SERVICES:
         code = "InternalServerError" if status >= 500 else "ThrottlingException"
         return "application/x-amz-json-1.1", json.dumps(
             {"__type": code, "message": message}
@@ -128,6 +154,12 @@ def _error_body(service: str | None, status: int, operation: str) -> tuple[str, 
             f"<?xml version='1.0' encoding='UTF-8'?><Response><Errors><Error><Code>{code}</Code>"
             f"<Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID>"
             "</Response>"
+        ).encode()
+    if service == "s3":
+        code = {500: "InternalError", 503: "ServiceUnavailable"}.get(status, "SlowDown")
+        return "application/xml", (
+            f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
+            f"<Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"
         ).encode()
     code = {500: "ServiceFailure", 503: "ServiceUnavailable"}.get(status, "Throttling")
     kind = "Receiver" if status >= 500 else "Sender"

@@ -86,12 +86,14 @@ class Decision:
                 f"{self.kind or 'forwarded'}{note}")
 
 
-def identify(headers: Any, path: str, body: bytes) -> tuple[str | None, str | None, str | None]:
+def identify(headers: Any, method: str, path: str,
+             body: bytes) -> tuple[str | None, str | None, str | None]:
     """(service, operation, access key) of a request, told as the emulator tells it."""
     environ = {
         "HTTP_AUTHORIZATION": headers.get("Authorization", "") or "",
         "HTTP_X_AMZ_TARGET": headers.get("X-Amz-Target"),
         "QUERY_STRING": urlsplit(path).query,
+        "REQUEST_METHOD": method,
         "CONTENT_TYPE": headers.get("Content-Type") or "",
     }
     return emulator.identify(environ, body)
@@ -106,7 +108,7 @@ _FAILED = "The server failed to answer (e2e fault proxy)"
 def error_answer(service: str | None, kind: str) -> tuple[int, str, bytes]:
     """(status, content type, body) of an injected error in ``service``'s own format."""
     request_id = str(uuid.uuid4())
-    if service == "ssm":  # JSON protocol
+    if service in emulator.JSON_SERVICES:  # JSON protocol
         status, code, message = {
             "throttling": (400, "ThrottlingException", "Rate exceeded"),
             "unavailable": (503, "ServiceUnavailable", _UNAVAILABLE),
@@ -126,6 +128,17 @@ def error_answer(service: str | None, kind: str) -> tuple[int, str, bytes]:
             "</Response>"
         ).encode()
         return status, "text/xml;charset=UTF-8", body
+    if service == "s3":  # REST-XML: a bare <Error>
+        status, code, message = {
+            "throttling": (503, "SlowDown", "Please reduce your request rate."),
+            "unavailable": (503, "ServiceUnavailable", _UNAVAILABLE),
+            "internal": (500, "InternalError", _FAILED),
+        }[kind]
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+            f"<Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"
+        ).encode()
+        return status, "application/xml", body
     # IAM, STS, Auto Scaling: the query protocol
     status, error_type, code, message = {
         "throttling": (400, "Sender", "Throttling", "Rate exceeded"),
@@ -209,7 +222,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.path.startswith(_PASS_THROUGH):
             self._answer(*self._forward(body))
             return
-        service, operation, access_key = identify(self.headers, self.path, body)
+        service, operation, access_key = identify(self.headers, self.command, self.path, body)
         if access_key is None:  # unsigned: not an AWS call of the binary
             self._answer(*self._forward(body))
             return

@@ -558,6 +558,7 @@ def call_budget(instances: int, *, vpcs: int, profiles: int, managed: int, inlin
     return {
         "sts:GetCallerIdentity": 1,
         "ssm:GetServiceSetting": 1,
+        "ssm:GetDocument": 1,  # the preferences (none in the fleet's regions: nothing they name)
         "ec2:DescribeInstances": max(1, math.ceil(explicit_ids / 200)),
         "ssm:DescribeInstanceInformation": math.ceil(instances / 50),
         **{f"ec2:{op}": vpcs for op in ("DescribeRouteTables", "DescribeNatGateways",

@@ -36,7 +36,20 @@ NOT_OBSERVED = "not_observed"
 PLUGIN_VERSION = "1.2.764.0"
 #: What the person starting a session needs (operator.permission): every e2e caller has it.
 SESSION_ACTIONS = ["ssm:StartSession", "ssm:TerminateSession", "ssm:ResumeSession"]
+#: Default Host Management Configuration's setting, and the role AWS's quick setup creates for it.
+DHMC_SETTING = "/ssm/managed-instance/default-ec2-instance-management-role"
+DHMC_ROLE = "AWSSystemsManagerDefaultEC2InstanceManagementRole"
+DHMC_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedEC2InstanceDefaultPolicy"
+SSM_TRUST = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "ssm.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+#: What the instance role needs to write session logs and decrypt session data.
+SESSION_DATA_GRANTS = (
+    "s3:PutObject", "s3:GetEncryptionConfiguration", "logs:CreateLogStream", "logs:PutLogEvents",
+    "logs:DescribeLogGroups", "logs:DescribeLogStreams", "kms:Decrypt",
+)
 REGION = "us-east-1"
+#: The region whose Default Host Management Configuration works (the scenarios relying on it).
+DHMC_REGION = "us-west-2"
 AMI = "ami-12c6146b"  # one of moto's bundled Amazon Linux images
 
 
@@ -54,8 +67,15 @@ WARN_AT_WORST = {id for id, page in PAGES.items() if not page.get("can_fail", Tr
 #: Every check id, each after the checks it depends on.
 CHECK_IDS = list(graphlib.TopologicalSorter(DEPENDS_ON).static_order())
 
+#: What no scenario has unless it says so: an instance profile (DHMC does not apply), no session
+#: preferences saved in its region (nothing is logged or encrypted).
+DEFAULTS = {c: "pass" for c in CHECK_IDS} | {
+    "iam.dhmc": "skip",
+    "session.logging": "skip",
+    "session.kms": "skip",
+}
 #: Internet path (IGW + public IP, or NAT), no endpoints of the three services in the VPC.
-PUBLIC = {c: "pass" for c in CHECK_IDS} | {
+PUBLIC = DEFAULTS | {
     "vpce.present": "skip",  # endpoints are not the path
     "vpce.private-dns": "skip",  # no endpoints of the three services
     "vpce.ingress-443": "skip",  # no carrying endpoints
@@ -64,7 +84,7 @@ PUBLIC = {c: "pass" for c in CHECK_IDS} | {
     "vpc.dns-hostnames": "skip",
 }
 #: Interface endpoints carry every required service.
-ENDPOINTS = {c: "pass" for c in CHECK_IDS}
+ENDPOINTS = dict(DEFAULTS)
 
 SERVICES3 = ("ssm", "ssmmessages", "ec2messages")
 NEW_AGENT = "3.3.1142.0"
@@ -163,7 +183,7 @@ class Scenario:
     def expected_statuses(self) -> dict[str, str]:
         if self.baseline is None:
             # what depends on the instance skips (below); who is asking is still known
-            statuses = {c: "pass" for c in CHECK_IDS} | {"instance.found": "fail"}
+            statuses = DEFAULTS | {"instance.found": "fail"}
         else:
             statuses = dict(self.baseline)
         for group, status in (
@@ -403,6 +423,61 @@ class Lab:
         self.ids["instance"] = iid
         return iid
 
+    # ---- Default Host Management Configuration and session preferences ---------------------
+    def dhmc(self, role: str = DHMC_ROLE, *, trust: dict | None = SSM_TRUST) -> None:
+        """DHMC on in the lab's region, handing out ``role`` (under /service-role/); the role is
+        created with ``trust`` and AWS's DHMC policy unless ``trust`` is None (it stays missing).
+        IAM is global: a role another scenario created already is kept."""
+        if trust is not None:
+            try:
+                self.iam.create_role(RoleName=role, Path="/service-role/",
+                                     AssumeRolePolicyDocument=json.dumps(trust))
+                self.iam.attach_role_policy(RoleName=role, PolicyArn=DHMC_POLICY)
+            except self.iam.exceptions.EntityAlreadyExistsException:
+                pass
+        self.ssm.update_service_setting(SettingId=DHMC_SETTING,
+                                        SettingValue=f"service-role/{role}")
+        self.ids["dhmc_role"] = role
+
+    def kms_key(self) -> str:
+        """A KMS key (moto's default key policy: the account root, delegating to IAM) with an
+        alias; its ARN."""
+        kms = self.emu.client("kms", self.region)
+        meta = kms.create_key(Description=self.prefix)["KeyMetadata"]
+        kms.create_alias(AliasName=f"alias/{self.prefix}", TargetKeyId=meta["KeyId"])
+        self.ids.update(key_arn=meta["Arn"], key_alias=f"alias/{self.prefix}")
+        return meta["Arn"]
+
+    def bucket(self, encrypted: bool = True) -> str:
+        s3 = self.emu.client("s3", self.region)
+        name = f"e2e-{self.n}-session-logs"
+        config = {} if self.region == "us-east-1" else {
+            "CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        s3.create_bucket(Bucket=name, **config)
+        if encrypted:
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
+                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+        self.ids["bucket"] = name
+        return name
+
+    def log_group(self, key_arn: str | None) -> str:
+        logs = self.emu.client("logs", self.region)
+        name = f"/e2e/{self.prefix}"
+        logs.create_log_group(logGroupName=name, **({"kmsKeyId": key_arn} if key_arn else {}))
+        self.ids["log_group"] = name
+        return name
+
+    def session_document(self, inputs: dict) -> str:
+        """A Session document (Standard_Stream) named after the scenario, with these inputs: what
+        the preferences page saves, for a run with ``--document`` that name."""
+        name = document_name(self.scenario.name)
+        content = {"schemaVersion": "1.0", "description": self.prefix,
+                   "sessionType": "Standard_Stream", "inputs": inputs}
+        self.ssm.create_document(Name=name, DocumentType="Session", DocumentFormat="JSON",
+                                 Content=json.dumps(content))
+        self.ids["document"] = name
+        return name
+
     # ---- the operator ---------------------------------------------------------------------
     def tag_instance(self, key: str, value: str) -> None:
         self.ec2.create_tags(Resources=[self.ids["instance"]], Tags=[{"Key": key, "Value": value}])
@@ -555,6 +630,43 @@ def endpoint_shape(lab: Lab, *, services: tuple = SERVICES3, private_dns: dict |
     lab.agent(**(agent or {}))
 
 
+def document_name(scenario: str) -> str:
+    """The Session document a preferences scenario creates and runs with (``--document``)."""
+    return f"e2e-{scenario}"[:128]
+
+
+def session_shape(lab: Lab, *, s3: bool = False, cloudwatch: bool = False, kms: bool = False,
+                  grants: tuple[str, ...] = SESSION_DATA_GRANTS,
+                  operator: list[dict] | None = None) -> None:
+    """The public shape with session preferences (a Session document) that log to an encrypted
+    bucket (``s3``) and/or an encrypted log group (``cloudwatch``) and encrypt sessions with a KMS
+    key (``kms``); the instance role is granted ``grants`` on them; ``operator``: the statements
+    of the run's own caller, when it is not the default one."""
+    key = lab.kms_key() if kms or cloudwatch else None
+    inputs: dict[str, Any] = {"idleSessionTimeout": "20"}
+    resources: dict[str, list[str]] = {}
+    if s3:
+        bucket = lab.bucket()
+        inputs.update(s3BucketName=bucket, s3KeyPrefix="sessions", s3EncryptionEnabled=True)
+        resources["s3:PutObject"] = [f"arn:aws:s3:::{bucket}/sessions/*"]
+        resources["s3:GetEncryptionConfiguration"] = [f"arn:aws:s3:::{bucket}"]
+    if cloudwatch:
+        group = lab.log_group(key)
+        inputs.update(cloudWatchLogGroupName=group, cloudWatchEncryptionEnabled=True)
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups",
+                       "logs:DescribeLogStreams"):
+            resources[action] = ["*"]
+    if kms:
+        inputs["kmsKeyId"] = lab.ids["key_alias"]
+        resources["kms:Decrypt"] = [lab.ids["key_arn"]]
+    statements = [allow(action, where) for action, where in resources.items() if action in grants]
+    inline = {"session-data": policy(*statements)} if statements else {}
+    public_shape(lab, role_kwargs={"managed": [CORE_MANAGED], "inline": inline})
+    lab.session_document(inputs)
+    if operator is not None:
+        lab.operator_user(operator)
+
+
 def tcp443(**peer: Any) -> dict:
     return {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, **peer}
 
@@ -651,17 +763,52 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "healthy-dhmc-without-profile",
         lambda lab: (
-            lab.ssm.update_service_setting(
-                SettingId="/ssm/managed-instance/default-ec2-instance-management-role",
-                SettingValue="service-role/AWSSystemsManagerDefaultEC2InstanceManagementRole",
-            ),
+            lab.dhmc(),
             public_shape(lab, profile=False, metadata={"HttpTokens": "required"}),
         ),
-        exit_code=0, baseline=PUBLIC, region="us-west-2",
-        expect_warn={"iam.profile"},
+        exit_code=0, baseline=PUBLIC, region=DHMC_REGION,
+        expect_status={"iam.trust": "skip", "iam.core-permissions": "skip", "iam.dhmc": "pass"},
+        expect_message={"iam.profile": ["Default Host Management"],
+                        "iam.dhmc": ["{dhmc_role}", "IMDSv2"]},
+        doc="No instance profile but Default Host Management Configuration on (its role trusts "
+        "ssm.amazonaws.com with AWS's DHMC policy; IMDSv2, new agent). In us-west-2, with the "
+        "other scenarios of a working DHMC.",
+    ),
+    Scenario(
+        "broken-dhmc-imdsv1-allowed",
+        lambda lab: (lab.dhmc(), public_shape(lab, profile=False)),
+        exit_code=1, baseline=PUBLIC, region=DHMC_REGION, expect_fail={"iam.dhmc"},
         expect_status={"iam.trust": "skip", "iam.core-permissions": "skip"},
-        doc="No instance profile but Default Host Management Configuration on (IMDSv2, new "
-        "agent). In us-west-2, the suite's only region with DHMC on.",
+        expect_message={"iam.dhmc": ["IMDSv1", "IMDSv2"]},
+        doc="DHMC works for IMDSv2-only instances; this one still allows IMDSv1.",
+    ),
+    Scenario(
+        "broken-dhmc-agent-too-old",
+        lambda lab: (lab.dhmc(), public_shape(lab, profile=False, metadata={
+            "HttpTokens": "required"}, agent={"version": "3.2.500.0"})),
+        exit_code=1, baseline=PUBLIC, region=DHMC_REGION, expect_fail={"iam.dhmc"},
+        expect_status={"iam.trust": "skip", "iam.core-permissions": "skip"},
+        expect_message={"iam.dhmc": ["3.2.500.0", "3.2.582.0"]},
+        doc="A shell works with agent 3.2.500.0, but DHMC needs 3.2.582.0.",
+    ),
+    Scenario(
+        "broken-dhmc-role-missing",
+        lambda lab: (lab.dhmc("e2e-dhmc-deleted-role", trust=None),
+                     public_shape(lab, profile=False, metadata={"HttpTokens": "required"})),
+        exit_code=1, baseline=PUBLIC, region="ap-northeast-1", expect_fail={"iam.dhmc"},
+        expect_status={"iam.trust": "skip", "iam.core-permissions": "skip"},
+        expect_message={"iam.dhmc": ["no role named e2e-dhmc-deleted-role"]},
+        doc="DHMC is on, but the role it hands out was deleted (the region's only DHMC setting).",
+    ),
+    Scenario(
+        "broken-dhmc-role-trusts-ec2",
+        lambda lab: (lab.dhmc("e2e-dhmc-ec2-trusted", trust=EC2_TRUST),
+                     public_shape(lab, profile=False, metadata={"HttpTokens": "required"})),
+        exit_code=1, baseline=PUBLIC, region="ca-central-1", expect_fail={"iam.dhmc"},
+        expect_status={"iam.trust": "skip", "iam.core-permissions": "skip"},
+        expect_message={"iam.dhmc": ["ssm.amazonaws.com"]},
+        doc="DHMC hands out a role made for instance profiles: it trusts EC2, not Systems "
+        "Manager (the region's only DHMC setting).",
     ),
     Scenario(
         "healthy-custom-nacl",
@@ -918,6 +1065,64 @@ SCENARIOS: list[Scenario] = [
         exit_code=0, baseline=PUBLIC, own_caller=True,
         expect_message={"operator.identity": ["IAM Identity Center", "{operator_role}"]},
         doc="The operator is a session of an IAM Identity Center role: read through GetRole.",
+    ),
+    Scenario(
+        "healthy-session-logging-and-kms",
+        lambda lab: session_shape(lab, s3=True, cloudwatch=True, kms=True),
+        exit_code=0, baseline=PUBLIC,
+        args=["--document", document_name("healthy-session-logging-and-kms")],
+        expect_status={"session.logging": "pass", "session.kms": "pass"},
+        expect_message={"session.document": ["s3://{bucket}/sessions", "{log_group}"],
+                        "session.kms": ["{key_arn}", "generate data keys"]},
+        doc="Preferences that log to an encrypted bucket and an encrypted log group and encrypt "
+        "with a KMS key, all granted to the instance role (the emulator's real S3, CloudWatch "
+        "Logs and KMS).",
+    ),
+    Scenario(
+        "broken-session-s3-logging-denied",
+        lambda lab: session_shape(lab, s3=True, grants=tuple(
+            g for g in SESSION_DATA_GRANTS if g != "s3:PutObject")),
+        exit_code=1, baseline=PUBLIC, expect_fail={"session.logging"},
+        args=["--document", document_name("broken-session-s3-logging-denied")],
+        expect_message={"session.logging": ["s3:PutObject", "{bucket}/sessions"]},
+        doc="Sessions are logged to S3; the instance role may not write there.",
+    ),
+    Scenario(
+        "broken-session-cloudwatch-without-describe-log-groups",
+        lambda lab: session_shape(lab, cloudwatch=True, grants=tuple(
+            g for g in SESSION_DATA_GRANTS if g != "logs:DescribeLogGroups")),
+        exit_code=1, baseline=PUBLIC, expect_fail={"session.logging"},
+        args=["--document", document_name("broken-session-cloudwatch-without-describe-log-groups")],
+        expect_message={"session.logging": ["logs:DescribeLogGroups"]},
+        doc="Logs go to an encrypted log group, and the role may not check that it is encrypted "
+        "(\"encryption is not set up on the selected CloudWatch Logs log group\").",
+    ),
+    Scenario(
+        "broken-session-kms-without-decrypt",
+        lambda lab: session_shape(lab, kms=True, grants=tuple(
+            g for g in SESSION_DATA_GRANTS if g != "kms:Decrypt")),
+        exit_code=1, baseline=PUBLIC, expect_fail={"session.kms"},
+        args=["--document", document_name("broken-session-kms-without-decrypt")],
+        expect_message={"session.kms": ["kms:Decrypt", "{key_arn}"]},
+        doc="Sessions are encrypted with a key the instance role may not decrypt with.",
+    ),
+    Scenario(
+        "broken-session-kms-operator-without-generate-data-key",
+        lambda lab: session_shape(lab, kms=True, operator=[
+            {"Effect": "Allow", "Action": SESSION_ACTIONS, "Resource": "*"}]),
+        exit_code=1, baseline=PUBLIC, expect_fail={"session.kms"}, own_caller=True,
+        args=["--document",
+              document_name("broken-session-kms-operator-without-generate-data-key")],
+        expect_message={"session.kms": ["kms:GenerateDataKey", "IAM user"]},
+        doc="The instance may decrypt, but the operator may not generate the data key.",
+    ),
+    Scenario(
+        "broken-session-document-missing",
+        lambda lab: public_shape(lab),
+        exit_code=1, baseline=PUBLIC, expect_fail={"session.document"},
+        args=["--document", "e2e-no-such-document"],
+        expect_message={"session.document": ["e2e-no-such-document", "InvalidDocument"]},
+        doc="--document names a Session document that does not exist in the region.",
     ),
     Scenario(
         "broken-route-none",

@@ -34,6 +34,11 @@ What is modelled, after the SSM API reference (not after what ssm-doctor expects
   ``/ssm/managed-instance/default-ec2-instance-management-role`` is ``SettingValue`` ``$None`` with
   ``Status`` ``Default``, as AWS answers; after an update it is ``Customized``.  Unknown ids are
   ``ServiceSettingNotFound``.
+* ``GetDocument`` of AWS's own Session documents (``AWS-StartSSHSession``,
+  ``AWS-StartPortForwardingSession``, ``AWS-StartPortForwardingSessionToRemoteHost``,
+  ``AWS-StartInteractiveCommand``), which exist in every region of AWS but not in moto: their
+  ``sessionType`` and parameters as AWS publishes them. Any other name goes to moto's own
+  ``GetDocument`` (documents a scenario creates).
 * ``GetConnectionStatus``: ``connected`` when the target is a registered node that is ``Online`` and
   (for an EC2 instance) running, else ``notconnected``.
 
@@ -412,7 +417,65 @@ def get_connection_status(self: SimpleSystemManagerResponse) -> ActionResult:
     return ActionResult({"Target": target, "Status": "connected" if connected else "notconnected"})
 
 
+def _port_document(description: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "schemaVersion": "1.0",
+        "description": description,
+        "sessionType": "Port",
+        "parameters": {
+            name: {"type": "String", "description": name, "default": default}
+            for name, default in parameters.items()
+        },
+        "properties": {name: "{{ %s }}" % name for name in parameters},
+    }
+
+
+#: AWS-owned Session documents, by name: what ``GetDocument`` shows of them on AWS.
+AWS_SESSION_DOCUMENTS = {
+    "AWS-StartSSHSession": _port_document(
+        "Document to start SSH session", {"portNumber": "22"}
+    ),
+    "AWS-StartPortForwardingSession": _port_document(
+        "Document to start port forwarding session over Session Manager",
+        {"portNumber": "80", "localPortNumber": "0"},
+    ),
+    "AWS-StartPortForwardingSessionToRemoteHost": _port_document(
+        "Document to start port forwarding session over Session Manager to a remote host",
+        {"host": "", "portNumber": "80", "localPortNumber": "0"},
+    ),
+    "AWS-StartInteractiveCommand": {
+        "schemaVersion": "1.0",
+        "description": "Document to run single interactive command on an instance",
+        "sessionType": "InteractiveCommands",
+        "parameters": {"command": {"type": "String", "description": "The command to run."}},
+        "properties": {"linux": {"commands": "{{ command }}", "runAsElevated": False}},
+    },
+}
+
+_moto_get_document = SimpleSystemManagerResponse.get_document
+
+
+def get_document(self: SimpleSystemManagerResponse) -> Any:
+    name = self._get_param("Name")
+    content = AWS_SESSION_DOCUMENTS.get(name)
+    if content is None:
+        return _moto_get_document(self)
+    return ActionResult({
+        "Name": name,
+        "CreatedDate": _STARTED,
+        "DocumentVersion": "1",
+        "Status": "Active",
+        "Content": json.dumps(content),
+        "DocumentType": "Session",
+        "DocumentFormat": "JSON",
+    })
+
+
+#: moto's own operations that ours wrap, falling back to them.
+_WRAPPED = {"get_document"}
+
 _OPERATIONS = {
+    "get_document": get_document,
     "describe_instance_information": describe_instance_information,
     "get_service_setting": get_service_setting,
     "update_service_setting": update_service_setting,
@@ -425,7 +488,7 @@ def install() -> None:
     """Add the operations to moto's SSM response class (idempotent)."""
     for name, fn in _OPERATIONS.items():
         existing = getattr(SimpleSystemManagerResponse, name, None)
-        if existing is not None and existing is not fn:
+        if existing is not None and existing is not fn and name not in _WRAPPED:
             # moto grew its own implementation: keep ours so scenarios keep their agent state,
             # but say so loudly in the suite's output.
             print(f"ssm_extension: moto already implements {name}; overriding it")  # noqa: T201

@@ -46,6 +46,7 @@ from denial import (
     policy_actions,
     seed_denial_world,
 )
+from emulator import as_moto_enforces
 from harness import OUT, Run, assert_reports_match_schema, run_binary, run_tool
 from scenarios import CHECK_IDS, SESSION_ACTIONS
 
@@ -85,9 +86,10 @@ OPERATORS = "e2e-denial-operators"
 
 
 def _caller_policy(action: str | None) -> dict:
-    statements: list[dict[str, Any]] = [{"Effect": "Allow", "Action": ACTIONS, "Resource": "*"}]
+    statements: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": as_moto_enforces(ACTIONS), "Resource": "*"}]
     if action is not None:
-        statements.append({"Effect": "Deny", "Action": action, "Resource": "*"})
+        statements.append({"Effect": "Deny", "Action": as_moto_enforces(action), "Resource": "*"})
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -112,7 +114,8 @@ def matrix(emulator, binary) -> Matrix:
     iam.create_group(GroupName=OPERATORS)
     iam.put_group_policy(GroupName=OPERATORS, PolicyName="sessions", PolicyDocument=json.dumps(
         {"Version": "2012-10-17",
-         "Statement": [{"Effect": "Allow", "Action": SESSION_ACTIONS, "Resource": "*"}]}))
+         "Statement": [{"Effect": "Allow", "Action": [*SESSION_ACTIONS, "kms:GenerateDataKey"],
+                        "Resource": "*"}]}))
     cases: dict[tuple[str, str | None], Case] = {}
     for mode in MODES:
         for action in [None, *ACTIONS]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Suite
+from emulator import as_moto_enforces
 from harness import MAX_ATTEMPTS, OUT, ROOT, Run, assert_reports_match_schema, run_tool
 from denial import policy_actions
 from scenarios import (
@@ -178,7 +179,7 @@ def test_access_denied(suite: Suite, emulator) -> None:
         PolicyDocument=json.dumps({
             "Version": "2012-10-17",
             "Statement": [
-                {"Effect": "Allow", "Action": TOOL_READS, "Resource": "*"},
+                {"Effect": "Allow", "Action": as_moto_enforces(TOOL_READS), "Resource": "*"},
                 {"Effect": "Deny", "Action": "ec2:DescribeNetworkAcls", "Resource": "*"},
             ],
         }),

@@ -501,3 +501,21 @@ fn with_a_profile_dhmc_does_not_apply_and_a_broken_role_says_the_profile_wins() 
     assert_eq!(status(&report, "iam.core-permissions"), Status::Fail);
     assert!(message(&report, "iam.core-permissions").contains("takes precedence"));
 }
+
+#[test]
+fn an_unreadable_operator_policy_leaves_kms_unknown_unless_the_instance_side_fails() {
+    let denied = Fetch::Denied {
+        action: "iam:ListUserPolicies".into(),
+        message: "not authorized".into(),
+    };
+    let mut f = encrypted_with_kms();
+    operator_mut(&mut f).inline_policies = denied.clone();
+    let report = run(&f);
+    assert_eq!(status(&report, "session.kms"), Status::Error);
+    assert!(message(&report, "session.kms").contains("iam:ListUserPolicies"));
+
+    let mut f = encrypted_with_kms();
+    operator_mut(&mut f).inline_policies = denied;
+    role_may(&mut f, json!([]));
+    assert_eq!(status(&run(&f), "session.kms"), Status::Fail);
+}
