@@ -5,7 +5,7 @@ use crate::cli::{Cli, Command, Diagnose, shown, validate_instance_id};
 use crate::collect::{Aws, Selection, Settings, SetupError};
 use crate::diagnose::{self, Answer, Diagnosis, Session, Source};
 use crate::exit::Exit;
-use crate::facts::{self, Facts};
+use crate::facts::{self, Facts, REMOTE_HOST_DOCUMENT};
 use crate::progress;
 use crate::render::{page::check_page, redact::Redactor, render, render_fleet};
 use crate::text::one_line;
@@ -230,8 +230,14 @@ fn a_few<'a>(items: impl ExactSizeIterator<Item = &'a str>) -> String {
 }
 
 fn session(args: &Diagnose) -> Session {
+    // Forwarding to a remote host means its document, unless another is named.
+    let forwarding = args
+        .forward
+        .as_ref()
+        .map(|_| REMOTE_HOST_DOCUMENT.to_string());
     Session {
-        document: args.document.clone(),
+        document: args.document.clone().or(forwarding),
+        forward: args.forward.clone(),
     }
 }
 
@@ -244,6 +250,8 @@ const RUN_STACK: usize = 64 << 20;
 fn block_on<T: Send>(
     work: impl Future<Output = Result<T, SetupError>> + Send,
 ) -> Result<T, Failure> {
+    // Moved only as a pointer from here on: the future is hundreds of KiB in a debug build.
+    let work = Box::pin(work);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -257,7 +265,7 @@ fn block_on<T: Send>(
         let run = std::thread::Builder::new()
             .name("run".into())
             .stack_size(RUN_STACK)
-            .spawn_scoped(scope, || runtime.block_on(Box::pin(work)))
+            .spawn_scoped(scope, || runtime.block_on(work))
             .map_err(|e| Failure(format!("cannot start a thread: {e}"), Exit::Internal))?;
         Ok(run
             .join()

@@ -99,6 +99,8 @@ pub const PLACEHOLDERS: &[&str] = &[
     "log_group",
     "key_arn",
     "dhmc_role",
+    "forward_address",
+    "forward_port",
 ];
 
 #[derive(Debug, Clone, Deserialize)]

@@ -131,6 +131,12 @@ pub struct Diagnose {
     #[arg(long, value_name = "NAME", value_parser = parse_document)]
     pub document: Option<String>,
 
+    /// Port forwarding to a remote host through the instance (a database, a private web
+    /// server): also check that the instance's security groups, network ACLs and routes let it
+    /// reach HOST on PORT. Implies --document AWS-StartPortForwardingSessionToRemoteHost
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_forward)]
+    pub forward: Option<(String, u16)>,
+
     /// Leave out the operator's side (your own permission to start sessions): for runs from an
     /// instance role or CI, where nobody starts a session
     #[arg(long, conflicts_with = "facts")]
@@ -258,6 +264,35 @@ fn parse_tag(text: &str) -> Result<(String, String), String> {
     Ok((key.to_string(), value.to_string()))
 }
 
+/// `db.internal:5432` or `10.0.2.15:5432`: an IPv4 address or a host name, and a port.
+fn parse_forward(text: &str) -> Result<(String, u16), String> {
+    plain(text, "HOST:PORT", 300)?;
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{text:?} is not HOST:PORT (e.g. db.internal:5432)"))?;
+    let port: u16 = port
+        .parse()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("{port:?} is not a port (1 to 65535)"))?;
+    let name_like = |h: &str| {
+        !h.is_empty()
+            && h.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+    };
+    match name_like(host) {
+        true => Ok((host.to_ascii_lowercase(), port)),
+        false => Err(format!(
+            "{host:?} is not a host name or IPv4 address (IPv6 is not supported here)"
+        )),
+    }
+}
+
 /// A document name (`AWS-StartSSHSession`) or a shared document's ARN, as SSM allows them.
 fn parse_document(text: &str) -> Result<String, String> {
     plain(text, "the document name", 256)?;
@@ -327,6 +362,19 @@ mod tests {
         }
         assert!(parse_profile("prod").is_ok() && parse_profile("a b").is_err());
         assert!(parse_vpc("vpc-0a1b2c3d4e5f67890").is_ok() && parse_vpc("vpc-1").is_err());
+        assert_eq!(
+            parse_forward("DB.internal:5432"),
+            Ok(("db.internal".to_string(), 5432))
+        );
+        assert_eq!(
+            parse_forward("10.0.2.15:22"),
+            Ok(("10.0.2.15".to_string(), 22))
+        );
+        for bad in [
+            "db", "db:", ":5432", "db:0", "db:70000", "d b:1", "[::1]:22", "a..b:1",
+        ] {
+            assert!(parse_forward(bad).is_err(), "{bad:?}");
+        }
         for document in [
             "AWS-StartSSHSession",
             "arn:aws:ssm:eu-west-1:111122223333:document/Team-Shell",

@@ -5,7 +5,7 @@
 use crate::checks;
 use crate::collect::{Aws, Selection, SetupError, Tally};
 use crate::exit::Exit;
-use crate::facts::{DEFAULT_DOCUMENT, Facts, Fetch};
+use crate::facts::{DEFAULT_DOCUMENT, Facts, Fetch, Forward};
 use crate::probe;
 use crate::report::{FleetReport, Report, Stats};
 use std::time::Instant;
@@ -27,6 +27,8 @@ pub enum Source<'a> {
 pub struct Session {
     /// `--document`; `None` keeps the facts' (the shell's, or what a snapshot was saved with).
     pub document: Option<String>,
+    /// `--forward HOST:PORT`: the remote host a port-forwarding session will reach.
+    pub forward: Option<(String, u16)>,
 }
 
 /// One run's facts and reports. Each report's `stats` are its instance's (the calls its facts
@@ -94,6 +96,16 @@ pub async fn diagnose(source: Source<'_>, session: &Session) -> Result<Diagnosis
     if let Some(document) = &session.document {
         for (facts, _) in &mut gathered {
             facts.target.document.clone_from(document);
+        }
+    }
+    if let Some((host, port)) = &session.forward {
+        let forward = Forward {
+            host: host.clone(),
+            port: *port,
+            addresses: probe::resolve(host),
+        };
+        for (facts, _) in &mut gathered {
+            facts.target.forward = Some(forward.clone());
         }
     }
     let reports = gathered

@@ -253,6 +253,25 @@ pub struct OperatorFacts {
     /// What the operator's machine starts sessions with (`PATH`), probed where ssm-doctor runs.
     #[serde(default = "not_probed")]
     pub machine: Fetch<Machine>,
+    /// `iam:SimulatePrincipalPolicy` of the session's requests: IAM's own answer, Organizations
+    /// SCPs included; not applicable when not asked.
+    #[serde(default = "not_simulated")]
+    pub simulation: Fetch<Vec<Simulated>>,
+}
+
+fn not_simulated() -> Fetch<Vec<Simulated>> {
+    Fetch::not_applicable("not simulated")
+}
+
+/// One answer of IAM's policy simulator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Simulated {
+    pub action: String,
+    pub resource: String,
+    /// `allowed`, `explicitDeny` or `implicitDeny`.
+    pub decision: String,
+    /// `Some(false)` when a service control policy of AWS Organizations denies it.
+    pub allowed_by_organizations: Option<bool>,
 }
 
 fn not_probed() -> Fetch<Machine> {
@@ -336,10 +355,24 @@ pub struct Target {
     /// the caller is unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// The remote host the operator means to forward a port to through the instance
+    /// (`--forward`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward: Option<Forward>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forward {
+    pub host: String,
+    pub port: u16,
+    /// Its IPv4 addresses, as this machine's resolver answers (an address is kept as given).
+    pub addresses: Fetch<Vec<String>>,
 }
 
 /// The document of a plain shell session: Session Manager's preferences.
 pub const DEFAULT_DOCUMENT: &str = "SSM-SessionManagerRunShell";
+/// The document of port forwarding to a host the instance reaches (`--forward`).
+pub const REMOTE_HOST_DOCUMENT: &str = "AWS-StartPortForwardingSessionToRemoteHost";
 
 fn default_document() -> String {
     DEFAULT_DOCUMENT.to_string()

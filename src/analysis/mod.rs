@@ -8,4 +8,5 @@ pub mod path;
 #[cfg(test)]
 mod properties;
 pub mod security_group;
+pub mod session_arns;
 pub mod version;

@@ -117,6 +117,15 @@ impl<'a> Context<'a> {
                 (!ids.is_empty()).then(|| ids.join(" "))
             }
             "document" => Some(f.target.document.clone()),
+            "forward_port" => Some(f.target.forward.as_ref()?.port.to_string()),
+            "forward_address" => f
+                .target
+                .forward
+                .as_ref()?
+                .addresses
+                .value()?
+                .first()
+                .cloned(),
             "bucket" | "log_group" => {
                 let document = self.aws.session.document.value()?.as_ref()?;
                 match name {

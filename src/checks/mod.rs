@@ -5,6 +5,7 @@
 
 mod agent;
 mod context;
+mod forward;
 mod iam;
 mod instance;
 mod network;
@@ -12,6 +13,7 @@ mod operator;
 pub mod outcome;
 mod permissions;
 mod session;
+mod simulation;
 mod tally;
 mod vpc;
 mod vpce;
@@ -82,6 +84,10 @@ pub static REGISTRY: &[Check] = &[
     Check {
         id: "network.nacl",
         run: network::nacl,
+    },
+    Check {
+        id: "session.forward",
+        run: forward::forward,
     },
     Check {
         id: "vpce.present",

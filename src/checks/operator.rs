@@ -3,6 +3,8 @@
 use super::Context;
 use super::outcome::{CheckResult, Outcome, need};
 use super::permissions::{IdentityPolicies, Sorted, sort};
+use super::simulation::{Judged, confirmed};
+use crate::analysis::session_arns::SessionArns;
 use crate::analysis::version;
 use crate::facts::{
     Caller, DEFAULT_DOCUMENT, Entity, Fetch, Identity, IdentityKind, OperatorFacts, Policy,
@@ -159,11 +161,15 @@ pub fn permission(ctx: &Context) -> CheckResult {
     } = operator_access(ctx)
         .ok_or_else(|| Outcome::skip("The operator's side was not observed."))??;
     let (labeled, boundary) = parsed.labeled();
-    let region = &ctx.facts.target.region;
-    let account = &caller.account;
     let document = &ctx.facts.target.document;
-    // The caller's partition (aws, aws-cn, aws-us-gov) is the resources'.
-    let partition = caller.arn.split(':').nth(1).unwrap_or("aws");
+    let arns = SessionArns::new(
+        caller,
+        identity,
+        &ctx.facts.target.region,
+        ctx.facts.account(),
+        &ctx.facts.target.instance_id,
+        document,
+    );
     // A policy that asks Session Manager to check the document even when none is named
     // (`ssm:SessionDocumentAccessCheck`, AWS's quickstart policy does) gets it checked.
     let asks_document_check = sources.iter().any(|p| {
@@ -193,14 +199,9 @@ pub fn permission(ctx: &Context) -> CheckResult {
         None => plain.clone(),
     };
     let untagged = with_tags(&BTreeMap::new());
-    let instance_arn = format!(
-        "arn:{partition}:ec2:{region}:{}:instance/{}",
-        ctx.facts.account().unwrap_or(account),
-        ctx.facts.target.instance_id
-    );
     let mut questions = vec![Question {
         action: "ssm:StartSession",
-        resource: instance_arn,
+        resource: arns.instance.clone(),
         required: true,
         context: &instance_context,
     }];
@@ -209,7 +210,7 @@ pub fn permission(ctx: &Context) -> CheckResult {
     // carries it, which is not judged here: a refusal it alone brings up is a warning.
     let named = document != DEFAULT_DOCUMENT;
     if named || asks_document_check {
-        let resource = document_arn(document, partition, region, account);
+        let resource = arns.document.clone();
         questions.push(Question {
             action: "ssm:StartSession",
             // AWS's own documents carry no tags; an account's may, unseen here.
@@ -221,10 +222,7 @@ pub fn permission(ctx: &Context) -> CheckResult {
             required: named,
         });
     }
-    let session = format!(
-        "arn:{partition}:ssm:{region}:{account}:session/{}-0123456789abcdef0",
-        session_prefix(caller, identity)
-    );
+    let session = arns.session.clone();
     for action in ["ssm:TerminateSession", "ssm:ResumeSession"] {
         questions.push(Question {
             action,
@@ -285,6 +283,20 @@ pub fn permission(ctx: &Context) -> CheckResult {
             ctx.facts.target.instance_id
         ))
     };
+    let judged: Vec<Judged> = answers
+        .iter()
+        .map(|(q, e)| Judged {
+            action: q.action,
+            resource: &q.resource,
+            required: q.required,
+            decision: e.decision,
+        })
+        .collect();
+    let simulation = ctx.facts.operator.as_ref().map(|o| &o.simulation);
+    let outcome = match simulation {
+        Some(simulation) => confirmed(outcome, &judged, simulation),
+        None => outcome,
+    };
     let evidence: Vec<serde_json::Value> = answers
         .iter()
         .map(|(q, e)| {
@@ -293,30 +305,9 @@ pub fn permission(ctx: &Context) -> CheckResult {
         .collect();
     Ok(outcome
         .with("identity_arn", &entity.arn)
+        .with("simulation", simulation)
         .with("decisions", evidence)
-        .var(
-            "document_arn",
-            document_arn(document, partition, region, account),
-        ))
-}
-
-/// AWS's own documents (`AWS-…`) belong to no account; a name given as an ARN is kept.
-fn document_arn(document: &str, partition: &str, region: &str, account: &str) -> String {
-    if document.starts_with("arn:") {
-        document.to_string()
-    } else if document.starts_with("AWS-") {
-        format!("arn:{partition}:ssm:{region}::document/{document}")
-    } else {
-        format!("arn:{partition}:ssm:{region}:{account}:document/{document}")
-    }
-}
-
-/// A session's id starts with the user's name, or the role session's name.
-fn session_prefix<'a>(caller: &'a Caller, identity: &'a Identity) -> &'a str {
-    match identity.kind {
-        IdentityKind::User => &identity.name,
-        IdentityKind::Role => caller.arn.rsplit('/').next().unwrap_or(&identity.name),
-    }
+        .var("document_arn", arns.document))
 }
 
 /// Condition keys whose values are known for the operator's requests.

@@ -1,5 +1,6 @@
 //! What a check function returns, before the engine dresses it with the catalogue page.
 
+use super::tally::Tally;
 use crate::facts::Fetch;
 use crate::report::Status;
 use serde::Serialize;
@@ -78,23 +79,26 @@ pub fn need<T>(fetch: &Fetch<T>) -> Result<&T, Outcome> {
     }
 }
 
-/// One verdict from several findings about one subject: the worst status among them wins, and its
-/// findings are said together after `lead`; with none worse than a pass, `pass` is the verdict.
+/// One verdict from several findings about one subject, each a sentence with its status: the
+/// worst pile decides (as for a [`Tally`]), its findings said together after `lead`; with none
+/// worse than a pass, `pass` is the verdict.
 pub fn worst_of(
     findings: &[(Status, String)],
     lead: &str,
     pass: impl FnOnce() -> Outcome,
 ) -> Outcome {
-    // Statuses order from the worst (fail) to the best (pass).
-    match findings.iter().map(|(status, _)| *status).min() {
-        Some(worst) if worst < Status::Skip => {
-            let said: Vec<&str> = findings
-                .iter()
-                .filter(|(status, _)| *status == worst)
-                .map(|(_, message)| message.as_str())
-                .collect();
-            Outcome::new(worst, format!("{lead} {}", said.join(" ")))
-        }
-        _ => pass(),
+    let mut tally = Tally::default();
+    for (status, said) in findings {
+        let pile = match status {
+            Status::Fail => &mut tally.failing,
+            Status::Error => &mut tally.unknown,
+            Status::Warn => &mut tally.doubtful,
+            Status::Pass | Status::Skip => continue,
+        };
+        pile.push(said.trim_end_matches('.').to_string());
+    }
+    match tally.is_empty() {
+        true => pass(),
+        false => tally.outcome(|_, items| format!("{lead} {items}.")),
     }
 }

@@ -102,6 +102,7 @@ pub fn private_with_endpoints() -> Facts {
             region: "eu-west-1".into(),
             document: DEFAULT_DOCUMENT.into(),
             account: Some(ACCOUNT.into()),
+            forward: None,
         },
         operator: Some(OperatorFacts {
             caller: Fetch::collected(Caller {
@@ -135,6 +136,7 @@ pub fn private_with_endpoints() -> Facts {
                 }),
                 aws_cli: Some("/usr/local/bin/aws".into()),
             }),
+            simulation: Fetch::not_applicable("not simulated"),
         }),
         instance: None,
         aws: Some(AwsFacts {
@@ -1495,7 +1497,9 @@ fn today_s_checks_all_run_on_facts_gathered_through_aws() {
     assert!(json.get("not_observed").is_none(), "left out when empty");
 }
 mod cases;
+mod forward;
 mod preferences;
+mod simulation;
 
 // ---- operator.* --------------------------------------------------------------------------------
 

@@ -299,21 +299,14 @@ impl Aws {
         document: &str,
     ) -> Result<Vec<Facts>, SetupError> {
         let explicit = selection.asg.is_none() && !selection.instance_ids.is_empty();
-        // Round 1: who we are, which instances, DHMC, the session document and what it names; the
-        // agents too when the ids are known already.
-        let (caller, selected, dhmc, session, early_agents) = tokio::join!(
-            self.caller(),
-            self.select(selection),
-            self.dhmc(),
-            // The S3, Logs and KMS futures are large: on the heap, not the caller's stack.
-            Box::pin(self.session(document)),
-            async {
+        // Round 1: who we are, which instances, DHMC; the agents too when the ids are known already.
+        let (caller, selected, dhmc, early_agents) =
+            tokio::join!(self.caller(), self.select(selection), self.dhmc(), async {
                 match explicit {
                     true => Some(self.agents(&selection.instance_ids).await),
                     false => None,
                 }
-            },
-        );
+            },);
         if let Some(problem) = setup_problem(&caller, &self.region) {
             return Err(problem);
         }
@@ -332,7 +325,7 @@ impl Aws {
                 let cause = other
                     .absent()
                     .unwrap_or_else(|| Fetch::not_applicable("not collected"));
-                let operator = operator.await;
+                let (operator, session) = tokio::join!(operator, Box::pin(self.session(document)));
                 let facts = selection.instance_ids.iter().map(|id| {
                     let aws = AwsFacts {
                         instance: other.as_ref().map(|_| None),
@@ -374,7 +367,8 @@ impl Aws {
             true => dhmc.value().and_then(|d| d.role.as_deref()),
             false => None,
         };
-        let ((iam, dhmc_iam), networks, agents, operator) = tokio::join!(
+        // The session document's chain (document, key, key policy) runs beside IAM's.
+        let ((iam, dhmc_iam), networks, agents, operator, session) = tokio::join!(
             self.iam_for_profiles(profiles, dhmc_role),
             join_all(vpcs.into_iter().map(|v| async move {
                 let network = Ledger::within(Scope::Vpc(v.to_string()), self.network(v)).await;
@@ -387,7 +381,21 @@ impl Aws {
                 }
             },
             operator,
+            // The S3, Logs and KMS futures are large: on the heap, not in this one's state.
+            Box::pin(self.session(document)),
         );
+        // IAM's own answer on the operator's requests, once their user or role is known.
+        let operator = match operator {
+            Some(mut operator) => {
+                let one = match instances.as_slice() {
+                    [only] => Some(only),
+                    _ => None,
+                };
+                operator.simulation = self.simulate(&operator, one, document).await;
+                Some(operator)
+            }
+            None => None,
+        };
         let networks: BTreeMap<String, NetworkFacts> = networks.into_iter().collect();
         let mut facts: Vec<Facts> = instances
             .into_iter()
@@ -451,6 +459,7 @@ impl Aws {
                 region: self.region.clone(),
                 document: document.to_string(),
                 account: account.clone(),
+                forward: None,
             },
             aws: Some(aws),
             operator: operator.clone(),

@@ -3,8 +3,11 @@
 
 use super::ec2::paged;
 use super::{Aws, Missing, failure};
-use crate::facts::{Caller, Entity, Fetch, Identity, IdentityKind, OperatorFacts, Policy};
-use aws_sdk_iam::types::AttachedPolicy;
+use crate::analysis::session_arns::SessionArns;
+use crate::facts::{
+    Caller, Entity, Fetch, Identity, IdentityKind, Instance, OperatorFacts, Policy, Simulated,
+};
+use aws_sdk_iam::types::{AttachedPolicy, ContextEntry, ContextKeyTypeEnum};
 use futures::future::join_all;
 
 /// Who a caller ARN (`sts:GetCallerIdentity`) is, as IAM names it; or why no IAM policy of theirs
@@ -54,8 +57,26 @@ fn attached_arns(policies: &[AttachedPolicy]) -> Result<Vec<String>, Missing> {
         .collect())
 }
 
-/// The first missing value among `parts`, else all their policies together.
-fn all_of(parts: Vec<Fetch<Vec<Policy>>>) -> Fetch<Vec<Policy>> {
+/// The instance's tags, as the condition keys of a session on it.
+fn tag_context(instance: &Instance) -> Vec<ContextEntry> {
+    let tags = instance.tags.iter().flatten();
+    tags.flat_map(|(key, value)| {
+        ["ssm:resourceTag/", "aws:ResourceTag/"]
+            .map(|family| context_entry(&format!("{family}{key}"), value))
+    })
+    .collect()
+}
+
+fn context_entry(key: &str, value: &str) -> ContextEntry {
+    ContextEntry::builder()
+        .context_key_name(key)
+        .context_key_type(ContextKeyTypeEnum::String)
+        .context_key_values(value)
+        .build()
+}
+
+/// The first missing value among `parts`, else all their values together.
+fn all_of<T>(parts: Vec<Fetch<Vec<T>>>) -> Fetch<Vec<T>> {
     let mut policies = Vec::new();
     for part in parts {
         match part.take() {
@@ -67,6 +88,98 @@ fn all_of(parts: Vec<Fetch<Vec<Policy>>>) -> Fetch<Vec<Policy>> {
 }
 
 impl Aws {
+    /// IAM's policy simulator on the session's requests, for the operator's user or role:
+    /// StartSession on `instance` (its tags as context; only when one instance is diagnosed), on
+    /// the document; ending and resuming their own sessions. (Not GenerateDataKey: the simulator
+    /// sees no key policy unless given one, and a key policy may grant on its own.)
+    pub(super) async fn simulate(
+        &self,
+        operator: &OperatorFacts,
+        instance: Option<&Instance>,
+        document: &str,
+    ) -> Fetch<Vec<Simulated>> {
+        let (Some(caller), Some(identity)) = (operator.caller.value(), operator.identity.value())
+        else {
+            return Fetch::not_applicable("the operator's identity is unknown");
+        };
+        let entity = match identity.entity.as_ref().take() {
+            Ok(entity) => entity,
+            Err(missing) => return missing,
+        };
+        let arns = SessionArns::new(
+            caller,
+            identity,
+            &self.region,
+            instance.and_then(|i| i.owner_account.as_deref()),
+            instance.map_or("", |i| &i.instance_id),
+            document,
+        );
+        let actions = [
+            "ssm:StartSession",
+            "ssm:TerminateSession",
+            "ssm:ResumeSession",
+        ];
+        let resources = [arns.document.clone(), arns.session.clone()];
+        // The session is asked for in this region: an SCP may deny others (aws:RequestedRegion).
+        let region = vec![context_entry("aws:RequestedRegion", &self.region)];
+        let shared = self.simulation(&entity.arn, &actions, &resources, region.clone());
+        let on_instance = async {
+            match instance {
+                Some(i) => {
+                    let mut context = region.clone();
+                    context.extend(tag_context(i));
+                    let start = ["ssm:StartSession"];
+                    self.simulation(
+                        &entity.arn,
+                        &start,
+                        std::slice::from_ref(&arns.instance),
+                        context,
+                    )
+                    .await
+                }
+                None => Fetch::collected(Vec::new()),
+            }
+        };
+        let (shared, on_instance) = tokio::join!(shared, on_instance);
+        all_of(vec![on_instance, shared])
+    }
+
+    async fn simulation(
+        &self,
+        source: &str,
+        actions: &[&str],
+        resources: &[String],
+        context: Vec<ContextEntry>,
+    ) -> Fetch<Vec<Simulated>> {
+        let mut request = self
+            .iam
+            .simulate_principal_policy()
+            .policy_source_arn(source)
+            .set_context_entries(Some(context));
+        for action in actions {
+            request = request.action_names(*action);
+        }
+        for resource in resources {
+            request = request.resource_arns(resource);
+        }
+        match self.call(request.send()).await {
+            Ok(out) => Fetch::collected(
+                out.evaluation_results()
+                    .iter()
+                    .map(|r| Simulated {
+                        action: r.eval_action_name().to_string(),
+                        resource: r.eval_resource_name().unwrap_or("*").to_string(),
+                        decision: r.eval_decision().as_str().to_string(),
+                        allowed_by_organizations: r
+                            .organizations_decision_detail()
+                            .map(|d| d.allowed_by_organizations()),
+                    })
+                    .collect(),
+            ),
+            Err(e) => failure("iam:SimulatePrincipalPolicy", e),
+        }
+    }
+
     /// The operator's facts, from the caller already asked for.
     pub(super) async fn operator(&self, caller: Fetch<Caller>) -> OperatorFacts {
         let identity = match caller.as_ref().take() {
@@ -81,6 +194,7 @@ impl Aws {
             caller,
             identity,
             machine: Fetch::not_applicable("probed apart from the AWS calls"),
+            simulation: Fetch::not_applicable("not simulated"),
         }
     }
 

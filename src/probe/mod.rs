@@ -18,6 +18,28 @@ pub const AWS_CLI: &str = "aws";
 /// How long a program may take to print its version: the plugin answers in milliseconds.
 const VERSION_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The IPv4 addresses `host` has, as this machine's resolver answers; an address is its own.
+pub fn resolve(host: &str) -> Fetch<Vec<String>> {
+    if let Ok(address) = host.parse::<std::net::Ipv4Addr>() {
+        return Fetch::collected(vec![address.to_string()]);
+    }
+    match std::net::ToSocketAddrs::to_socket_addrs(&(host, 0)) {
+        Ok(found) => {
+            let mut addresses: Vec<String> = found
+                .filter(|a| a.is_ipv4())
+                .map(|a| a.ip().to_string())
+                .collect();
+            addresses.sort();
+            addresses.dedup();
+            Fetch::collected(addresses)
+        }
+        Err(e) => Fetch::Failed {
+            action: format!("resolving {host} on this machine"),
+            reason: e.to_string(),
+        },
+    }
+}
+
 /// This machine, as the session tools see it: through the process's own `PATH`.
 pub fn machine() -> Machine {
     machine_on(&std::env::var_os("PATH").unwrap_or_default())
@@ -124,6 +146,22 @@ fn version_of(program: &Path, timeout: Duration) -> (Fetch<String>, Option<Strin
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn addresses_are_their_own_and_names_resolve_here() {
+        assert_eq!(
+            resolve("10.0.2.15").value(),
+            Some(&vec!["10.0.2.15".to_string()])
+        );
+        // The hosts file answers localhost: no DNS question leaves the machine.
+        let local = resolve("localhost");
+        assert!(
+            local
+                .value()
+                .is_some_and(|a| a.contains(&"127.0.0.1".to_string())),
+            "{local:?}"
+        );
+    }
 
     /// A directory holding a fake plugin made of `script` (a shell body), and maybe `aws`.
     fn bin_dir(script: Option<&str>, with_cli: bool) -> tempdir::Dir {

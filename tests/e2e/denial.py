@@ -290,13 +290,17 @@ _DHMC_UNUSED = ("ssm:GetServiceSetting",
                 "Default Host Management Configuration only matters to an instance without an "
                 "instance profile, and every instance of this selection has one")
 
+_SIMULATION = ("iam:SimulatePrincipalPolicy",
+               "IAM's policy simulator confirms operator.permission: without it the verdict stands "
+               "on ssm-doctor's own evaluation, and the message says it is not confirmed")
+
 MODES = [
-    Mode("single", "<instance id>", REGION, ("main",), no_effect=(_DHMC_UNUSED,)),
+    Mode("single", "<instance id>", REGION, ("main",), no_effect=(_DHMC_UNUSED, _SIMULATION)),
     Mode("asg", f"--asg {ASG_NAME}", REGION, ("asg",),
          listing=frozenset({"autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances"}),
-         no_effect=(_DHMC_UNUSED,)),
+         no_effect=(_DHMC_UNUSED, _SIMULATION)),
     Mode("tag", f"--tag {TAG_KEY}={TAG_VALUE}", REGION, ("main", "tagged", "dhmc"),
-         listing=frozenset({"ec2:DescribeInstances"})),
+         listing=frozenset({"ec2:DescribeInstances"}), no_effect=(_SIMULATION,)),
     Mode("all", "--all", ALL_REGION, ("all_healthy", "all_dhmc"),
-         listing=frozenset({"ec2:DescribeInstances"})),
+         listing=frozenset({"ec2:DescribeInstances"}), no_effect=(_SIMULATION,)),
 ]

@@ -3,7 +3,8 @@
 ``Emulator`` runs moto's ``ThreadedMotoServer`` application on a free loopback port, with these
 additions wrapped around moto's WSGI application:
 
-* the SSM operations moto lacks (:mod:`ssm_extension`);
+* the SSM operations moto lacks (:mod:`ssm_extension`) and IAM's policy simulator
+  (:mod:`iam_extension`);
 * IAM fidelity: policy documents come back URL-encoded in every IAM answer, as AWS sends them
   (moto leaves some plain);
 * a *request log*: every AWS request (service, operation, access key, HTTP status, user agent) is
@@ -65,6 +66,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 )
 from werkzeug.serving import make_server  # noqa: E402
 
+import iam_extension  # noqa: E402
 import ssm_extension  # noqa: E402
 
 SEEDER_MARKER = "ssm-doctor-e2e-seeder"
@@ -400,6 +402,7 @@ class Emulator:
     # ---- life cycle ---------------------------------------------------------------------
     def start(self) -> Emulator:
         ssm_extension.install()
+        iam_extension.install()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path.write_text("")
         self._server = _Server(lambda app: E2EMiddleware(app, self.log_path))
@@ -453,6 +456,7 @@ class Emulator:
 
     # ---- control ------------------------------------------------------------------------
     register_agent = staticmethod(ssm_extension.register_agent)
+    set_scp = staticmethod(iam_extension.set_scp)
     deregister_agent = staticmethod(ssm_extension.deregister_agent)
 
     def set_fault(self, operation: str, *, access_key: str = "*", status: int | None = 500,

@@ -559,6 +559,7 @@ def call_budget(instances: int, *, vpcs: int, profiles: int, managed: int, inlin
         "sts:GetCallerIdentity": 1,
         "ssm:GetServiceSetting": 1,
         "ssm:GetDocument": 1,  # the preferences (none in the fleet's regions: nothing they name)
+        "iam:SimulatePrincipalPolicy": 1,  # the operator's requests that no instance shapes
         "ec2:DescribeInstances": max(1, math.ceil(explicit_ids / 200)),
         "ssm:DescribeInstanceInformation": math.ceil(instances / 50),
         **{f"ec2:{op}": vpcs for op in ("DescribeRouteTables", "DescribeNatGateways",

@@ -48,6 +48,10 @@ SESSION_DATA_GRANTS = (
     "logs:DescribeLogGroups", "logs:DescribeLogStreams", "kms:Decrypt",
 )
 REGION = "us-east-1"
+#: A documentation address (RFC 5737) the forwarding scenarios reach through the instance.
+FORWARD_HOST = "198.51.100.7"
+#: The region the account's organization denies sessions in (its service control policy).
+SCP_REGION = "sa-east-1"
 #: The region whose Default Host Management Configuration works (the scenarios relying on it).
 DHMC_REGION = "us-west-2"
 AMI = "ami-12c6146b"  # one of moto's bundled Amazon Linux images
@@ -68,11 +72,12 @@ WARN_AT_WORST = {id for id, page in PAGES.items() if not page.get("can_fail", Tr
 CHECK_IDS = list(graphlib.TopologicalSorter(DEPENDS_ON).static_order())
 
 #: What no scenario has unless it says so: an instance profile (DHMC does not apply), no session
-#: preferences saved in its region (nothing is logged or encrypted).
+#: preferences saved in its region (nothing is logged or encrypted), no remote host to forward to.
 DEFAULTS = {c: "pass" for c in CHECK_IDS} | {
     "iam.dhmc": "skip",
     "session.logging": "skip",
     "session.kms": "skip",
+    "session.forward": "skip",  # no --forward
 }
 #: Internet path (IGW + public IP, or NAT), no endpoints of the three services in the VPC.
 PUBLIC = DEFAULTS | {
@@ -690,7 +695,9 @@ SCENARIOS: list[Scenario] = [
         "healthy-public-igw",
         lambda lab: public_shape(lab),
         exit_code=0, baseline=PUBLIC,
-        doc="Public subnet, route to an IGW, public IP, AmazonSSMManagedInstanceCore.",
+        expect_message={"operator.permission": ["simulator agrees"]},
+        doc="Public subnet, route to an IGW, public IP, AmazonSSMManagedInstanceCore; IAM's policy "
+        "simulator agrees with ssm-doctor on the operator's requests.",
     ),
     Scenario(
         "healthy-private-nat",
@@ -1038,6 +1045,19 @@ SCENARIOS: list[Scenario] = [
         "is team=web.",
     ),
     Scenario(
+        "broken-operator-denied-by-scp",
+        lambda lab: (
+            lab.emu.set_scp(ACCOUNT, policy(allow("*"), deny(
+                "ssm:StartSession",
+                Condition={"StringEquals": {"aws:RequestedRegion": SCP_REGION}}))),
+            public_shape(lab),
+        ),
+        exit_code=1, baseline=PUBLIC, region=SCP_REGION, expect_fail={"operator.permission"},
+        expect_message={"operator.permission": ["service control policy", "ssm:StartSession"]},
+        doc="The account's policies allow everything, but its organization's SCP denies "
+        "sessions in this region: only IAM's policy simulator can tell.",
+    ),
+    Scenario(
         "healthy-public-no-operator",
         lambda lab: public_shape(lab),
         exit_code=0, baseline=PUBLIC, args=["--no-operator"],
@@ -1115,6 +1135,25 @@ SCENARIOS: list[Scenario] = [
               document_name("broken-session-kms-operator-without-generate-data-key")],
         expect_message={"session.kms": ["kms:GenerateDataKey", "IAM user"]},
         doc="The instance may decrypt, but the operator may not generate the data key.",
+    ),
+    Scenario(
+        "healthy-forward-to-remote-host",
+        lambda lab: public_shape(lab),
+        exit_code=0, baseline=PUBLIC, args=["--forward", f"{FORWARD_HOST}:5432"],
+        expect_status={"session.forward": "pass"},
+        expect_message={"session.forward": [FORWARD_HOST, "5432"],
+                        "agent.version": ["AWS-StartPortForwardingSessionToRemoteHost"]},
+        doc="Port forwarding through the instance to a host beyond its internet gateway: the "
+        "route, the default egress rule and the default ACL allow it.",
+    ),
+    Scenario(
+        "broken-forward-egress-only-443",
+        lambda lab: public_shape(lab, instance_egress=[tcp443(IpRanges=[{"CidrIp": "0.0.0.0/0"}])]),
+        exit_code=1, baseline=PUBLIC, args=["--forward", f"{FORWARD_HOST}:5432"],
+        expect_fail={"session.forward"},
+        expect_message={"session.forward": ["TCP 5432", "{instance_sg}"]},
+        doc="The session would open, but the instance's only egress rule is HTTPS: the tunnel to "
+        "port 5432 stays dead.",
     ),
     Scenario(
         "broken-session-document-missing",

@@ -327,7 +327,8 @@ def test_fleet_explicit_ids_are_batched(fleet: Fleet, emulator) -> None:
     assert run.report is not None and len(run.report["reports"]) == 201, run.describe()
     calls = _calls(emulator, fleet.keys["ids-201-missing"])
     assert calls == Counter({
-        "sts:GetCallerIdentity": 1, "ssm:GetServiceSetting": 1,
+        "sts:GetCallerIdentity": 1, "ssm:GetServiceSetting": 1, "ssm:GetDocument": 1,
+        "iam:SimulatePrincipalPolicy": 1,
         "ec2:DescribeInstances": 2, "ssm:DescribeInstanceInformation": 5, **OPERATOR_READS,
     }), calls
     budget = call_budget(len(MISSING_201), vpcs=0, profiles=0, managed=0, inline=0,

@@ -105,6 +105,18 @@ const CASES: &[Case] = &[
     case("vpc.dns-support", Status::Fail, || with(private_with_endpoints, |f| {
         f.aws_mut().network.dns_support = Fetch::collected(false);
     })),
+    case("session.forward", Status::Pass, || with(private_with_endpoints, |f| {
+        f.target.forward = Some(Forward {
+            host: "10.0.2.40".into(), port: 5432,
+            addresses: Fetch::collected(vec!["10.0.2.40".into()]),
+        });
+    })),
+    case("session.forward", Status::Fail, || with(private_with_endpoints, |f| {
+        f.target.forward = Some(Forward {
+            host: "198.51.100.7".into(), port: 5432,
+            addresses: Fetch::collected(vec!["198.51.100.7".into()]),
+        });
+    })),
     case("iam.dhmc", Status::Pass, dhmc_instance),
     case("iam.dhmc", Status::Fail, || with(dhmc_instance, |f| {
         instance_mut(f).metadata.http_tokens = Some("optional".into());
