@@ -338,7 +338,13 @@ impl IdentityKind {
 pub struct Entity {
     pub arn: String,
     pub permissions_boundary_arn: Option<String>,
+    /// Its `SSMSessionRunAs` tag: the OS user its sessions start as when Run As is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<String>,
 }
+
+/// The tag that picks the OS user of a principal's sessions when Run As is on.
+pub const RUN_AS_TAG: &str = "SSMSessionRunAs";
 
 /// Reserved for what `ssm-doctor local` observes on the instance; no check reads it yet.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -577,6 +583,9 @@ pub struct Role {
     /// The trust policy, decoded from its URL-encoded form.
     pub trust_policy: serde_json::Value,
     pub permissions_boundary_arn: Option<String>,
+    /// Its `SSMSessionRunAs` tag, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

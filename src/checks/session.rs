@@ -7,7 +7,7 @@ use super::operator::operator_access;
 use super::outcome::{CheckResult, Outcome, need, worst_of};
 use super::permissions::{parse, request_context};
 use crate::analysis::path::{Internet, Reach};
-use crate::facts::{DEFAULT_DOCUMENT, SessionDocument, SessionSettings};
+use crate::facts::{DEFAULT_DOCUMENT, RUN_AS_TAG, SessionDocument, SessionSettings};
 use crate::policy::{
     Access, Decision, Evaluation, Labeled, Principal, Request, ResourcePolicy, ResourcePolicyKind,
     evaluate,
@@ -58,16 +58,42 @@ pub fn document_check(ctx: &Context) -> CheckResult {
     }
     let settings = &doc.settings;
     let summary = summary(doc);
-    let outcome = match (settings.run_as, &settings.run_as_user) {
-        (true, user) => Outcome::warn(format!(
-            "{summary} Run As is on: sessions start as the OS user named by your IAM user's or \
-             role's SSMSessionRunAs tag, else as {}; that user must exist on the instance, or \
-             the session fails with \"failed to start pty since RunAs user … does not exist\".",
-            user.as_deref().unwrap_or("the default user (none is set)")
+    let outcome = match settings.run_as {
+        true => Outcome::warn(format!(
+            "{summary} Run As is on: your sessions start as {}; that OS user must exist on the \
+             instance, or the session fails with \"failed to start pty since RunAs user … does \
+             not exist\".",
+            run_as_user(ctx, settings)
         )),
-        (false, _) => Outcome::pass(summary),
+        false => Outcome::pass(summary),
     };
     Ok(outcome.with("settings", settings))
+}
+
+/// Whom Run As starts the operator's sessions as: their `SSMSessionRunAs` tag, else the
+/// preferences' default user.
+fn run_as_user(ctx: &Context, settings: &SessionSettings) -> String {
+    let identity = ctx.facts.operator.as_ref().and_then(|o| o.identity.value());
+    let tagged = identity
+        .and_then(|i| i.entity.value())
+        .and_then(|e| e.run_as.clone());
+    let default = settings.run_as_user.as_deref();
+    match (tagged, identity, default) {
+        (Some(user), _, _) => format!(
+            "{user} (the {RUN_AS_TAG} tag of your IAM {})",
+            identity.map_or("identity", |i| i.kind.word())
+        ),
+        (None, Some(_), Some(user)) => {
+            format!("{user} (the preferences' default: you have no {RUN_AS_TAG} tag)")
+        }
+        (None, Some(_), None) => format!(
+            "no user at all: you have no {RUN_AS_TAG} tag and the preferences name no default user, so sessions fail"
+        ),
+        (None, None, Some(user)) => format!("the OS user of your {RUN_AS_TAG} tag, else {user}"),
+        (None, None, None) => {
+            format!("the OS user of your {RUN_AS_TAG} tag (the preferences name no default)")
+        }
+    }
 }
 
 /// "Session document X (Session, Standard_Stream): logs to …; encrypted with …; idle timeout …."
@@ -384,6 +410,11 @@ pub fn kms(ctx: &Context) -> CheckResult {
         None => "Your own kms:GenerateDataKey was not evaluated (the operator's side was not \
                  observed)."
             .to_string(),
+        // A caller with no IAM policies to read (root, a federated user): nothing to judge.
+        Some(Err(why)) if why.status == Status::Skip => format!(
+            "Your own kms:GenerateDataKey was not evaluated ({}).",
+            why.message.trim_end_matches('.')
+        ),
         Some(Err(why)) => {
             unverified = Some(why);
             String::new()

@@ -116,6 +116,7 @@ pub fn private_with_endpoints() -> Facts {
                 entity: Fetch::collected(Entity {
                     arn: format!("arn:aws:iam::{ACCOUNT}:user/oncall"),
                     permissions_boundary_arn: None,
+                    run_as: None,
                 }),
                 attached_policies: Fetch::collected(vec![]),
                 inline_policies: Fetch::collected(vec![policy(
@@ -237,6 +238,7 @@ pub fn private_with_endpoints() -> Facts {
                     trust_policy: json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
                     "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
                     permissions_boundary_arn: None,
+                    run_as: None,
                 }),
                 attached_policies: Fetch::collected(vec![policy(
                     "AmazonSSMManagedInstanceCore",
@@ -1530,6 +1532,7 @@ fn the_operator_is_named_and_an_sso_role_recognised() {
     identity.entity = Fetch::collected(Entity {
         arn,
         permissions_boundary_arn: None,
+        run_as: None,
     });
     identity.group_policies = Fetch::not_applicable("a role belongs to no group");
     identity.inline_policies = Fetch::collected(vec![policy(

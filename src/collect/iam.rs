@@ -238,6 +238,7 @@ impl Aws {
                         .permissions_boundary()
                         .and_then(|b| b.permissions_boundary_arn())
                         .map(str::to_string),
+                    run_as: super::operator::run_as(r.tags().iter().map(|t| (t.key(), t.value()))),
                 }),
                 None => Fetch::Failed {
                     action: "iam:GetRole".into(),

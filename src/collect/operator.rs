@@ -5,7 +5,8 @@ use super::ec2::paged;
 use super::{Aws, Missing, failure};
 use crate::analysis::session_arns::SessionArns;
 use crate::facts::{
-    Caller, Entity, Fetch, Identity, IdentityKind, Instance, OperatorFacts, Policy, Simulated,
+    Caller, Entity, Fetch, Identity, IdentityKind, Instance, OperatorFacts, Policy, RUN_AS_TAG,
+    Simulated,
 };
 use aws_sdk_iam::types::{AttachedPolicy, ContextEntry, ContextKeyTypeEnum};
 use futures::future::join_all;
@@ -55,6 +56,12 @@ fn attached_arns(policies: &[AttachedPolicy]) -> Result<Vec<String>, Missing> {
         .iter()
         .filter_map(|a| a.policy_arn().map(str::to_string))
         .collect())
+}
+
+/// The value of the `SSMSessionRunAs` tag among `tags`.
+pub(super) fn run_as<'a>(mut tags: impl Iterator<Item = (&'a str, &'a str)>) -> Option<String> {
+    tags.find(|(key, _)| *key == RUN_AS_TAG)
+        .map(|(_, value)| value.to_string())
 }
 
 /// The instance's tags, as the condition keys of a session on it.
@@ -219,6 +226,7 @@ impl Aws {
             entity: parts.role.map(|r| Entity {
                 arn: r.arn,
                 permissions_boundary_arn: r.permissions_boundary_arn,
+                run_as: r.run_as,
             }),
             attached_policies,
             inline_policies,
@@ -305,6 +313,7 @@ impl Aws {
                         .permissions_boundary()
                         .and_then(|b| b.permissions_boundary_arn())
                         .map(str::to_string),
+                    run_as: run_as(u.tags().iter().map(|t| (t.key(), t.value()))),
                 }),
                 None => Fetch::Failed {
                     action: "iam:GetUser".into(),

@@ -4,7 +4,7 @@
 //! story. It works on the report's strings before any renderer sees them, so every format (and
 //! the human output's line wrapping) gets the same result.
 
-use crate::facts::Facts;
+use crate::facts::{DEFAULT_DOCUMENT, Facts};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeSet, HashMap};
@@ -300,10 +300,37 @@ fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<Str
             names.extend(machine.plugin.as_ref().map(|p| p.path.clone()));
             names.extend(machine.aws_cli.clone());
         }
+        let entity = operator.identity.value().and_then(|i| i.entity.value());
+        names.extend(entity.and_then(|e| e.run_as.clone()));
+    }
+    if let Some(forward) = &f.target.forward {
+        names.insert(forward.host.clone());
+        addresses.extend(forward.addresses.value().into_iter().flatten().cloned());
+    }
+    // A document of the account's own is named by its owner; AWS's are public.
+    if !f.target.document.starts_with("AWS-") && f.target.document != DEFAULT_DOCUMENT {
+        names.insert(f.target.document.clone());
     }
     let Some(aws) = &f.aws else {
         return;
     };
+    if let Some(settings) = aws
+        .session
+        .document
+        .value()
+        .and_then(|d| d.as_ref())
+        .map(|d| &d.settings)
+    {
+        names.extend(settings.s3_bucket.clone());
+        names.extend(settings.s3_prefix.clone());
+        names.extend(settings.log_group.clone());
+        names.extend(settings.run_as_user.clone());
+        // An alias names the key (`alias/sessions`); an id or ARN is an id.
+        names.extend(settings.kms_key.clone().filter(|k| k.starts_with("alias/")));
+    }
+    if let Some(key) = aws.session.key.value().and_then(Option::as_ref) {
+        names.insert(key.arn.rsplit('/').next().unwrap_or(&key.arn).to_string());
+    }
     let mut address = |cidr: &str| {
         if cidr != "0.0.0.0/0" {
             addresses.insert(cidr.to_string());
@@ -452,6 +479,45 @@ mod tests {
              /usr/local/bin/session-manager-plugin",
         );
         for secret in ["oncall", "111122223333", "/usr/local/bin"] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+    }
+
+    #[test]
+    fn preferences_documents_and_forwarded_hosts_are_redacted() {
+        let text = include_str!("../../fixtures/healthy-private-endpoints.json");
+        let mut facts: Facts = serde_json::from_str(text).expect("fixture");
+        facts.target.document = "Team-Shell".into();
+        facts.target.forward = Some(crate::facts::Forward {
+            host: "db.corp.internal".into(),
+            port: 5432,
+            addresses: crate::facts::Fetch::collected(vec!["10.9.8.7".into()]),
+        });
+        let aws = facts.aws.as_mut().expect("an AWS section");
+        aws.session.document =
+            crate::facts::Fetch::collected(Some(crate::facts::SessionDocument {
+                name: "Team-Shell".into(),
+                document_type: "Session".into(),
+                session_type: Some("Standard_Stream".into()),
+                settings: crate::facts::SessionSettings {
+                    s3_bucket: Some("corp-session-logs".into()),
+                    log_group: Some("/corp/sessions".into()),
+                    kms_key: Some("alias/corp-sessions".into()),
+                    ..Default::default()
+                },
+            }));
+        let mut r = Redactor::new(&[facts]);
+        let out = r.text(
+            "Team-Shell logs to s3://corp-session-logs and /corp/sessions with alias/corp-sessions;              db.corp.internal (10.9.8.7) on 5432",
+        );
+        for secret in [
+            "Team-Shell",
+            "corp-session-logs",
+            "/corp/sessions",
+            "corp-sessions",
+            "db.corp.internal",
+            "10.9.8.7",
+        ] {
             assert!(!out.contains(secret), "{secret} in {out}");
         }
     }

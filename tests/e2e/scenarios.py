@@ -640,6 +640,10 @@ def document_name(scenario: str) -> str:
     return f"e2e-{scenario}"[:128]
 
 
+def all_grants_but(action: str) -> tuple[str, ...]:
+    return tuple(g for g in SESSION_DATA_GRANTS if g != action)
+
+
 def session_shape(lab: Lab, *, s3: bool = False, cloudwatch: bool = False, kms: bool = False,
                   grants: tuple[str, ...] = SESSION_DATA_GRANTS,
                   operator: list[dict] | None = None) -> None:
@@ -1100,8 +1104,7 @@ SCENARIOS: list[Scenario] = [
     ),
     Scenario(
         "broken-session-s3-logging-denied",
-        lambda lab: session_shape(lab, s3=True, grants=tuple(
-            g for g in SESSION_DATA_GRANTS if g != "s3:PutObject")),
+        lambda lab: session_shape(lab, s3=True, grants=all_grants_but("s3:PutObject")),
         exit_code=1, baseline=PUBLIC, expect_fail={"session.logging"},
         args=["--document", document_name("broken-session-s3-logging-denied")],
         expect_message={"session.logging": ["s3:PutObject", "{bucket}/sessions"]},
@@ -1109,8 +1112,8 @@ SCENARIOS: list[Scenario] = [
     ),
     Scenario(
         "broken-session-cloudwatch-without-describe-log-groups",
-        lambda lab: session_shape(lab, cloudwatch=True, grants=tuple(
-            g for g in SESSION_DATA_GRANTS if g != "logs:DescribeLogGroups")),
+        lambda lab: session_shape(lab, cloudwatch=True,
+                                  grants=all_grants_but("logs:DescribeLogGroups")),
         exit_code=1, baseline=PUBLIC, expect_fail={"session.logging"},
         args=["--document", document_name("broken-session-cloudwatch-without-describe-log-groups")],
         expect_message={"session.logging": ["logs:DescribeLogGroups"]},
@@ -1119,8 +1122,7 @@ SCENARIOS: list[Scenario] = [
     ),
     Scenario(
         "broken-session-kms-without-decrypt",
-        lambda lab: session_shape(lab, kms=True, grants=tuple(
-            g for g in SESSION_DATA_GRANTS if g != "kms:Decrypt")),
+        lambda lab: session_shape(lab, kms=True, grants=all_grants_but("kms:Decrypt")),
         exit_code=1, baseline=PUBLIC, expect_fail={"session.kms"},
         args=["--document", document_name("broken-session-kms-without-decrypt")],
         expect_message={"session.kms": ["kms:Decrypt", "{key_arn}"]},
@@ -1154,6 +1156,21 @@ SCENARIOS: list[Scenario] = [
         expect_message={"session.forward": ["TCP 5432", "{instance_sg}"]},
         doc="The session would open, but the instance's only egress rule is HTTPS: the tunnel to "
         "port 5432 stays dead.",
+    ),
+    Scenario(
+        "warn-session-run-as",
+        lambda lab: (
+            public_shape(lab),
+            lab.session_document({"runAsEnabled": True, "runAsDefaultUser": "ops"}),
+            lab.operator_user([{"Effect": "Allow", "Action": SESSION_ACTIONS, "Resource": "*"}]),
+            lab.iam.tag_user(UserName=f"{lab.prefix}-operator",
+                             Tags=[{"Key": "SSMSessionRunAs", "Value": "alice"}]),
+        ),
+        exit_code=0, baseline=PUBLIC, expect_warn={"session.document"}, own_caller=True,
+        args=["--document", document_name("warn-session-run-as")],
+        expect_message={"session.document": ["alice", "SSMSessionRunAs"]},
+        doc="Run As is on: the operator's SSMSessionRunAs tag names the OS user their sessions "
+        "start as, which must exist on the instance.",
     ),
     Scenario(
         "broken-session-document-missing",

@@ -138,6 +138,7 @@ pub fn dhmc_instance() -> Facts {
         trust_policy: json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
             "Principal": {"Service": "ssm.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
         permissions_boundary_arn: None,
+        run_as: None,
     });
     iam.attached_policies = Fetch::collected(vec![policy(
         "AmazonSSMManagedEC2InstanceDefaultPolicy",
@@ -190,8 +191,13 @@ fn run_as_warns_that_the_user_must_exist() {
     let report = run(&f);
     assert_eq!(status(&report, "session.document"), Status::Warn);
     let said = message(&report, "session.document");
+    assert!(said.contains("ops (the preferences' default"), "{said}");
+    // The operator's own tag wins over the default.
+    let mut f = f;
+    collected_mut(&mut operator_mut(&mut f).entity).run_as = Some("alice".into());
+    let said = message(&run(&f), "session.document").to_string();
     assert!(
-        said.contains("SSMSessionRunAs") && said.contains("ops"),
+        said.contains("alice (the SSMSessionRunAs tag of your IAM user)"),
         "{said}"
     );
 }
@@ -518,4 +524,14 @@ fn an_unreadable_operator_policy_leaves_kms_unknown_unless_the_instance_side_fai
     operator_mut(&mut f).inline_policies = denied;
     role_may(&mut f, json!([]));
     assert_eq!(status(&run(&f), "session.kms"), Status::Fail);
+}
+
+#[test]
+fn a_caller_without_iam_policies_leaves_only_the_instance_side_to_judge() {
+    let mut f = encrypted_with_kms();
+    f.operator.as_mut().unwrap().identity =
+        Fetch::not_applicable("the account's root user: no IAM policy binds it");
+    let report = run(&f);
+    assert_eq!(status(&report, "session.kms"), Status::Pass);
+    assert!(message(&report, "session.kms").contains("root user"));
 }
