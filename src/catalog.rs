@@ -140,6 +140,46 @@ pub struct Catalog {
     order: Vec<String>,
 }
 
+/// What a known line of the SSM agent's log means (`checks/agent-signatures.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signature {
+    pub id: String,
+    /// Matched without case: one of these in a line.
+    pub contains: Vec<String>,
+    /// `fail` or `warn`: what a match makes of the check that reads the log.
+    pub status: String,
+    /// The check that judges this cause from the AWS side.
+    #[serde(default)]
+    pub cause: Option<String>,
+    pub meaning: String,
+}
+
+impl Signature {
+    pub fn matches(&self, line: &str) -> bool {
+        let line = line.to_ascii_lowercase();
+        self.contains
+            .iter()
+            .any(|c| line.contains(&c.to_ascii_lowercase()))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Signatures {
+    signature: Vec<Signature>,
+}
+
+/// The compiled-in signatures of the agent's log, in the order they are tried.
+pub fn signatures() -> &'static [Signature] {
+    static SIGNATURES: OnceLock<Vec<Signature>> = OnceLock::new();
+    SIGNATURES.get_or_init(|| {
+        toml::from_str::<Signatures>(pages::SIGNATURES)
+            .unwrap_or_else(|e| panic!("checks/agent-signatures.toml: {e}"))
+            .signature
+    })
+}
+
 impl Catalog {
     /// The compiled-in catalogue. A malformed page is a build defect, caught by this module's tests.
     pub fn get() -> &'static Catalog {
@@ -322,6 +362,23 @@ pub mod tests {
     #[test]
     fn every_page_parses_and_is_named_after_its_id() {
         Catalog::parse(pages::CHECK_PAGES, pages::AREAS, pages::VANTAGES).unwrap();
+    }
+
+    #[test]
+    fn agent_signatures_parse_and_point_at_known_checks() {
+        let catalog = Catalog::get();
+        let mut ids = BTreeSet::new();
+        for s in signatures() {
+            assert!(ids.insert(&s.id), "{} twice", s.id);
+            assert!(matches!(s.status.as_str(), "fail" | "warn"), "{}", s.id);
+            assert!(!s.contains.is_empty(), "{}", s.id);
+            if let Some(cause) = &s.cause {
+                assert!(catalog.page(cause).is_some(), "{}: {cause}", s.id);
+            }
+        }
+        let line = "2026-11-28 ERROR EC2RoleProvider: NoCredentialProviders: no valid providers";
+        let first = signatures().iter().find(|s| s.matches(line)).unwrap();
+        assert_eq!(first.id, "no-credentials");
     }
 
     #[test]

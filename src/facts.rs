@@ -144,6 +144,25 @@ pub struct AwsFacts {
     /// The session document and what its preferences name: bucket, log group, key.
     #[serde(default = "SessionFacts::not_read")]
     pub session: SessionFacts,
+    /// `ec2:GetConsoleOutput`, for an instance SSM does not list as Online; not applicable
+    /// otherwise.
+    #[serde(default = "console_not_read")]
+    pub console: Fetch<Console>,
+}
+
+fn console_not_read() -> Fetch<Console> {
+    Fetch::not_applicable("the console was not read")
+}
+
+/// What the instance's serial console shows of the SSM agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Console {
+    /// When the output was captured (RFC 3339), as EC2 says.
+    pub captured: Option<String>,
+    /// Whether there was any output at all.
+    pub empty: bool,
+    /// Its lines that name the agent (`ssm`, any case), oldest first; the last ones only.
+    pub agent_lines: Vec<String>,
 }
 
 /// The session document the run is about (`--document`, else Session Manager's preferences) and
@@ -654,6 +673,7 @@ impl AwsFacts {
             network: NetworkFacts::unknown_because(cause),
             iam: IamFacts::unknown_because(cause),
             session: SessionFacts::unknown_because(cause),
+            console: carry(cause),
         }
     }
 }
@@ -863,6 +883,10 @@ mod properties {
             matches!(&before.document, Fetch::NotApplicable { reason } if reason.contains("saved before"))
         );
         today[0].aws_mut().session = before.clone();
+        // Nor the console.
+        let console = &upgraded[0].aws.as_ref().unwrap().console;
+        assert!(matches!(console, Fetch::NotApplicable { .. }));
+        today[0].aws_mut().console = console.clone();
         assert_eq!(upgraded[0].aws, today[0].aws);
         assert!(
             upgraded[0].operator.is_none(),

@@ -3,7 +3,10 @@
 use super::Context;
 use super::outcome::{CheckResult, Outcome, need};
 use crate::analysis::version;
+use crate::catalog::{Signature, signatures};
 use crate::facts::AgentInfo;
+use crate::report::Status;
+use crate::text::one_line;
 
 /// The oldest agent each kind of session works with, by its Session document, and what that
 /// document does (sources: the agent's release notes and the Session Manager prerequisites, cited
@@ -149,4 +152,98 @@ pub fn version(ctx: &Context) -> CheckResult {
 fn encrypts_with_kms(ctx: &Context) -> bool {
     let document = ctx.aws.session.document.value().and_then(Option::as_ref);
     document.is_some_and(|d| d.settings.kms_key.is_some())
+}
+
+/// What the serial console shows of an agent SSM does not list as Online: a known complaint
+/// (`checks/agent-signatures.toml`), a start without one, or no line of the agent at all.
+pub fn console(ctx: &Context) -> CheckResult {
+    let console = need(&ctx.aws.console)?;
+    let since = console
+        .captured
+        .as_deref()
+        .map_or(String::new(), |t| format!(" (captured {t})"));
+    if console.empty {
+        return Ok(Outcome::warn(format!(
+            "The serial console output is empty{since}: nothing tells whether the agent started \
+             (some instance types keep no output, and a new instance has none yet)."
+        )));
+    }
+    // The newest line that matches explains the most about now.
+    let mut explained: Vec<(&Signature, &str)> = Vec::new();
+    for line in console.agent_lines.iter().rev() {
+        let Some(signature) = signatures().iter().find(|s| s.matches(line)) else {
+            continue;
+        };
+        if !explained.iter().any(|(s, _)| s.id == signature.id) {
+            explained.push((signature, line.as_str()));
+        }
+    }
+    let outcome = if let Some((worst, _)) = explained
+        .iter()
+        .find(|(s, _)| s.status == "fail")
+        .or(explained.first())
+    {
+        let said: Vec<String> = explained
+            .iter()
+            .filter(|(s, _)| s.status == worst.status)
+            .map(|(s, line)| format!("{} (\"{}\")", s.meaning, around_match(s, line)))
+            .collect();
+        let status = match worst.status.as_str() {
+            "fail" => Status::Fail,
+            _ => Status::Warn,
+        };
+        Outcome::new(
+            status,
+            format!(
+                "The agent's lines on the serial console{since} say: {}.",
+                said.join("; ")
+            ),
+        )
+    } else if console.agent_lines.is_empty() {
+        Outcome::warn(format!(
+            "The serial console{since} shows no line of the SSM agent: it may never have started. \
+             Check the amazon-ssm-agent service on the instance (through EC2 Serial Console, or \
+             a reboot with user data that starts it)."
+        ))
+    } else {
+        Outcome::pass(format!(
+            "The agent appears on the serial console{since} without a known error: its own log \
+             (/var/log/amazon/ssm/amazon-ssm-agent.log) tells more."
+        ))
+    };
+    let causes: Vec<&str> = explained
+        .iter()
+        .filter_map(|(s, _)| s.cause.as_deref())
+        .collect();
+    Ok(outcome
+        .with("agent_lines", &console.agent_lines)
+        .with(
+            "signatures",
+            explained.iter().map(|(s, _)| &s.id).collect::<Vec<_>>(),
+        )
+        .with("causes", causes))
+}
+
+/// The part of a long `line` around what `signature` matched in it.
+fn around_match(signature: &Signature, line: &str) -> String {
+    const SHOWN: usize = 160;
+    let lower = line.to_ascii_lowercase();
+    let at = signature
+        .contains
+        .iter()
+        .filter_map(|c| lower.find(&c.to_ascii_lowercase()))
+        .min()
+        .unwrap_or(0);
+    let chars: Vec<(usize, char)> = line.char_indices().collect();
+    if chars.len() <= SHOWN {
+        return one_line(line, SHOWN);
+    }
+    // Some context before the match, then as much after as fits.
+    let start = chars
+        .iter()
+        .position(|(i, _)| *i >= at)
+        .unwrap_or(0)
+        .saturating_sub(60);
+    let tail: String = chars[start..].iter().map(|(_, c)| c).collect();
+    format!("…{}", one_line(&tail, SHOWN))
 }

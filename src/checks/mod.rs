@@ -74,6 +74,10 @@ pub static REGISTRY: &[Check] = &[
         run: agent::version,
     },
     Check {
+        id: "agent.console",
+        run: agent::console,
+    },
+    Check {
         id: "network.route",
         run: network::route,
     },

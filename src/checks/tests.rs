@@ -248,6 +248,7 @@ pub fn private_with_endpoints() -> Facts {
                 inline_policies: Fetch::collected(vec![]),
                 permissions_boundary: Fetch::not_applicable("the role has no permissions boundary"),
             },
+            console: Fetch::not_applicable("SSM lists the agent Online"),
             session: SessionFacts {
                 document_name: DEFAULT_DOCUMENT.into(),
                 document: Fetch::collected(None),
@@ -1499,6 +1500,7 @@ fn today_s_checks_all_run_on_facts_gathered_through_aws() {
     assert!(json.get("not_observed").is_none(), "left out when empty");
 }
 mod cases;
+mod console;
 mod forward;
 mod preferences;
 mod simulation;

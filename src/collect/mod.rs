@@ -2,6 +2,7 @@
 //! as the data's dependencies allow, and records every answer as a [`Fetch`] so that a denied or
 //! failed call becomes evidence for the checks instead of an abort.
 
+mod console;
 mod ec2;
 mod guard;
 mod iam;
@@ -13,8 +14,8 @@ mod ssm;
 
 use crate::exit::Exit;
 use crate::facts::{
-    AwsFacts, Caller, FACTS_SCHEMA_VERSION, Facts, Fetch, IamFacts, NetworkFacts, OperatorFacts,
-    Target,
+    AwsFacts, Caller, Console, FACTS_SCHEMA_VERSION, Facts, Fetch, IamFacts, NetworkFacts,
+    OperatorFacts, Target,
 };
 use crate::text::one_line;
 use aws_config::BehaviorVersion;
@@ -384,18 +385,22 @@ impl Aws {
             // The S3, Logs and KMS futures are large: on the heap, not in this one's state.
             Box::pin(self.session(document)),
         );
-        // IAM's own answer on the operator's requests, once their user or role is known.
-        let operator = match operator {
-            Some(mut operator) => {
-                let one = match instances.as_slice() {
-                    [only] => Some(only),
-                    _ => None,
-                };
-                operator.simulation = self.simulate(&operator, one, document).await;
-                Some(operator)
-            }
-            None => None,
+        // IAM's own answer on the operator's requests, once their user or role is known; beside
+        // it, the consoles of the agents that are not Online.
+        let one = match instances.as_slice() {
+            [only] => Some(only),
+            _ => None,
         };
+        let simulated = async {
+            match operator {
+                Some(mut operator) => {
+                    operator.simulation = self.simulate(&operator, one, document).await;
+                    Some(operator)
+                }
+                None => None,
+            }
+        };
+        let (operator, mut consoles) = tokio::join!(simulated, self.consoles(&instances, &agents));
         let networks: BTreeMap<String, NetworkFacts> = networks.into_iter().collect();
         let mut facts: Vec<Facts> = instances
             .into_iter()
@@ -422,6 +427,9 @@ impl Aws {
                             },
                         },
                     },
+                    console: consoles
+                        .remove(&i.instance_id)
+                        .unwrap_or_else(|| Fetch::not_applicable("not read")),
                     instance: Fetch::collected(Some(i)),
                     session: session.clone(),
                 };
@@ -437,10 +445,52 @@ impl Aws {
                 network: NetworkFacts::unknown("the instance was not found"),
                 iam: IamFacts::unknown("the instance was not found"),
                 session: session.clone(),
+                console: Fetch::not_applicable("the instance was not found"),
             };
             self.facts(id, document, aws, &operator, &account)
         }));
         Ok(facts)
+    }
+
+    /// The serial console of each instance SSM knows and does not list as Online (the first
+    /// [`CONSOLES`] of them); what the agents' answer hides of the others is unknown for its reason.
+    async fn consoles(
+        &self,
+        instances: &[crate::facts::Instance],
+        agents: &ssm::Agents,
+    ) -> BTreeMap<String, Fetch<Console>> {
+        let mut out = BTreeMap::new();
+        let mut offline = Vec::new();
+        for i in instances {
+            let id = i.instance_id.clone();
+            match agents.for_instance(&id) {
+                Fetch::Collected { value: Some(a) } if a.ping_status == "Online" => {
+                    out.insert(id, Fetch::not_applicable("SSM lists the agent Online"));
+                }
+                Fetch::Collected { .. } if offline.len() < CONSOLES => offline.push(id),
+                Fetch::Collected { .. } => {
+                    out.insert(
+                        id,
+                        Fetch::not_applicable(format!(
+                            "not read: more than {CONSOLES} instances are offline in this run"
+                        )),
+                    );
+                }
+                unknown => {
+                    let cause = unknown.absent();
+                    out.insert(
+                        id,
+                        cause.unwrap_or_else(|| Fetch::not_applicable("not read")),
+                    );
+                }
+            }
+        }
+        let read = join_all(offline.into_iter().map(|id| async move {
+            let console = self.console(&id).await;
+            (id, console)
+        }));
+        out.extend(read.await);
+        out
     }
 
     /// One instance's facts as this collection saw them: through the APIs and as the operator.
@@ -484,6 +534,9 @@ impl Aws {
         }
     }
 }
+
+/// Consoles read in one run at most: each is a call of its own.
+const CONSOLES: usize = 50;
 
 /// What one collection gathered: each instance's facts with what they cost, and the whole's cost.
 pub struct Collected {

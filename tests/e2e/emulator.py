@@ -3,8 +3,8 @@
 ``Emulator`` runs moto's ``ThreadedMotoServer`` application on a free loopback port, with these
 additions wrapped around moto's WSGI application:
 
-* the SSM operations moto lacks (:mod:`ssm_extension`) and IAM's policy simulator
-  (:mod:`iam_extension`);
+* the SSM operations moto lacks (:mod:`ssm_extension`), IAM's policy simulator
+  (:mod:`iam_extension`) and a serial console output per instance (:mod:`ec2_extension`);
 * IAM fidelity: policy documents come back URL-encoded in every IAM answer, as AWS sends them
   (moto leaves some plain);
 * a *request log*: every AWS request (service, operation, access key, HTTP status, user agent) is
@@ -66,6 +66,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 )
 from werkzeug.serving import make_server  # noqa: E402
 
+import ec2_extension  # noqa: E402
 import iam_extension  # noqa: E402
 import ssm_extension  # noqa: E402
 
@@ -151,7 +152,8 @@ def _error_body(service: str | None, status: int, operation: str) -> tuple[str, 
             {"__type": code, "message": message}
         ).encode()
     if service == "ec2":
-        code = {500: "InternalError", 503: "Unavailable"}.get(status, "RequestLimitExceeded")
+        code = {500: "InternalError", 503: "Unavailable", 403: "UnauthorizedOperation"}.get(
+            status, "RequestLimitExceeded")
         return "text/xml", (
             f"<?xml version='1.0' encoding='UTF-8'?><Response><Errors><Error><Code>{code}</Code>"
             f"<Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID>"
@@ -403,6 +405,7 @@ class Emulator:
     def start(self) -> Emulator:
         ssm_extension.install()
         iam_extension.install()
+        ec2_extension.install()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path.write_text("")
         self._server = _Server(lambda app: E2EMiddleware(app, self.log_path))
@@ -457,6 +460,7 @@ class Emulator:
     # ---- control ------------------------------------------------------------------------
     register_agent = staticmethod(ssm_extension.register_agent)
     set_scp = staticmethod(iam_extension.set_scp)
+    set_console_output = staticmethod(ec2_extension.set_console_output)
     deregister_agent = staticmethod(ssm_extension.deregister_agent)
 
     def set_fault(self, operation: str, *, access_key: str = "*", status: int | None = 500,

@@ -48,6 +48,14 @@ SESSION_DATA_GRANTS = (
     "logs:DescribeLogGroups", "logs:DescribeLogStreams", "kms:Decrypt",
 )
 REGION = "us-east-1"
+#: What an agent without credentials writes to the serial console (Amazon Linux 2023).
+AGENT_WITHOUT_CREDENTIALS = """\
+[  OK  ] Started amazon-ssm-agent.service - amazon-ssm-agent.
+amazon-ssm-agent[1843]: 2026-11-28 06:00:01 INFO Agent will take identity from EC2
+amazon-ssm-agent[1843]: 2026-11-28 06:00:04 ERROR EC2RoleProvider Failed to connect to Systems \
+Manager with instance profile role credentials. Err: retrieved credentials failed to report to ssm. \
+Error: NoCredentialProviders: no valid providers in chain
+"""
 #: A documentation address (RFC 5737) the forwarding scenarios reach through the instance.
 FORWARD_HOST = "198.51.100.7"
 #: The region the account's organization denies sessions in (its service control policy).
@@ -72,12 +80,16 @@ WARN_AT_WORST = {id for id, page in PAGES.items() if not page.get("can_fail", Tr
 CHECK_IDS = list(graphlib.TopologicalSorter(DEPENDS_ON).static_order())
 
 #: What no scenario has unless it says so: an instance profile (DHMC does not apply), no session
-#: preferences saved in its region (nothing is logged or encrypted), no remote host to forward to.
+#: preferences saved in its region (nothing is logged or encrypted), no remote host to forward to,
+#: an Online agent.
+#: An agent that is not Online has its console read: moto's generic boot log shows no agent line.
+SILENT_CONSOLE = {"agent.console": "warn"}
 DEFAULTS = {c: "pass" for c in CHECK_IDS} | {
     "iam.dhmc": "skip",
     "session.logging": "skip",
     "session.kms": "skip",
     "session.forward": "skip",  # no --forward
+    "agent.console": "skip",  # the agent is Online: its console is not read
 }
 #: Internet path (IGW + public IP, or NAT), no endpoints of the three services in the VPC.
 PUBLIC = DEFAULTS | {
@@ -944,7 +956,7 @@ SCENARIOS: list[Scenario] = [
         lambda lab: (public_shape(lab, public_ip=False), lab.elastic_ip(),
                      lab.ec2.stop_instances(InstanceIds=[lab.ids["instance"]])),
         exit_code=1, baseline=PUBLIC, expect_fail={"instance.running"},
-        expect_status={"agent.registered": "skip"},
+        expect_status={"agent.registered": "skip", **SILENT_CONSOLE},
         doc="Stopped, with an Elastic IP (kept across a stop, unlike an auto-assigned public IP, "
         "so the internet path stays). DescribeInstanceInformation does not return stopped "
         "instances (API reference): agent.registered depends on instance.running and skips "
@@ -1013,13 +1025,24 @@ SCENARIOS: list[Scenario] = [
         "broken-agent-not-registered",
         lambda lab: public_shape(lab, register=False),
         exit_code=1, baseline=PUBLIC, expect_fail={"agent.registered"},
+        expect_status=SILENT_CONSOLE,
+        expect_message={"agent.console": ["no line of the SSM agent"]},
+    ),
+    Scenario(
+        "broken-agent-console-no-credentials",
+        lambda lab: (public_shape(lab, register=False), lab.emu.set_console_output(
+            lab.ids["instance"], AGENT_WITHOUT_CREDENTIALS)),
+        exit_code=1, baseline=PUBLIC, expect_fail={"agent.registered", "agent.console"},
+        expect_message={"agent.console": ["no credentials", "NoCredentialProviders"]},
+        doc="SSM never heard from the instance; its serial console shows the agent started and "
+        "found no credentials.",
     ),
     Scenario(
         "broken-agent-connection-lost",
         lambda lab: public_shape(lab, agent={
             "ping_status": "ConnectionLost",
             "last_ping": dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)}),
-        exit_code=1, baseline=PUBLIC, expect_fail={"agent.online"},
+        exit_code=1, baseline=PUBLIC, expect_fail={"agent.online"}, expect_status=SILENT_CONSOLE,
         expect_message={"agent.online": ["ConnectionLost", "{last_ping_date}"]},
     ),
     Scenario(
@@ -1332,6 +1355,7 @@ SCENARIOS: list[Scenario] = [
             agent={"ping_status": "ConnectionLost"},
         ),
         exit_code=1, baseline=PUBLIC, expect_fail={"iam.trust", "agent.online"},
+        expect_status=SILENT_CONSOLE,
     ),
     Scenario(
         "compound-endpoint-sg-and-dns-hostnames",
@@ -1369,11 +1393,22 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "api-5xx-describe-instance-information",
         lambda lab: public_shape(lab),
-        exit_code=3, baseline=PUBLIC, expect_error={"agent.registered"},
-        expect_message={"agent.registered": ["DescribeInstanceInformation"]},
+        exit_code=3, baseline=PUBLIC, expect_error={"agent.registered", "agent.console"},
+        expect_message={"agent.registered": ["DescribeInstanceInformation"],
+                        "agent.console": ["DescribeInstanceInformation"]},
         fault=Fault("ssm:DescribeInstanceInformation", status=500),
         max_seconds=30,
         doc="SSM answers HTTP 500 to every DescribeInstanceInformation of this run.",
+    ),
+    Scenario(
+        "api-denied-get-console-output",
+        lambda lab: public_shape(lab, register=False),
+        exit_code=1, baseline=PUBLIC, expect_fail={"agent.registered"},
+        expect_error={"agent.console"},
+        expect_message={"agent.console": ["ec2:GetConsoleOutput"]},
+        fault=Fault("ec2:GetConsoleOutput", status=403),
+        doc="The console of an agent SSM never heard from is refused (HTTP 403): agent.console "
+        "says which call, the rest is judged.",
     ),
     Scenario(
         "api-throttled-describe-security-groups",

@@ -112,7 +112,10 @@ def test_scenario(scenario: Scenario, suite: Suite, emulator) -> None:
         assert hits, f"the binary never called {scenario.fault.operation}: the fault tested nothing"
         fails = scenario.fault.status is not None or scenario.fault.delay >= scenario.timeout
         attempts = [(r["status"], r.get("injected", False)) for r in hits]
-        if fails:
+        if scenario.fault.status == 403:
+            # a refusal is final: asked once, never retried
+            assert attempts == [(403, True)], attempts
+        elif fails:
             # every call of the operation is tried exactly --max-attempts times, no more
             assert len(hits) % MAX_ATTEMPTS == 0 and len(hits) <= 3 * MAX_ATTEMPTS, (
                 f"{len(hits)} attempts at {scenario.fault.operation} with --max-attempts "

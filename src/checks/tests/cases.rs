@@ -3,6 +3,7 @@
 //! `every_check_has_a_failing_and_a_passing_case`, so no check lands untested; adding a check adds
 //! its two rows here (the detailed tests beside them say why and how).
 
+use super::console::{NO_CREDENTIALS, STARTED, offline_with};
 use super::preferences::{dhmc_instance, encrypted_with_kms, logging_to_s3};
 use super::*;
 
@@ -117,6 +118,8 @@ const CASES: &[Case] = &[
             addresses: Fetch::collected(vec!["198.51.100.7".into()]),
         });
     })),
+    case("agent.console", Status::Pass, || offline_with(&[STARTED])),
+    case("agent.console", Status::Fail, || offline_with(&[STARTED, NO_CREDENTIALS])),
     case("iam.dhmc", Status::Pass, dhmc_instance),
     case("iam.dhmc", Status::Fail, || with(dhmc_instance, |f| {
         instance_mut(f).metadata.http_tokens = Some("optional".into());
