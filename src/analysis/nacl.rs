@@ -8,6 +8,9 @@ use crate::analysis::ipv4::Cidr;
 use crate::facts::{NaclEntry, NetworkAcl};
 use serde::Serialize;
 
+/// The client side of a TCP connection: the ports its return traffic goes to.
+pub const EPHEMERAL: (i32, i32) = (1024, 65535);
+
 /// The subnet's own ACL, else the VPC's default one (which AWS applies to unassociated subnets).
 pub fn acl_for_subnet<'a>(acls: &'a [NetworkAcl], subnet_id: &str) -> Option<&'a NetworkAcl> {
     acls.iter()

@@ -3,17 +3,15 @@
 //! as the agent's own traffic.
 
 use super::Context;
+use super::network::instance_groups;
 use super::outcome::{CheckResult, Outcome, need};
 use super::tally::Tally;
 use crate::analysis::ipv4::Cidr;
-use crate::analysis::nacl::{self, acl_for_subnet};
+use crate::analysis::nacl::{self, EPHEMERAL, acl_for_subnet};
 use crate::analysis::path::Path;
 use crate::analysis::security_group::{Destination, Reach, grants, reaches};
 use crate::facts::{NetworkAcl, Route};
 use crate::report::Status;
-
-/// The client side of a TCP connection: the return traffic's ports.
-const EPHEMERAL: (i32, i32) = (1024, 65535);
 
 pub fn forward(ctx: &Context) -> CheckResult {
     let Some(target) = &ctx.facts.target.forward else {
@@ -28,11 +26,7 @@ pub fn forward(ctx: &Context) -> CheckResult {
     }
     let path = ctx.path()?;
     let network = &ctx.aws.network;
-    let all_groups = need(&network.security_groups)?;
-    let groups: Vec<_> = all_groups
-        .iter()
-        .filter(|g| path.instance.security_group_ids.contains(&g.id))
-        .collect();
+    let groups = instance_groups(ctx)?;
     let acls = need(&network.network_acls)?;
     let subnets = need(&network.subnets)?;
     let port = i32::from(target.port);

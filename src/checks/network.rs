@@ -4,7 +4,7 @@ use super::Context;
 use super::outcome::{CheckResult, Outcome, need};
 use super::tally::Tally;
 use crate::analysis::ipv4::Cidr;
-use crate::analysis::nacl::{self, NaclDecision, acl_for_subnet};
+use crate::analysis::nacl::{self, EPHEMERAL, NaclDecision, acl_for_subnet};
 use crate::analysis::path::{Internet, Need, Path};
 use crate::analysis::security_group::{Destination, Reach, grants, reaches};
 use crate::facts::{NetworkAcl, SecurityGroup, Subnet, VpcEndpoint};
@@ -12,7 +12,6 @@ use crate::report::Status;
 use serde_json::json;
 
 const HTTPS: i32 = 443;
-const EPHEMERAL: (i32, i32) = (1024, 65535);
 /// Covers Linux (32768–60999) and Windows (49152–65535) ephemeral ports, not every OS's.
 const EPHEMERAL_COMMON: (i32, i32) = (32768, 65535);
 
@@ -131,7 +130,7 @@ fn subnet_cidrs(subnets: &[Subnet], ids: &[String]) -> Result<Vec<Cidr>, Outcome
         .collect()
 }
 
-fn instance_groups<'a>(ctx: &Context<'a>) -> Result<Vec<&'a SecurityGroup>, Outcome> {
+pub(super) fn instance_groups<'a>(ctx: &Context<'a>) -> Result<Vec<&'a SecurityGroup>, Outcome> {
     let all = need(&ctx.aws.network.security_groups)?;
     let wanted = &ctx.path()?.instance.security_group_ids;
     wanted
