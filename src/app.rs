@@ -1,14 +1,16 @@
 //! What the binary does with parsed arguments: explain, list, or diagnose (from AWS or a snapshot).
 
 use crate::catalog::Catalog;
-use crate::cli::{Cli, Command, Diagnose, shown, validate_instance_id};
+use crate::cli::{self, Cli, Command, Diagnose, shown, validate_instance_id};
 use crate::collect::{Aws, Selection, Settings, SetupError};
-use crate::diagnose::{self, Answer, Diagnosis, Session, Source};
+use crate::diagnose::{self, Answer, Diagnosis, NetworkProbe, Session, Source};
 use crate::exit::Exit;
 use crate::facts::{self, Facts, REMOTE_HOST_DOCUMENT};
 use crate::progress;
 use crate::render::{page::check_page, redact::Redactor, render, render_fleet};
+use crate::report::Stats;
 use crate::text::one_line;
+use crate::{checks, probe};
 use clap::Parser;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -65,6 +67,7 @@ fn run() -> Exit {
             print!("{}", crate::collect::POLICY);
             Ok(Exit::Healthy)
         }
+        Some(Command::Local(args)) => local(&args),
         None => diagnose(&cli.diagnose),
     };
     match result {
@@ -238,7 +241,52 @@ fn session(args: &Diagnose) -> Session {
     Session {
         document: args.document.clone().or(forwarding),
         forward: args.forward.clone(),
+        network: NetworkProbe {
+            resolver: args.resolver,
+            https_port: https_port(),
+            ..NetworkProbe::default()
+        },
     }
+}
+
+/// The variable that moves the probes' port 443 elsewhere: tests' TLS listeners.
+const HTTPS_PORT_VARIABLE: &str = "SSM_DOCTOR_HTTPS_PORT";
+
+fn https_port() -> u16 {
+    std::env::var(HTTPS_PORT_VARIABLE)
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(probe::net::HTTPS_PORT)
+}
+
+/// `ssm-doctor local`: the instance observed from inside, judged by the same catalogue.
+fn local(args: &cli::Local) -> Result<Exit, Failure> {
+    let environment = std::env::vars()
+        .filter(|(name, _)| probe::agent::is_proxy_variable(name))
+        .collect();
+    let config = probe::instance::Local {
+        imds: std::env::var(probe::imds::ENDPOINT_VARIABLE)
+            .ok()
+            .filter(|e| !e.is_empty())
+            .unwrap_or_else(|| probe::imds::DEFAULT_ENDPOINT.to_string()),
+        region: args.region.clone(),
+        resolver: args.resolver,
+        https_port: https_port(),
+        root: args.root.clone(),
+        services: args.services.clone(),
+        timeout: Duration::from_secs(args.timeout),
+        path: std::env::var_os("PATH").unwrap_or_default(),
+        environment,
+    };
+    let started = std::time::Instant::now();
+    let facts = block_on(async { Ok(probe::instance::observe(&config).await) })?;
+    let stats = Stats {
+        api_calls: 0,
+        duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
+    };
+    let report = checks::run(&facts, stats);
+    print!("{}", render(&report, args.output, args.color.enabled()));
+    Ok(report.verdict.exit())
 }
 
 /// The stack the run's thread gets: the SDK's futures nest deep (S3's most of all), more than a

@@ -17,6 +17,7 @@ Examples:
   ssm-doctor i-0123456789abcdef0 --save-facts facts.json   # diagnose later or elsewhere
   ssm-doctor --facts fixtures/private-missing-ssmmessages.json   # no AWS access needed
   ssm-doctor explain vpce.present
+  sudo ssm-doctor local                            # on the instance: IMDS, DNS, TCP, TLS, agent
   ssm-doctor checks
 
 Exit codes:
@@ -57,6 +58,42 @@ pub enum Command {
     Checks,
     /// Print the least-privilege IAM policy ssm-doctor needs (every call it can make, all reads)
     Policy,
+    /// Run on the instance itself: the metadata service, DNS, TCP and TLS to the agent's
+    /// endpoints, the proxy, the agent's service and log (no AWS credentials needed)
+    Local(Local),
+}
+
+#[derive(Debug, Args)]
+pub struct Local {
+    /// AWS region of the endpoints to probe [default: the instance's, from its metadata]
+    #[arg(long, value_parser = parse_region)]
+    pub region: Option<String>,
+
+    /// Also probe the endpoints of these services: s3 and logs when sessions are logged there,
+    /// kms when they are encrypted
+    #[arg(long = "service", value_name = "SERVICE", value_parser = ["s3", "kms", "logs"])]
+    pub services: Vec<String>,
+
+    /// Ask this DNS server (IP or IP:PORT) instead of the system's resolvers
+    #[arg(long, value_name = "IP[:PORT]", env = "SSM_DOCTOR_RESOLVER", value_parser = parse_resolver)]
+    pub resolver: Option<std::net::SocketAddr>,
+
+    /// Read the agent's files (log, service configuration, hosts file) under DIR, e.g. a root
+    /// volume mounted from another instance
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+
+    /// Seconds each probe step (a DNS question, a connection, a handshake) may take
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub timeout: u64,
+
+    /// Report format
+    #[arg(short, long, value_enum, default_value_t = Format::Human)]
+    pub output: Format,
+
+    /// Colour in human output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Args)]
@@ -137,10 +174,24 @@ pub struct Diagnose {
     #[arg(long, value_name = "HOST:PORT", value_parser = parse_forward)]
     pub forward: Option<(String, u16)>,
 
-    /// Leave out the operator's side (your own permission to start sessions): for runs from an
-    /// instance role or CI, where nobody starts a session
+    /// Leave out the operator's side (your own permission to start sessions, your machine's
+    /// path to the endpoints): for runs from an instance role or CI, where nobody starts a session
     #[arg(long, conflicts_with = "facts")]
     pub no_operator: bool,
+
+    /// Ask this DNS server (IP or IP:PORT) instead of the system's when probing your machine's
+    /// path to Session Manager's endpoints
+    #[arg(long, value_name = "IP[:PORT]", env = "SSM_DOCTOR_RESOLVER", value_parser = parse_resolver, conflicts_with = "facts")]
+    pub resolver: Option<std::net::SocketAddr>,
+}
+
+/// A DNS server: `IP` (port 53) or `IP:PORT` (`[IPv6]:PORT`).
+fn parse_resolver(text: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(ip) = text.parse::<std::net::IpAddr>() {
+        return Ok(std::net::SocketAddr::new(ip, 53));
+    }
+    text.parse()
+        .map_err(|_| format!("{} is not an IP address or IP:PORT", shown(text)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -29,6 +29,26 @@ pub struct Session {
     pub document: Option<String>,
     /// `--forward HOST:PORT`: the remote host a port-forwarding session will reach.
     pub forward: Option<(String, u16)>,
+    /// How the operator's network path is probed.
+    pub network: NetworkProbe,
+}
+
+/// How the network probes ask and connect (`--resolver`, and the port tests move 443 to).
+#[derive(Debug, Clone)]
+pub struct NetworkProbe {
+    pub resolver: Option<std::net::SocketAddr>,
+    pub https_port: u16,
+    pub timeout: std::time::Duration,
+}
+
+impl Default for NetworkProbe {
+    fn default() -> Self {
+        NetworkProbe {
+            resolver: None,
+            https_port: probe::net::HTTPS_PORT,
+            timeout: probe::net::STEP_TIMEOUT,
+        }
+    }
 }
 
 /// One run's facts and reports. Each report's `stats` are its instance's (the calls its facts
@@ -66,7 +86,28 @@ pub async fn diagnose(source: Source<'_>, session: &Session) -> Result<Diagnosis
                     .spawn(probe::machine)
             });
             let document = session.document.as_deref().unwrap_or(DEFAULT_DOCUMENT);
-            let mut collected = aws.collect(selection, document).await?;
+            let path = probe::operator::Path {
+                region: aws.region().to_string(),
+                resolver: session.network.resolver,
+                https_port: session.network.https_port,
+                timeout: session.network.timeout,
+                environment: |name| std::env::var(name).ok(),
+            };
+            let reaching = async {
+                match aws.observes_operator() {
+                    true => Some(probe::operator::observe(&path).await),
+                    false => None,
+                }
+            };
+            let (collected, network) = tokio::join!(aws.collect(selection, document), reaching);
+            let mut collected = collected?;
+            let network = network.map(|probed| match probed {
+                Ok(network) => Fetch::collected(network),
+                Err(reason) => Fetch::Failed {
+                    action: "probing this machine's network path".into(),
+                    reason,
+                },
+            });
             if let Some(probing) = probing {
                 let machine = match probing.map(|thread| thread.join()) {
                     Ok(Ok(machine)) => Fetch::collected(machine),
@@ -82,6 +123,9 @@ pub async fn diagnose(source: Source<'_>, session: &Session) -> Result<Diagnosis
                 for (facts, _) in &mut collected.instances {
                     if let Some(operator) = &mut facts.operator {
                         operator.machine = machine.clone();
+                        if let Some(network) = &network {
+                            operator.network = network.clone();
+                        }
                     }
                 }
             }

@@ -9,6 +9,11 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod probed;
+pub use probed::{
+    AgentLog, InstanceFacts, Lookup, Metadata, OperatorNetwork, ProxySettings, Reach, Service, Step,
+};
+
 /// Bumped whenever a saved snapshot would no longer load or would mean something else. Version 1
 /// (one flat section, the run's totals in every instance) is still read: see [`parse_snapshot`].
 pub const FACTS_SCHEMA_VERSION: u32 = 2;
@@ -276,6 +281,13 @@ pub struct OperatorFacts {
     /// SCPs included; not applicable when not asked.
     #[serde(default = "not_simulated")]
     pub simulation: Fetch<Vec<Simulated>>,
+    /// The machine's network path to the session's endpoints (DNS, TCP, TLS, proxy).
+    #[serde(default = "network_not_probed")]
+    pub network: Fetch<OperatorNetwork>,
+}
+
+fn network_not_probed() -> Fetch<OperatorNetwork> {
+    Fetch::not_applicable("saved before ssm-doctor probed the operator's network path")
 }
 
 fn not_simulated() -> Fetch<Vec<Simulated>> {
@@ -364,10 +376,6 @@ pub struct Entity {
 
 /// The tag that picks the OS user of a principal's sessions when Run As is on.
 pub const RUN_AS_TAG: &str = "SSMSessionRunAs";
-
-/// Reserved for what `ssm-doctor local` observes on the instance; no check reads it yet.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct InstanceFacts {}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Target {

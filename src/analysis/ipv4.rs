@@ -35,12 +35,12 @@ impl Cidr {
         self.network | !mask(self.prefix)
     }
 
-    /// Whether every address of `other` is in `self`.
     /// The prefix length: the longer, the more specific a route.
     pub fn prefix(self) -> u8 {
         self.prefix
     }
 
+    /// Whether every address of `other` is in `self`.
     pub fn covers(self, other: Cidr) -> bool {
         self.prefix <= other.prefix && (other.network & mask(self.prefix)) == self.network
     }

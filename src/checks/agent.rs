@@ -168,37 +168,11 @@ pub fn console(ctx: &Context) -> CheckResult {
              (some instance types keep no output, and a new instance has none yet)."
         )));
     }
-    // The newest line that matches explains the most about now.
-    let mut explained: Vec<(&Signature, &str)> = Vec::new();
-    for line in console.agent_lines.iter().rev() {
-        let Some(signature) = signatures().iter().find(|s| s.matches(line)) else {
-            continue;
-        };
-        if !explained.iter().any(|(s, _)| s.id == signature.id) {
-            explained.push((signature, line.as_str()));
-        }
-    }
-    let outcome = if let Some((worst, _)) = explained
-        .iter()
-        .find(|(s, _)| s.status == "fail")
-        .or(explained.first())
-    {
-        let said: Vec<String> = explained
-            .iter()
-            .filter(|(s, _)| s.status == worst.status)
-            .map(|(s, line)| format!("{} (\"{}\")", s.meaning, around_match(s, line)))
-            .collect();
-        let status = match worst.status.as_str() {
-            "fail" => Status::Fail,
-            _ => Status::Warn,
-        };
-        Outcome::new(
-            status,
-            format!(
-                "The agent's lines on the serial console{since} say: {}.",
-                said.join("; ")
-            ),
-        )
+    let explained = Explained::from(&console.agent_lines);
+    let outcome = if let Some(outcome) = explained.outcome(&format!(
+        "The agent's lines on the serial console{since} say"
+    )) {
+        outcome
     } else if console.agent_lines.is_empty() {
         Outcome::warn(format!(
             "The serial console{since} shows no line of the SSM agent: it may never have started. \
@@ -211,17 +185,60 @@ pub fn console(ctx: &Context) -> CheckResult {
              (/var/log/amazon/ssm/amazon-ssm-agent.log) tells more."
         ))
     };
-    let causes: Vec<&str> = explained
-        .iter()
-        .filter_map(|(s, _)| s.cause.as_deref())
-        .collect();
-    Ok(outcome
-        .with("agent_lines", &console.agent_lines)
-        .with(
-            "signatures",
-            explained.iter().map(|(s, _)| &s.id).collect::<Vec<_>>(),
-        )
-        .with("causes", causes))
+    Ok(explained.evidence(outcome.with("agent_lines", &console.agent_lines)))
+}
+
+/// The known signatures (`checks/agent-signatures.toml`) the agent's lines show: each once, with
+/// its newest line, newest first (it explains the most about now).
+pub(super) struct Explained<'a>(Vec<(&'static Signature, &'a str)>);
+
+impl<'a> Explained<'a> {
+    pub(super) fn from(lines: &'a [String]) -> Explained<'a> {
+        let mut explained: Vec<(&'static Signature, &'a str)> = Vec::new();
+        for line in lines.iter().rev() {
+            let Some(signature) = signatures().iter().find(|s| s.matches(line)) else {
+                continue;
+            };
+            if !explained.iter().any(|(s, _)| s.id == signature.id) {
+                explained.push((signature, line.as_str()));
+            }
+        }
+        Explained(explained)
+    }
+
+    /// "`intro`: what the worst signatures mean (quoting their lines)", failing when one of
+    /// them fails; `None` when no line is known.
+    pub(super) fn outcome(&self, intro: &str) -> Option<Outcome> {
+        let explained = &self.0;
+        let (worst, _) = explained
+            .iter()
+            .find(|(s, _)| s.status == "fail")
+            .or(explained.first())?;
+        let said: Vec<String> = explained
+            .iter()
+            .filter(|(s, _)| s.status == worst.status)
+            .map(|(s, line)| format!("{} (\"{}\")", s.meaning, around_match(s, line)))
+            .collect();
+        let status = match worst.status.as_str() {
+            "fail" => Status::Fail,
+            _ => Status::Warn,
+        };
+        Some(Outcome::new(
+            status,
+            format!("{intro}: {}.", said.join("; ")),
+        ))
+    }
+
+    /// `outcome` with the signatures found and the checks that judge their causes.
+    pub(super) fn evidence(&self, outcome: Outcome) -> Outcome {
+        let causes: Vec<&str> = self
+            .0
+            .iter()
+            .filter_map(|(s, _)| s.cause.as_deref())
+            .collect();
+        let ids: Vec<&str> = self.0.iter().map(|(s, _)| s.id.as_str()).collect();
+        outcome.with("signatures", ids).with("causes", causes)
+    }
 }
 
 /// The part of a long `line` around what `signature` matched in it.

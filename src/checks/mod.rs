@@ -5,9 +5,11 @@
 
 mod agent;
 mod context;
+mod endpoints;
 mod forward;
 mod iam;
 mod instance;
+mod local;
 mod network;
 mod operator;
 pub mod outcome;
@@ -140,6 +142,38 @@ pub static REGISTRY: &[Check] = &[
     Check {
         id: "operator.plugin",
         run: operator::plugin,
+    },
+    Check {
+        id: "operator.network",
+        run: endpoints::network,
+    },
+    Check {
+        id: "local.metadata",
+        run: local::metadata,
+    },
+    Check {
+        id: "local.dns",
+        run: local::dns,
+    },
+    Check {
+        id: "local.tcp-443",
+        run: local::tcp,
+    },
+    Check {
+        id: "local.tls",
+        run: local::tls,
+    },
+    Check {
+        id: "local.proxy",
+        run: local::proxy,
+    },
+    Check {
+        id: "local.agent-service",
+        run: local::agent_service,
+    },
+    Check {
+        id: "local.agent-log",
+        run: local::agent_log,
     },
 ];
 

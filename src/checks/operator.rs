@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 /// Roles of IAM Identity Center permission sets live under this path.
 const SSO_PATH: &str = "/aws-reserved/sso.amazonaws.com/";
 
-fn operator<'a>(ctx: &Context<'a>) -> Result<&'a OperatorFacts, Outcome> {
+pub(super) fn operator<'a>(ctx: &Context<'a>) -> Result<&'a OperatorFacts, Outcome> {
     ctx.facts
         .operator
         .as_ref()

@@ -138,6 +138,18 @@ pub fn private_with_endpoints() -> Facts {
                 aws_cli: Some("/usr/local/bin/aws".into()),
             }),
             simulation: Fetch::not_applicable("not simulated"),
+            network: Fetch::collected(OperatorNetwork {
+                endpoints: vec![
+                    reached("ssmmessages", "52.94.1.10"),
+                    reached("ssm", "52.94.1.20"),
+                ],
+                proxy: ProxySettings {
+                    source: "environment".into(),
+                    variables: vec![],
+                },
+                ca_bundle: None,
+                dualstack: false,
+            }),
         }),
         instance: None,
         aws: Some(AwsFacts {
@@ -367,6 +379,32 @@ fn inline(document: serde_json::Value) -> Policy {
     policy("ssm-core", None, document)
 }
 
+/// `service`'s regional endpoint in us-east-1, resolved to `address` by the VPC's resolver and
+/// reached: TCP and TLS done.
+pub fn reached(service: &str, address: &str) -> Reach {
+    Reach {
+        service: service.into(),
+        host: format!("{service}.us-east-1.amazonaws.com"),
+        port: 443,
+        configured_by: None,
+        proxy: None,
+        lookup: Lookup {
+            server: Some("10.0.0.2:53".into()),
+            addresses: vec![address.into()],
+            ms: 2,
+            error: None,
+        },
+        tcp: Step::Done {
+            ms: 3,
+            detail: format!("connected to {address}:443"),
+        },
+        tls: Step::Done {
+            ms: 11,
+            detail: format!("TLSv1.3 with {service}.us-east-1.amazonaws.com, certificate trusted"),
+        },
+    }
+}
+
 fn statuses(report: &Report, status: Status) -> BTreeSet<&str> {
     report
         .checks
@@ -424,7 +462,11 @@ fn checks_run_after_their_dependencies() {
         }
         seen.insert(f.id.as_str());
     }
-    assert_eq!(seen.len(), REGISTRY.len());
+    let local = REGISTRY
+        .iter()
+        .filter(|c| c.id.starts_with("local."))
+        .count();
+    assert_eq!(seen.len() + local, REGISTRY.len());
 }
 
 // ---- healthy shapes ---------------------------------------------------------------------------
@@ -487,6 +529,7 @@ fn missing_instance_fails_found_names_the_region_and_skips_the_rest() {
             "instance.found",
             "session.document",
             "operator.identity",
+            "operator.network",
             "operator.plugin"
         ]
     );
@@ -1432,7 +1475,7 @@ fn the_path_is_plain_serialisable_data() {
 #[test]
 fn checks_of_an_unobserved_vantage_point_are_one_line_not_a_row_of_skips() {
     use crate::catalog::tests::{catalog_of, page_from};
-    use crate::facts::{InstanceFacts, Vantage};
+    use crate::facts::Vantage;
     let catalog = catalog_of(&[
         page_from("a.api", "a", "aws", &[]),
         page_from("a.inside", "a", "instance", &[]),
@@ -1482,7 +1525,7 @@ fn checks_of_an_unobserved_vantage_point_are_one_line_not_a_row_of_skips() {
         report.headline()
     );
 
-    facts.instance = Some(InstanceFacts::default());
+    facts.instance = local::healthy_local().instance;
     facts.operator = None;
     let report = super::run_catalog(&catalog, judged, &facts, Stats::default());
     let ran: Vec<&str> = report.checks.iter().map(|f| f.id.as_str()).collect();
@@ -1494,14 +1537,23 @@ fn checks_of_an_unobserved_vantage_point_are_one_line_not_a_row_of_skips() {
 #[test]
 fn today_s_checks_all_run_on_facts_gathered_through_aws() {
     let report = run(&private_with_endpoints());
+    // Only what a shell on the instance sees is left to `ssm-doctor local`.
+    let unobserved: Vec<Vantage> = report.not_observed.iter().map(|n| n.vantage).collect();
+    assert_eq!(unobserved, [Vantage::Instance]);
+    let local = report.not_observed[0].checks.len();
+    assert_eq!(report.checks.len() + local, Catalog::get().ids().count());
+
+    let mut everywhere = private_with_endpoints();
+    everywhere.instance = local::healthy_local().instance;
+    let report = run(&everywhere);
     assert!(report.not_observed.is_empty(), "{:?}", report.not_observed);
-    assert_eq!(report.checks.len(), Catalog::get().ids().count());
     let json = serde_json::to_value(&report).unwrap();
     assert!(json.get("not_observed").is_none(), "left out when empty");
 }
 mod cases;
 mod console;
 mod forward;
+mod local;
 mod preferences;
 mod simulation;
 
@@ -1730,13 +1782,14 @@ fn without_the_operator_side_its_checks_are_one_line() {
     f.operator = None;
     let report = run(&f);
     assert!(report.checks.iter().all(|c| !c.id.starts_with("operator.")));
-    let [group] = report.not_observed.as_slice() else {
+    let [group, _inside] = report.not_observed.as_slice() else {
         panic!("{:?}", report.not_observed);
     };
     assert_eq!(
         group.checks,
         [
             "operator.identity",
+            "operator.network",
             "operator.permission",
             "operator.plugin"
         ]

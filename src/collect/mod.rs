@@ -256,6 +256,11 @@ impl Aws {
         self.limited(counted, || Some(Err(self.expired()))).await
     }
 
+    /// The region its clients ask.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
     /// Whether its collections read the operator's side.
     pub fn observes_operator(&self) -> bool {
         self.observe_operator

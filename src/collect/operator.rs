@@ -202,6 +202,7 @@ impl Aws {
             identity,
             machine: Fetch::not_applicable("probed apart from the AWS calls"),
             simulation: Fetch::not_applicable("not simulated"),
+            network: Fetch::not_applicable("probed apart from the AWS calls"),
         }
     }
 

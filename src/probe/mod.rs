@@ -1,5 +1,5 @@
 //! The probe boundary: the only code that looks at the machine ssm-doctor runs on (programs on
-//! `PATH`, and later the network path and the instance from inside). Like `collect/` for AWS, it
+//! `PATH`, the network path to AWS's endpoints, and the instance from inside). Like `collect/` for AWS, it
 //! turns what it finds into facts — a program that is missing, crashes or hangs becomes evidence,
 //! never an abort — and nothing else in the tool runs a process.
 
@@ -9,6 +9,12 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+pub mod agent;
+pub mod imds;
+pub mod instance;
+pub mod net;
+pub mod operator;
 
 /// The plugin the AWS CLI hands sessions to.
 pub const PLUGIN: &str = "session-manager-plugin";
@@ -67,7 +73,7 @@ fn machine_within(path: &OsStr, timeout: Duration) -> Machine {
 }
 
 /// The first executable file named `name` (with the platform's suffix) in `path`.
-fn find(path: &OsStr, name: &str) -> Option<PathBuf> {
+pub fn find(path: &OsStr, name: &str) -> Option<PathBuf> {
     let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
     // An empty entry would mean the current directory: a shell may search it, ssm-doctor won't.
     std::env::split_paths(path)
@@ -91,21 +97,49 @@ fn is_executable(path: &Path) -> bool {
 /// What `program --version` prints, or why the probe could not tell; and how the program ended
 /// when it crashed (then there is no version to read).
 fn version_of(program: &Path, timeout: Duration) -> (Fetch<String>, Option<String>) {
-    let action = format!("{} --version", program.display());
+    let ran = match run(program, &["--version"], timeout) {
+        Ok(ran) => ran,
+        Err(failed) => return (failed, None),
+    };
+    let first_line = |text: &str| text.lines().next().unwrap_or_default().trim().to_string();
+    match (ran.status.success(), first_line(&ran.stdout)) {
+        (true, version) if !version.is_empty() => (Fetch::collected(version), None),
+        (true, _) => (
+            Fetch::Failed {
+                action: format!("{} --version", program.display()),
+                reason: "it printed no version".to_string(),
+            },
+            None,
+        ),
+        (false, _) => (
+            Fetch::not_applicable("it crashed"),
+            Some(format!("{}: {}", ran.status, first_line(&ran.stderr))),
+        ),
+    }
+}
+
+/// How a program run by a probe ended, and the start of what it printed.
+pub struct Ran {
+    pub status: std::process::ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `program` with `args`, no input, for at most `timeout`; a program that cannot start or
+/// does not end in time is the `Failed` fetch saying so.
+pub fn run<T>(program: &Path, args: &[&str], timeout: Duration) -> Result<Ran, Fetch<T>> {
+    let action = format!("{} {}", program.display(), args.join(" "));
     let failed = |reason: String| Fetch::Failed {
         action: action.clone(),
         reason,
     };
-    let mut child = match Command::new(program)
-        .arg("--version")
+    let mut child = Command::new(program)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-    {
-        Ok(child) => child,
-        Err(e) => return (failed(format!("cannot run it: {e}")), None),
-    };
+        .map_err(|e| failed(format!("cannot run it: {e}")))?;
     let started = Instant::now();
     let status = loop {
         match child.try_wait() {
@@ -116,30 +150,28 @@ fn version_of(program: &Path, timeout: Duration) -> (Fetch<String>, Option<Strin
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                let waited = format!("no answer within {} ms", timeout.as_millis());
-                return (failed(waited), None);
+                return Err(failed(format!(
+                    "no answer within {} ms",
+                    timeout.as_millis()
+                )));
             }
-            Err(e) => return (failed(format!("cannot wait for it: {e}")), None),
+            Err(e) => return Err(failed(format!("cannot wait for it: {e}"))),
         }
     };
     let read = |stream: Option<&mut dyn Read>| {
         let mut text = String::new();
         if let Some(stream) = stream {
-            let _ = stream.take(4096).read_to_string(&mut text);
+            let _ = stream.take(64 * 1024).read_to_string(&mut text);
         }
         text
     };
-    let out = read(child.stdout.as_mut().map(|s| s as &mut dyn Read));
-    let err = read(child.stderr.as_mut().map(|s| s as &mut dyn Read));
-    let first_line = |text: &str| text.lines().next().unwrap_or_default().trim().to_string();
-    match (status.success(), first_line(&out)) {
-        (true, version) if !version.is_empty() => (Fetch::collected(version), None),
-        (true, _) => (failed("it printed no version".to_string()), None),
-        (false, _) => (
-            Fetch::not_applicable("it crashed"),
-            Some(format!("{status}: {}", first_line(&err))),
-        ),
-    }
+    let stdout = read(child.stdout.as_mut().map(|s| s as &mut dyn Read));
+    let stderr = read(child.stderr.as_mut().map(|s| s as &mut dyn Read));
+    Ok(Ran {
+        status,
+        stdout,
+        stderr,
+    })
 }
 
 #[cfg(all(test, unix))]

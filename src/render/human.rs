@@ -14,14 +14,18 @@ pub fn render(report: &Report, color: bool) -> String {
     let paint = Paint(color);
     let mut out = String::new();
     let t = &report.target;
-    let account = t.account.as_deref().unwrap_or("unknown account");
+    // `ssm-doctor local` knows no account: it asks no AWS API.
+    let account = t
+        .account
+        .as_deref()
+        .map_or(String::new(), |a| format!(" · account {a}"));
     let document = match t.document.as_str() {
         DEFAULT_DOCUMENT => String::new(),
         other => format!(" · document {other}"),
     };
     let _ = writeln!(
         out,
-        "{} {} · account {account} · {}{document}\n",
+        "{} {}{account} · {}{document}\n",
         paint.bold("ssm-doctor"),
         paint.bold(&t.instance_id),
         t.region

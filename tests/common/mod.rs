@@ -15,13 +15,15 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 /// The binary with an empty environment but PATH, and instance metadata off, so that nothing from
-/// the developer's shell (AWS_PROFILE, AWS_REGION, credentials) leaks into a run.
+/// the developer's shell (AWS_PROFILE, AWS_REGION, credentials) leaks into a run; the network
+/// probes ask a DNS server on loopback that is not there, so no question leaves the machine.
 pub fn command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ssm-doctor"));
     command
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_EC2_METADATA_DISABLED", "true");
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("SSM_DOCTOR_RESOLVER", "127.0.0.1:9");
     command
 }
 

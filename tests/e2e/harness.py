@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import endpoint_stubs
 from scenarios import PLUGIN_VERSION, Lab, Scenario
 
 E2E_DIR = Path(__file__).resolve().parent
@@ -89,6 +90,10 @@ def seed(emulator: Any, scenario: Scenario, index: int) -> Seeded:
     return seeded
 
 
+#: A developer's proxy settings never reach a run: scenarios set their own.
+PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+
+
 def fake_bin(plugin: str | None) -> Path:
     """The runs' whole PATH: a fake ``session-manager-plugin`` printing ``plugin`` (none when
     None) and an ``aws`` that is never run. Nothing of the machine's PATH leaks in: the result
@@ -108,9 +113,13 @@ def fake_bin(plugin: str | None) -> Path:
 
 
 def tool_env(endpoint: str, access_key: str, secret_key: str = "e2e-dummy-secret",
-             session_token: str | None = None, plugin: str | None = PLUGIN_VERSION) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+             session_token: str | None = None, plugin: str | None = PLUGIN_VERSION,
+             extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k.lower() not in PROXY_VARIABLES}
     env["PATH"] = str(fake_bin(plugin))
+    # The operator's network probe asks the loopback stubs, never the machine's resolver.
+    env.update(endpoint_stubs.environment())
     if session_token:
         env["AWS_SESSION_TOKEN"] = session_token
     env.update(
@@ -125,25 +134,29 @@ def tool_env(endpoint: str, access_key: str, secret_key: str = "e2e-dummy-secret
         no_proxy="127.0.0.1,localhost",
         NO_COLOR="1",
     )
+    env.update(extra_env or {})
     return env
 
 
 def run_tool(endpoint: str, instance_id: str, region: str, *, access_key: str,
              secret_key: str = "e2e-dummy-secret", session_token: str | None = None,
              plugin: str | None = PLUGIN_VERSION, extra: list[str] = (),
+             extra_env: dict[str, str] | None = None,
              name: str | None = None, output_json: bool = True,
              timeout: int = TIMEOUT_SECONDS, max_attempts: int = MAX_ATTEMPTS) -> Run:
     args = [instance_id]
     if name:
         args += ["--save-facts", str(OUT / f"{name}.facts.json")]
     return run_binary(endpoint, args + list(extra), region, access_key=access_key,
-                      secret_key=secret_key, session_token=session_token, plugin=plugin, name=name,
+                      secret_key=secret_key, session_token=session_token, plugin=plugin,
+                      extra_env=extra_env, name=name,
                       output_json=output_json, timeout=timeout, max_attempts=max_attempts)
 
 
 def run_binary(endpoint: str, args: list[str], region: str, *, access_key: str,
                secret_key: str = "e2e-dummy-secret", session_token: str | None = None,
-               plugin: str | None = PLUGIN_VERSION, stdin: str | None = None,
+               plugin: str | None = PLUGIN_VERSION, extra_env: dict[str, str] | None = None,
+               stdin: str | None = None,
                name: str | None = None, output_json: bool = True,
                timeout: int = TIMEOUT_SECONDS, max_attempts: int = MAX_ATTEMPTS) -> Run:
     """The binary with ``args`` (instance ids and/or selectors first), ``--region``, JSON output
@@ -157,7 +170,7 @@ def run_binary(endpoint: str, args: list[str], region: str, *, access_key: str,
     started = time.monotonic()
     try:
         proc = subprocess.run(
-            cmd, env=tool_env(endpoint, access_key, secret_key, session_token, plugin),
+            cmd, env=tool_env(endpoint, access_key, secret_key, session_token, plugin, extra_env),
             capture_output=True, text=True,
             timeout=SUBPROCESS_TIMEOUT,
             **({"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}),
@@ -189,7 +202,7 @@ def run_all(emulator: Any, seeded: list[Seeded], jobs: int) -> dict[str, Run]:
         return s.scenario.name, run_tool(
             emulator.url, s.ids["instance"], s.scenario.run_region or s.scenario.region,
             access_key=s.access_key, secret_key=s.secret_key, session_token=s.session_token,
-            plugin=s.scenario.plugin,
+            plugin=s.scenario.plugin, extra_env=s.scenario.env,
             extra=s.scenario.args, name=s.scenario.name, timeout=s.scenario.timeout,
         )
 

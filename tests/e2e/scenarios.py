@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import endpoint_stubs
+
 ACCOUNT = "123456789012"
 #: The pseudo-status of a check the run did not observe from (report's ``not_observed``).
 NOT_OBSERVED = "not_observed"
@@ -195,6 +197,7 @@ class Scenario:
     run_region: str | None = None  # --region of the run, when not the seeded region
     own_caller: bool = False  # the run signs as the scenario's own operator (Lab.operator_*)
     plugin: str | None = PLUGIN_VERSION  # what the run's plugin prints; None: not on PATH
+    env: dict[str, str] = field(default_factory=dict)  # on top of the run's environment
     doc: str = ""
 
     def expected_statuses(self) -> dict[str, str]:
@@ -220,10 +223,12 @@ class Scenario:
                 statuses[check] = "skip"
             elif "error" in deps:  # what could not be evaluated leaves its dependents unknown too
                 statuses[check] = "error"
-        if "--no-operator" in self.args:  # listed in the report's not_observed, not judged
-            for check, page in PAGES.items():
-                if page["vantage"] == "operator":
-                    statuses[check] = NOT_OBSERVED
+        # Listed in the report's not_observed, not judged: what only `ssm-doctor local` sees on
+        # the instance, and the operator's side with --no-operator.
+        unobserved = {"instance"} | ({"operator"} if "--no-operator" in self.args else set())
+        for check, page in PAGES.items():
+            if page["vantage"] in unobserved:
+                statuses[check] = NOT_OBSERVED
         return statuses
 
 
@@ -1102,6 +1107,36 @@ SCENARIOS: list[Scenario] = [
         lambda lab: public_shape(lab),
         exit_code=1, baseline=PUBLIC, expect_fail={"operator.plugin"}, plugin="1.2.889.0",
         expect_message={"operator.plugin": ["1.2.889.0"]},
+    ),
+    Scenario(
+        "healthy-operator-network",
+        lambda lab: public_shape(lab),
+        exit_code=0, baseline=PUBLIC,
+        expect_message={"operator.network": [
+            "ssmmessages.us-east-1.amazonaws.com → 127.0.0.1", "TLSv1.3 in",
+            # the CLI's ssm endpoint is the emulator's (AWS_ENDPOINT_URL): plain HTTP
+            "127.0.0.1 (from AWS_ENDPOINT_URL) → 127.0.0.1"]},
+        doc="Every run resolves and reaches the loopback stand-ins of the endpoints "
+        "(endpoint_stubs.py); this one pins what operator.network says.",
+    ),
+    Scenario(
+        "broken-operator-proxy-down",
+        lambda lab: public_shape(lab),
+        exit_code=1, baseline=PUBLIC, expect_fail={"operator.network"},
+        env={"HTTPS_PROXY": "http://operator:s3cret@127.0.0.1:9"},
+        expect_message={"operator.network": ["the proxy http://127.0.0.1:9: ", "refused"]},
+        doc="HTTPS_PROXY names a proxy that is down: sessions cannot reach ssmmessages (the "
+        "emulator, in NO_PROXY, still answers). The proxy's password is never shown.",
+    ),
+    Scenario(
+        "broken-operator-tls-inspection",
+        lambda lab: public_shape(lab),
+        exit_code=1, baseline=PUBLIC, expect_fail={"operator.network"},
+        env={"SSL_CERT_FILE": str(endpoint_stubs.TLS_DIR / "untrusted.pem"),
+             "AWS_CA_BUNDLE": str(endpoint_stubs.CA_FILE)},
+        expect_message={"operator.network": ["unknown authority", "AWS_CA_BUNDLE="]},
+        doc="The endpoint's certificate comes from a CA the system store lacks (as behind TLS "
+        "inspection) and only AWS_CA_BUNDLE names it: the CLI would work, the plugin not.",
     ),
     Scenario(
         "healthy-operator-sso-role",

@@ -4,6 +4,10 @@
 //! its two rows here (the detailed tests beside them say why and how).
 
 use super::console::{NO_CREDENTIALS, STARTED, offline_with};
+use super::local::{
+    ACCESS_DENIED, agent_stopped, healthy_local, imds_down, log_with, proxy_without_imds_exemption,
+    ssm_port_closed, ssmmessages_nxdomain, untrusted_certificate,
+};
 use super::preferences::{dhmc_instance, encrypted_with_kms, logging_to_s3};
 use super::*;
 
@@ -147,6 +151,25 @@ const CASES: &[Case] = &[
     case("operator.permission", Status::Fail, || with(private_with_endpoints, |f| {
         operator_mut(f).inline_policies = Fetch::collected(vec![]);
     })),
+    case("operator.network", Status::Pass, private_with_endpoints),
+    case("operator.network", Status::Fail, || with(private_with_endpoints, |f| {
+        collected_mut(&mut f.operator.as_mut().unwrap().network).endpoints[0].tcp =
+            Step::Failed { ms: 5000, error: "connection timed out".into() };
+    })),
+    case("local.metadata", Status::Pass, healthy_local),
+    case("local.metadata", Status::Fail, || with(healthy_local, imds_down)),
+    case("local.dns", Status::Pass, healthy_local),
+    case("local.dns", Status::Fail, || with(healthy_local, ssmmessages_nxdomain)),
+    case("local.tcp-443", Status::Pass, healthy_local),
+    case("local.tcp-443", Status::Fail, || with(healthy_local, ssm_port_closed)),
+    case("local.tls", Status::Pass, healthy_local),
+    case("local.tls", Status::Fail, || with(healthy_local, untrusted_certificate)),
+    case("local.proxy", Status::Pass, healthy_local),
+    case("local.proxy", Status::Fail, || with(healthy_local, proxy_without_imds_exemption)),
+    case("local.agent-service", Status::Pass, healthy_local),
+    case("local.agent-service", Status::Fail, || with(healthy_local, agent_stopped)),
+    case("local.agent-log", Status::Pass, healthy_local),
+    case("local.agent-log", Status::Fail, || with(healthy_local, log_with(&[ACCESS_DENIED]))),
     case("operator.plugin", Status::Pass, private_with_endpoints),
     case("operator.plugin", Status::Fail, || with(private_with_endpoints, |f| {
         machine_mut(f).plugin = None;

@@ -1,0 +1,385 @@
+//! The instance seen from inside (`ssm-doctor local`): its metadata service, how the agent's
+//! endpoints resolve and connect, the proxy settings, the agent's service and its log.
+
+use super::Context;
+use super::agent::Explained;
+use super::endpoints::{broken_step, steps};
+use super::outcome::{CheckResult, Outcome, need};
+use crate::analysis::ipv4::Cidr;
+use crate::facts::{Fetch, InstanceFacts, Reach, Step};
+use crate::probe::net::{Proxy, bypasses};
+
+/// The address the agent's credentials come from: a proxy must not be asked for it.
+const IMDS_ADDRESS: &str = "169.254.169.254";
+
+fn instance<'a>(ctx: &Context<'a>) -> Result<&'a InstanceFacts, Outcome> {
+    ctx.facts
+        .instance
+        .as_ref()
+        .ok_or_else(|| Outcome::skip("The instance was not observed from inside."))
+}
+
+/// local.metadata: IMDS answers, with the instance's identity and its role's credentials.
+pub fn metadata(ctx: &Context) -> CheckResult {
+    let metadata = match &instance(ctx)?.metadata {
+        Fetch::Failed { action, reason } => {
+            return Ok(Outcome::fail(format!(
+                "The instance metadata service does not answer ({action}: {reason}): the agent \
+                 cannot learn its region or get credentials."
+            ))
+            .with("failed_call", action));
+        }
+        other => need(other)?,
+    };
+    let identity = format!(
+        "{} in {}, {} ({})",
+        metadata
+            .instance_id
+            .as_deref()
+            .unwrap_or("an unknown instance"),
+        metadata.region.as_deref().unwrap_or("an unknown region"),
+        metadata.vpc_id.as_deref().unwrap_or("an unknown VPC"),
+        metadata.vpc_cidrs.join(", ")
+    );
+    let version = if metadata.v2 { "IMDSv2" } else { "IMDSv1" };
+    let outcome = match (&metadata.role, &metadata.credentials) {
+        (None, _) => Outcome::warn(format!(
+            "{version} answers at {}: {identity}. No instance profile: the agent needs Default \
+             Host Management Configuration (with IMDSv2) for credentials.",
+            metadata.endpoint
+        )),
+        (Some(role), Step::Failed { error, .. }) => Outcome::fail(format!(
+            "{version} answers at {}: {identity}, but the credentials of role {role} cannot be \
+             fetched: {error}.",
+            metadata.endpoint
+        )),
+        (Some(role), _) if !metadata.v2 => Outcome::warn(format!(
+            "Only IMDSv1 answers at {} (no token: {}): {identity}, role {role}. Agents and \
+             Default Host Management Configuration need IMDSv2 tokens; the hop limit or a proxy \
+             may be in the way.",
+            metadata.endpoint,
+            metadata.token_error.as_deref().unwrap_or("refused")
+        )),
+        (Some(role), credentials) => {
+            let expiry = match credentials {
+                Step::Done { detail, .. } => format!(" ({detail})"),
+                _ => String::new(),
+            };
+            Outcome::pass(format!(
+                "{version} answers at {}: {identity}; role {role} serves credentials{expiry}.",
+                metadata.endpoint
+            ))
+        }
+    };
+    Ok(outcome.with("metadata", metadata))
+}
+
+/// The endpoints probed on the instance, or the outcome saying why there are none.
+fn endpoints<'a>(ctx: &Context<'a>) -> Result<&'a [Reach], Outcome> {
+    need(&instance(ctx)?.endpoints).map(Vec::as_slice)
+}
+
+/// Where an address sits for a subnet that may have no internet path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Place {
+    /// Inside the VPC's CIDRs: an interface endpoint of its own.
+    Vpc,
+    /// A private range outside the VPC: an endpoint reached over peering or a transit gateway.
+    Elsewhere,
+    Public,
+}
+
+impl Place {
+    fn of(address: &str, vpc: &[Cidr]) -> Place {
+        let Some(ip) =
+            Cidr::parse(address).filter(|_| address.parse::<std::net::Ipv4Addr>().is_ok())
+        else {
+            return Place::Public;
+        };
+        if vpc.iter().any(|block| block.covers(ip)) {
+            return Place::Vpc;
+        }
+        const PRIVATE: [&str; 4] = [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "100.64.0.0/10",
+        ];
+        let private = PRIVATE
+            .iter()
+            .filter_map(|b| Cidr::parse(b))
+            .any(|block| block.covers(ip));
+        if private {
+            Place::Elsewhere
+        } else {
+            Place::Public
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Place::Vpc => "inside the VPC: an interface endpoint",
+            Place::Elsewhere => {
+                "private, outside the VPC: a central endpoint over peering or a transit gateway"
+            }
+            Place::Public => "public: reached through an internet gateway, NAT or proxy",
+        }
+    }
+}
+
+/// local.dns: each endpoint's name resolves; where the answers point.
+pub fn dns(ctx: &Context) -> CheckResult {
+    let reaches = endpoints(ctx)?;
+    let facts = instance(ctx)?;
+    let vpc: Vec<Cidr> = facts
+        .metadata
+        .value()
+        .map(|m| m.vpc_cidrs.iter().filter_map(|c| Cidr::parse(c)).collect())
+        .unwrap_or_default();
+    // Names that fail for one reason are said together: "a, b and c: no server answered".
+    let mut unresolved: Vec<(String, Vec<&str>)> = Vec::new();
+    for r in reaches.iter().filter(|r| !r.lookup.resolved()) {
+        let by = r
+            .lookup
+            .server
+            .as_deref()
+            .map_or(String::new(), |s| format!(" (answered by {s})"));
+        let why = format!("{}{by}", r.lookup.error.as_deref().unwrap_or("no address"));
+        match unresolved.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, hosts)) => hosts.push(&r.host),
+            None => unresolved.push((why, vec![&r.host])),
+        }
+    }
+    let unresolved: Vec<String> = unresolved
+        .into_iter()
+        .map(|(why, hosts)| format!("{}: {why}", hosts.join(", ")))
+        .collect();
+    let placed: Vec<(&Reach, Place)> = reaches
+        .iter()
+        .filter(|r| r.lookup.resolved())
+        .map(|r| (r, Place::of(&r.lookup.addresses[0], &vpc)))
+        .collect();
+    let answers: Vec<String> = placed
+        .iter()
+        .map(|(r, place)| {
+            let by = r.lookup.server.as_deref().unwrap_or("?");
+            format!(
+                "{} → {} ({}; answered by {by})",
+                r.service,
+                r.lookup.addresses.join(", "),
+                place.words()
+            )
+        })
+        .collect();
+    let in_vpc: Vec<&str> = placed
+        .iter()
+        .filter(|(_, p)| *p == Place::Vpc)
+        .map(|(r, _)| r.service.as_str())
+        .collect();
+    let outside: Vec<&str> = placed
+        .iter()
+        .filter(|(_, p)| *p != Place::Vpc)
+        .map(|(r, _)| r.service.as_str())
+        .collect();
+    let outcome = if !unresolved.is_empty() {
+        Outcome::fail(format!(
+            "On the instance, names the agent needs do not resolve: {}.{}",
+            unresolved.join("; "),
+            if answers.is_empty() {
+                String::new()
+            } else {
+                format!(" The others: {}.", answers.join("; "))
+            }
+        ))
+    } else if !in_vpc.is_empty() && !outside.is_empty() {
+        Outcome::warn(format!(
+            "The names resolve, but {} to the VPC's endpoints and {} outside the VPC: in a subnet \
+             without an internet path (or a proxy), {} cannot be reached. {}.",
+            in_vpc.join(", "),
+            outside.join(", "),
+            outside.join(", "),
+            answers.join("; ")
+        ))
+        .var("missing_services", outside.join(", "))
+    } else {
+        Outcome::pass(format!("On the instance: {}.", answers.join("; ")))
+    };
+    let cidrs: Vec<String> = vpc.iter().map(ToString::to_string).collect();
+    Ok(outcome
+        .with(
+            "lookups",
+            reaches
+                .iter()
+                .map(|r| (&r.host, &r.lookup))
+                .collect::<Vec<_>>(),
+        )
+        .with("vpc_cidrs", cidrs))
+}
+
+/// The agent's proxy, as the probes used it, for the words of a failed connection.
+fn proxy_hint(reaches: &[Reach]) -> &'static str {
+    if reaches.iter().all(|r| r.proxy.is_none()) {
+        " The agent has no proxy configured: if this network reaches AWS only through one, set \
+         it for the agent (local.proxy)."
+    } else {
+        ""
+    }
+}
+
+/// local.tcp-443: a TCP connection opens to each endpoint (through the agent's proxy, if any).
+pub fn tcp(ctx: &Context) -> CheckResult {
+    let reaches = endpoints(ctx)?;
+    let failed: Vec<String> = reaches
+        .iter()
+        .filter_map(|r| match &r.tcp {
+            Step::Failed { .. } => broken_step(r),
+            _ => None,
+        })
+        .collect();
+    let outcome = if failed.is_empty() {
+        let opened: Vec<String> = reaches.iter().filter(|r| r.tcp.done()).map(steps).collect();
+        Outcome::pass(format!("Connections open: {}.", opened.join("; ")))
+    } else {
+        Outcome::fail(format!(
+            "From the instance, {}.{}",
+            failed.join("; "),
+            proxy_hint(reaches)
+        ))
+    };
+    Ok(outcome.with(
+        "connections",
+        reaches
+            .iter()
+            .map(|r| (&r.host, &r.tcp))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// local.tls: the TLS handshake with each endpoint's name completes against the trust store.
+pub fn tls(ctx: &Context) -> CheckResult {
+    let reaches = endpoints(ctx)?;
+    let failed: Vec<String> = reaches
+        .iter()
+        .filter_map(|r| match &r.tls {
+            Step::Failed { .. } => broken_step(r),
+            _ => None,
+        })
+        .collect();
+    let outcome = if failed.is_empty() {
+        let done: Vec<String> = reaches.iter().filter(|r| r.tls.done()).map(steps).collect();
+        Outcome::pass(format!("TLS handshakes complete: {}.", done.join("; ")))
+    } else {
+        Outcome::fail(format!("From the instance, {}.", failed.join("; ")))
+    };
+    Ok(outcome.with(
+        "handshakes",
+        reaches
+            .iter()
+            .map(|r| (&r.host, &r.tls))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// local.proxy: the proxy settings in force; a proxy that would also be asked for IMDS fails.
+pub fn proxy(ctx: &Context) -> CheckResult {
+    let proxies = &instance(ctx)?.proxies;
+    let mut problems = Vec::new();
+    let mut shown = Vec::new();
+    let mut worst_is_agent = false;
+    for settings in proxies {
+        let lookup = |name: &str| {
+            settings
+                .variables
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let any_proxy = ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"]
+            .iter()
+            .find_map(|n| lookup(n));
+        let (_, no_proxy) = crate::probe::net::proxy_from(lookup);
+        let listed: Vec<String> = settings
+            .variables
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        shown.push(format!("{}: {}", settings.source, listed.join(" ")));
+        if let Some(url) = any_proxy
+            && !bypasses(&no_proxy, IMDS_ADDRESS)
+        {
+            let shown_url = Proxy::parse(&url).map(|p| p.shown).unwrap_or(url);
+            problems.push(format!(
+                "{} sends requests through {shown_url} without {IMDS_ADDRESS} in no_proxy",
+                settings.source
+            ));
+            worst_is_agent |= settings.source != crate::probe::instance::ENVIRONMENT;
+        }
+    }
+    let outcome = if proxies.is_empty() {
+        Outcome::pass(
+            "No proxy is configured, for the agent's service or in this shell: the agent connects directly.",
+        )
+    } else if problems.is_empty() {
+        Outcome::pass(format!(
+            "Proxy settings: {}; IMDS is reached directly.",
+            shown.join("; ")
+        ))
+    } else {
+        let message = format!(
+            "{}: the agent would ask the proxy for its credentials (IMDS) and get none. Settings: {}.",
+            problems.join("; "),
+            shown.join("; ")
+        );
+        if worst_is_agent {
+            Outcome::fail(message)
+        } else {
+            Outcome::warn(message)
+        }
+    };
+    Ok(outcome.with("proxies", proxies))
+}
+
+/// local.agent-service: amazon-ssm-agent is installed and running.
+pub fn agent_service(ctx: &Context) -> CheckResult {
+    let service = need(&instance(ctx)?.service)?;
+    let outcome = if !service.installed {
+        Outcome::fail(format!(
+            "The amazon-ssm-agent service is not installed ({}: {}).",
+            service.manager, service.state
+        ))
+    } else if !service.running {
+        Outcome::fail(format!(
+            "The amazon-ssm-agent service is installed but not running ({}: {}): nothing on the \
+             instance talks to Systems Manager.",
+            service.manager, service.state
+        ))
+    } else {
+        Outcome::pass(format!(
+            "The amazon-ssm-agent service runs ({}: {}).",
+            service.manager, service.state
+        ))
+    };
+    Ok(outcome.with("service", service))
+}
+
+/// local.agent-log: the agent's latest errors, explained by the known signatures.
+pub fn agent_log(ctx: &Context) -> CheckResult {
+    let log = need(&instance(ctx)?.log)?;
+    let files = log.files.join(", ");
+    let explained = Explained::from(&log.lines);
+    let outcome =
+        if let Some(outcome) = explained.outcome(&format!("The agent's log ({files}) says")) {
+            outcome
+        } else if log.lines.is_empty() {
+            Outcome::pass(format!("The agent's log ({files}) shows no recent error."))
+        } else {
+            let last = log.lines.last().map(String::as_str).unwrap_or_default();
+            Outcome::warn(format!(
+                "The agent's log ({files}) shows {} error line(s) of no known kind; the latest: \
+             \"{}\".",
+                log.lines.len(),
+                crate::text::one_line(last, 200)
+            ))
+        };
+    Ok(explained.evidence(outcome.with("lines", &log.lines)))
+}

@@ -1,0 +1,141 @@
+//! `ssm-doctor local`: the instance observed from inside — IMDS, the endpoints the agent needs
+//! reached the agent's way, the proxy settings, the agent's service and log — as one `Facts`.
+
+use super::net::{self, Endpoint, Network, Proxy};
+use super::{agent, imds};
+use crate::facts::{
+    FACTS_SCHEMA_VERSION, Facts, Fetch, InstanceFacts, ProxySettings, Reach, Target,
+};
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The source of the proxy settings of the shell `ssm-doctor local` runs in.
+pub const ENVIRONMENT: &str = "this shell's environment";
+
+/// The services the agent always talks to.
+pub const AGENT_SERVICES: [&str; 3] = ["ssm", "ssmmessages", "ec2messages"];
+/// The other services `--service` may add (session logging and encryption).
+pub const OPTIONAL_SERVICES: [&str; 3] = ["s3", "kms", "logs"];
+
+/// Where and how `ssm-doctor local` looks.
+pub struct Local {
+    /// IMDS's address (`AWS_EC2_METADATA_SERVICE_ENDPOINT`, else the default).
+    pub imds: String,
+    /// `--region`: wins over IMDS's.
+    pub region: Option<String>,
+    /// `--resolver`: the DNS server asked instead of the system's.
+    pub resolver: Option<SocketAddr>,
+    /// The port probed instead of 443 (tests).
+    pub https_port: u16,
+    /// Where the agent's files are read (`/`, or a mounted volume).
+    pub root: PathBuf,
+    /// The services probed beyond the agent's own.
+    pub services: Vec<String>,
+    pub timeout: Duration,
+    /// `PATH`, where the service manager is looked for.
+    pub path: OsString,
+    /// The shell's proxy variables.
+    pub environment: Vec<(String, String)>,
+}
+
+/// The proxy the agent's connections go through: its service's `https_proxy` (the shell's
+/// settings do not reach a service), and its `no_proxy`.
+fn agent_proxy(settings: &[ProxySettings]) -> (Option<String>, Vec<String>) {
+    let service: Vec<&ProxySettings> = settings
+        .iter()
+        .filter(|s| s.source != ENVIRONMENT)
+        .collect();
+    net::proxy_from(|name| {
+        service.iter().rev().find_map(|s| {
+            s.variables
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    })
+}
+
+/// Everything `local` observes, as the facts of the instance IMDS names.
+pub async fn observe(local: &Local) -> Facts {
+    let metadata = imds::observe(&local.imds).await;
+    let region = local
+        .region
+        .clone()
+        .or_else(|| metadata.value().and_then(|m| m.region.clone()));
+    let mut proxies = Vec::new();
+    if !local.environment.is_empty() {
+        proxies.push(ProxySettings {
+            source: ENVIRONMENT.to_string(),
+            variables: local
+                .environment
+                .iter()
+                .map(|(k, v)| (k.clone(), net::without_credentials(v)))
+                .collect(),
+        });
+    }
+    proxies.extend(agent::service_proxies(&local.root));
+    let endpoints = match &region {
+        Some(region) => Fetch::collected(reach_all(local, region, &proxies).await),
+        None => Fetch::Failed {
+            action: "finding the instance's region".to_string(),
+            reason: "IMDS did not say it and no --region was given".to_string(),
+        },
+    };
+    let path = local.path.clone();
+    let service = tokio::task::spawn_blocking(move || agent::service(&path))
+        .await
+        .unwrap_or_else(|e| Fetch::Failed {
+            action: "asking the service manager about amazon-ssm-agent".to_string(),
+            reason: e.to_string(),
+        });
+    let log = agent::log(&agent::log_files(&local.root));
+    let instance_id = metadata
+        .value()
+        .and_then(|m| m.instance_id.clone())
+        .unwrap_or_else(|| "unknown".to_string());
+    Facts {
+        schema_version: FACTS_SCHEMA_VERSION,
+        target: Target {
+            instance_id,
+            region: region.unwrap_or_else(|| "unknown".to_string()),
+            document: crate::facts::DEFAULT_DOCUMENT.to_string(),
+            account: None,
+            forward: None,
+        },
+        aws: None,
+        operator: None,
+        instance: Some(InstanceFacts {
+            metadata,
+            endpoints,
+            proxies,
+            service,
+            log,
+        }),
+    }
+}
+
+/// The agent's endpoints in `region` (and the `--service` ones), all at once, its way.
+async fn reach_all(local: &Local, region: &str, proxies: &[ProxySettings]) -> Vec<Reach> {
+    let (proxy, no_proxy) = agent_proxy(proxies);
+    let proxy = proxy.and_then(|url| Proxy::parse(&url).ok());
+    let network = Network {
+        servers: net::nameservers(local.resolver),
+        hosts_file: Some(local.root.join("etc/hosts")),
+        proxy,
+        no_proxy,
+        tls: net::system_trust(),
+        timeout: local.timeout,
+    };
+    let services = AGENT_SERVICES
+        .iter()
+        .map(|s| s.to_string())
+        .chain(local.services.iter().cloned());
+    let probes = services.map(|service| {
+        let endpoint = Endpoint::regional(&service, region, local.https_port);
+        let network = &network;
+        async move { net::reach(network, endpoint).await }
+    });
+    futures::future::join_all(probes).await
+}
