@@ -181,7 +181,7 @@ pub struct Diagnose {
 
     /// Ask this DNS server (IP or IP:PORT) instead of the system's when probing your machine's
     /// path to Session Manager's endpoints
-    #[arg(long, value_name = "IP[:PORT]", env = "SSM_DOCTOR_RESOLVER", value_parser = parse_resolver, conflicts_with = "facts")]
+    #[arg(long, value_name = "IP[:PORT]", env = "SSM_DOCTOR_RESOLVER", value_parser = parse_resolver)]
     pub resolver: Option<std::net::SocketAddr>,
 }
 

@@ -93,14 +93,15 @@ pub async fn diagnose(source: Source<'_>, session: &Session) -> Result<Diagnosis
                 timeout: session.network.timeout,
                 environment: |name| std::env::var(name).ok(),
             };
-            let reaching = async {
-                match aws.observes_operator() {
-                    true => Some(probe::operator::observe(&path).await),
-                    false => None,
-                }
+            // Probed beside the AWS calls; abandoned when they cannot start (nothing is judged).
+            let reaching = aws
+                .observes_operator()
+                .then(|| tokio::spawn(async move { probe::operator::observe(&path).await }));
+            let mut collected = aws.collect(selection, document).await?;
+            let network = match reaching {
+                Some(task) => Some(task.await.unwrap_or_else(|e| Err(e.to_string()))),
+                None => None,
             };
-            let (collected, network) = tokio::join!(aws.collect(selection, document), reaching);
-            let mut collected = collected?;
             let network = network.map(|probed| match probed {
                 Ok(network) => Fetch::collected(network),
                 Err(reason) => Fetch::Failed {

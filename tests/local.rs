@@ -201,6 +201,17 @@ fn a_healthy_instance_passes_and_the_report_names_it() {
     // The AWS side was not observed: listed with how to see it, not judged.
     let unobserved = report["not_observed"].to_string();
     assert!(unobserved.contains("iam.profile"), "{unobserved}");
+    // The main command's schema, target and all.
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("docs/output.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema is valid");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
 }
 
 #[test]

@@ -87,7 +87,11 @@ impl<'a> Context<'a> {
             "instance_id" => Some(f.target.instance_id.clone()),
             "region" => Some(f.target.region.clone()),
             "account" => f.account().map(str::to_string),
-            "vpc_id" => instance?.vpc_id.clone(),
+            // On the instance (`ssm-doctor local`), IMDS knows its VPC.
+            "vpc_id" => match instance {
+                Some(instance) => instance.vpc_id.clone(),
+                None => f.instance.as_ref()?.metadata.value()?.vpc_id.clone(),
+            },
             "subnet_id" => instance?.subnet_id.clone(),
             "private_ip" => instance?.private_ip.clone(),
             "security_group_id" => instance?.security_group_ids.first().cloned(),

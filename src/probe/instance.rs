@@ -76,12 +76,19 @@ pub async fn observe(local: &Local) -> Facts {
         });
     }
     proxies.extend(agent::service_proxies(&local.root));
-    let endpoints = match &region {
-        Some(region) => Fetch::collected(reach_all(local, region, &proxies).await),
-        None => Fetch::Failed {
+    let (proxy, no_proxy) = agent_proxy(&proxies);
+    let endpoints = match (&region, proxy.as_deref().map(Proxy::parse).transpose()) {
+        (None, _) => Fetch::Failed {
             action: "finding the instance's region".to_string(),
             reason: "IMDS did not say it and no --region was given".to_string(),
         },
+        (_, Err(reason)) => Fetch::Failed {
+            action: "reading the agent's proxy".to_string(),
+            reason,
+        },
+        (Some(region), Ok(proxy)) => {
+            Fetch::collected(reach_all(local, region, proxy, no_proxy).await)
+        }
     };
     let path = local.path.clone();
     let service = tokio::task::spawn_blocking(move || agent::service(&path))
@@ -116,10 +123,14 @@ pub async fn observe(local: &Local) -> Facts {
     }
 }
 
-/// The agent's endpoints in `region` (and the `--service` ones), all at once, its way.
-async fn reach_all(local: &Local, region: &str, proxies: &[ProxySettings]) -> Vec<Reach> {
-    let (proxy, no_proxy) = agent_proxy(proxies);
-    let proxy = proxy.and_then(|url| Proxy::parse(&url).ok());
+/// The agent's endpoints in `region` (and the `--service` ones), all at once, its way: through
+/// `proxy` but for the hosts `no_proxy` names.
+async fn reach_all(
+    local: &Local,
+    region: &str,
+    proxy: Option<Proxy>,
+    no_proxy: Vec<String>,
+) -> Vec<Reach> {
     let network = Network {
         servers: net::nameservers(local.resolver),
         hosts_file: Some(local.root.join("etc/hosts")),

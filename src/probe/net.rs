@@ -491,13 +491,13 @@ async fn tunnel(
         error,
     };
     let proxy_lookup = lookup(net, &proxy.host).await;
-    let Some(_) = proxy_lookup.addresses.first() else {
+    if proxy_lookup.addresses.is_empty() {
         let why = proxy_lookup.error.unwrap_or_default();
         return Err(failed(format!(
             "the proxy {} does not resolve: {why}",
             proxy.shown
         )));
-    };
+    }
     let (_, mut stream) = connect(net, &proxy_lookup.addresses, proxy.port)
         .await
         .map_err(|step| match step {

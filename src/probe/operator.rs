@@ -99,3 +99,56 @@ fn hosts_file() -> std::path::PathBuf {
         std::path::PathBuf::from("/etc/hosts")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(environment: fn(&str) -> Option<String>) -> Path {
+        Path {
+            region: "eu-west-1".to_string(),
+            resolver: None,
+            https_port: 443,
+            timeout: Duration::from_secs(1),
+            environment,
+        }
+    }
+
+    fn hosts(path: &Path) -> Vec<(String, Option<String>)> {
+        endpoints(path)
+            .into_iter()
+            .map(|e| e.map(|e| (e.host, e.configured_by)).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_clis_ssm_endpoint_follows_the_environment_and_ssmmessages_stays_regional() {
+        let regional = hosts(&path(|_| None));
+        assert_eq!(regional[0].0, "ssmmessages.eu-west-1.amazonaws.com");
+        assert_eq!(
+            regional[1],
+            ("ssm.eu-west-1.amazonaws.com".to_string(), None)
+        );
+
+        let dualstack = hosts(&path(|name| {
+            (name == "AWS_USE_DUALSTACK_ENDPOINT").then(|| "TRUE".to_string())
+        }));
+        assert_eq!(dualstack[1].0, "ssm.eu-west-1.api.aws");
+
+        // The service's own variable wins over the general one.
+        let configured = hosts(&path(|name| match name {
+            "AWS_ENDPOINT_URL_SSM" => {
+                Some("https://vpce-0a1b.ssm.eu-west-1.vpce.amazonaws.com".to_string())
+            }
+            "AWS_ENDPOINT_URL" => Some("http://127.0.0.1:5000".to_string()),
+            _ => None,
+        }));
+        assert_eq!(
+            configured[1],
+            (
+                "vpce-0a1b.ssm.eu-west-1.vpce.amazonaws.com".to_string(),
+                Some("AWS_ENDPOINT_URL_SSM".to_string())
+            )
+        );
+    }
+}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import endpoint_stubs
-from scenarios import PLUGIN_VERSION, Lab, Scenario
+from scenarios import PLUGIN_VERSION, Lab, Scenario, report_statuses
 
 E2E_DIR = Path(__file__).resolve().parent
 ROOT = E2E_DIR.parent.parent
@@ -55,7 +55,7 @@ class Run:
     parse_error: str | None = None
 
     def statuses(self) -> dict[str, str]:
-        return {c["id"]: c["status"] for c in (self.report or {}).get("checks", [])}
+        return report_statuses(self.report)
 
     def check(self, check_id: str) -> dict[str, Any]:
         return next(c for c in self.report["checks"] if c["id"] == check_id)

@@ -232,6 +232,15 @@ class Scenario:
         return statuses
 
 
+def report_statuses(report: dict | None) -> dict[str, str]:
+    """Each check's status in a report; a check it lists as not observed is NOT_OBSERVED."""
+    report = report or {}
+    statuses = {c["id"]: c["status"] for c in report.get("checks", [])}
+    for group in report.get("not_observed", []):
+        statuses |= {c: NOT_OBSERVED for c in group["checks"]}
+    return statuses
+
+
 # ------------------------------------------------------------------------------------------------
 # The seeding toolkit
 # ------------------------------------------------------------------------------------------------

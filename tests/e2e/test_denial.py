@@ -48,7 +48,7 @@ from denial import (
 )
 from emulator import as_moto_enforces
 from harness import OUT, Run, assert_reports_match_schema, run_binary, run_tool
-from scenarios import CHECK_IDS, SESSION_ACTIONS
+from scenarios import CHECK_IDS, SESSION_ACTIONS, report_statuses
 
 ACTIONS = policy_actions()
 EXIT_FOR_VERDICT = {"pass": 0, "warn": 0, "fail": 1, "incomplete": 3}
@@ -177,7 +177,7 @@ def _reports(run: Run, mode: Mode) -> dict[str, dict]:
 
 
 def _statuses(report: dict) -> dict[str, str]:
-    return {c["id"]: c["status"] for c in report["checks"]}
+    return report_statuses(report)
 
 
 def _baseline_lines(reports: dict[str, dict]) -> str:

@@ -38,7 +38,7 @@ from fleet import (
     seed_world,
 )
 from harness import ROOT, Run, assert_reports_match_schema, run_binary
-from scenarios import CHECK_IDS
+from scenarios import CHECK_IDS, report_statuses
 
 EXIT_FOR_VERDICT = {"pass": 0, "warn": 0, "fail": 1, "incomplete": 3}
 VERDICT_WORD = {"pass": "✓ pass", "warn": "! warn", "fail": "✗ fail", "incomplete": "? incomplete"}
@@ -110,7 +110,7 @@ def assert_instance_report(case: FleetCase, world: World, report: dict, context:
     """One entry of ``reports`` (or the single report) against its instance's expectation."""
     iid = report["target"]["instance_id"]
     expected = case.expected_statuses(world, iid)
-    actual = {c["id"]: c["status"] for c in report["checks"]}
+    actual = report_statuses(report)
     assert sorted(actual) == sorted(CHECK_IDS), f"{iid}: check ids differ\n{context}"
     diff = {c: f"expected {expected[c]}, got {actual[c]}" for c in CHECK_IDS
             if expected[c] != actual[c]}

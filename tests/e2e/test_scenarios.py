@@ -24,6 +24,7 @@ from scenarios import (
     AUTH_SCENARIO,
     CHECK_IDS,
     NOT_OBSERVED,
+    PAGES,
     SCENARIOS,
     SESSION_ACTIONS,
     WARN_AT_WORST,
@@ -129,8 +130,11 @@ def test_scenario(scenario: Scenario, suite: Suite, emulator) -> None:
 def test_every_check_breaks_somewhere() -> None:
     """The issue's coverage rule, checked on the declarations themselves."""
     broken = set().union(*(s.expect_fail for s in SCENARIOS))
-    assert broken == set(CHECK_IDS) - WARN_AT_WORST, (
-        f"no scenario fails {sorted(set(CHECK_IDS) - WARN_AT_WORST - broken)}"
+    # What only `ssm-doctor local` observes breaks in tests/local.rs (loopback fakes of IMDS,
+    # DNS, the endpoints, a proxy, systemctl): no emulator stands in for an instance's inside.
+    judged_here = {c for c in CHECK_IDS if PAGES[c]["vantage"] != "instance"}
+    assert broken == judged_here - WARN_AT_WORST, (
+        f"no scenario fails {sorted(judged_here - WARN_AT_WORST - broken)}"
     )
     assert sum(1 for s in SCENARIOS if len(s.expect_fail) >= 2) >= 3, "too few compound cases"
     for s in SCENARIOS:
