@@ -226,57 +226,56 @@ fn proxy_hint(reaches: &[Reach]) -> &'static str {
     }
 }
 
+/// One step of every endpoint judged: passes when none failed (`passed` introduces the list of
+/// those done), fails naming each that did (with `hint` after them).
+fn judge_step(
+    reaches: &[Reach],
+    step: fn(&Reach) -> &Step,
+    passed: &str,
+    hint: &str,
+    evidence: &str,
+) -> Outcome {
+    let failed: Vec<String> = reaches
+        .iter()
+        .filter(|r| matches!(step(r), Step::Failed { .. }))
+        .filter_map(broken_step)
+        .collect();
+    let outcome = if failed.is_empty() {
+        let done: Vec<String> = reaches
+            .iter()
+            .filter(|r| step(r).done())
+            .map(steps)
+            .collect();
+        Outcome::pass(format!("{passed}: {}.", done.join("; ")))
+    } else {
+        Outcome::fail(format!("From the instance, {}.{hint}", failed.join("; ")))
+    };
+    let each: Vec<(&String, &Step)> = reaches.iter().map(|r| (&r.host, step(r))).collect();
+    outcome.with(evidence, each)
+}
+
 /// local.tcp-443: a TCP connection opens to each endpoint (through the agent's proxy, if any).
 pub fn tcp(ctx: &Context) -> CheckResult {
     let reaches = endpoints(ctx)?;
-    let failed: Vec<String> = reaches
-        .iter()
-        .filter_map(|r| match &r.tcp {
-            Step::Failed { .. } => broken_step(r),
-            _ => None,
-        })
-        .collect();
-    let outcome = if failed.is_empty() {
-        let opened: Vec<String> = reaches.iter().filter(|r| r.tcp.done()).map(steps).collect();
-        Outcome::pass(format!("Connections open: {}.", opened.join("; ")))
-    } else {
-        Outcome::fail(format!(
-            "From the instance, {}.{}",
-            failed.join("; "),
-            proxy_hint(reaches)
-        ))
-    };
-    Ok(outcome.with(
+    let hint = proxy_hint(reaches);
+    Ok(judge_step(
+        reaches,
+        |r| &r.tcp,
+        "Connections open",
+        hint,
         "connections",
-        reaches
-            .iter()
-            .map(|r| (&r.host, &r.tcp))
-            .collect::<Vec<_>>(),
     ))
 }
 
 /// local.tls: the TLS handshake with each endpoint's name completes against the trust store.
 pub fn tls(ctx: &Context) -> CheckResult {
     let reaches = endpoints(ctx)?;
-    let failed: Vec<String> = reaches
-        .iter()
-        .filter_map(|r| match &r.tls {
-            Step::Failed { .. } => broken_step(r),
-            _ => None,
-        })
-        .collect();
-    let outcome = if failed.is_empty() {
-        let done: Vec<String> = reaches.iter().filter(|r| r.tls.done()).map(steps).collect();
-        Outcome::pass(format!("TLS handshakes complete: {}.", done.join("; ")))
-    } else {
-        Outcome::fail(format!("From the instance, {}.", failed.join("; ")))
-    };
-    Ok(outcome.with(
+    Ok(judge_step(
+        reaches,
+        |r| &r.tls,
+        "TLS handshakes complete",
+        "",
         "handshakes",
-        reaches
-            .iter()
-            .map(|r| (&r.host, &r.tls))
-            .collect::<Vec<_>>(),
     ))
 }
 

@@ -231,18 +231,23 @@ pub fn imds(
     url
 }
 
-fn serve_imds(stream: TcpStream, behaviour: Imds, paths: &BTreeMap<String, String>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
+/// A request's first line, its head read to the end (the body, if any, is left in `reader`).
+fn request_line(reader: &mut BufReader<TcpStream>) -> Option<String> {
     let mut request = String::new();
-    if reader.read_line(&mut request).is_err() {
-        return;
-    }
+    reader.read_line(&mut request).ok()?;
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
-            break;
+            return Some(request);
         }
     }
+}
+
+fn serve_imds(stream: TcpStream, behaviour: Imds, paths: &BTreeMap<String, String>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let Some(request) = request_line(&mut reader) else {
+        return;
+    };
     let mut parts = request.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let (status, body) = match (method, path, behaviour) {
@@ -281,16 +286,9 @@ pub fn connect_proxy(refuse: bool) -> (u16, Arc<Mutex<Vec<String>>>) {
 
 fn tunnel(client: TcpStream, refuse: bool, asked: &Mutex<Vec<String>>) {
     let mut reader = BufReader::new(client.try_clone().unwrap());
-    let mut request = String::new();
-    if reader.read_line(&mut request).is_err() {
+    let Some(request) = request_line(&mut reader) else {
         return;
-    }
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
-            break;
-        }
-    }
+    };
     let target = request.split_whitespace().nth(1).unwrap_or("").to_string();
     asked.lock().unwrap().push(target.clone());
     let mut client = client;

@@ -411,9 +411,9 @@ def judge(fr: FaultedRun) -> list[str]:
         return problems
     for check_id, status in statuses.items():
         was = base_statuses[check_id]
-        message = run.check(check_id).get("message") or ""
         if status == was:
             continue
+        message = run.check(check_id).get("message") or ""
         if {status, was} == {"pass", "fail"}:
             problems.append(f"{check_id} FLIPPED {was} -> {status}: {message}")
         elif status != "error":
