@@ -21,6 +21,18 @@ struct Answer {
     body: String,
 }
 
+/// The authority, host and port of an `http://host[:port]` endpoint (port 80 when not given, as
+/// IMDS's own addresses are written).
+fn address_of(endpoint: &str) -> Result<(&str, String, u16), String> {
+    let authority = endpoint
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{endpoint} is not an http:// address"))?
+        .trim_end_matches('/');
+    let (host, port) =
+        super::net::host_port(authority, 80).ok_or_else(|| format!("{endpoint} names no host"))?;
+    Ok((authority, host, port))
+}
+
 /// One plain-HTTP request to `endpoint` (`http://host[:port]`).
 async fn request(
     endpoint: &str,
@@ -28,12 +40,9 @@ async fn request(
     path: &str,
     headers: &[(&str, &str)],
 ) -> Result<Answer, String> {
-    let authority = endpoint
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("{endpoint} is not an http:// address"))?
-        .trim_end_matches('/');
+    let (authority, host, port) = address_of(endpoint)?;
     let exchange = async {
-        let mut stream = TcpStream::connect(authority).await?;
+        let mut stream = TcpStream::connect((host.as_str(), port)).await?;
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: 0\r\n"
         );
@@ -205,5 +214,21 @@ async fn credentials(session: &Session<'_>, role: &str) -> Step {
                 field("Message").unwrap_or_default()
             ),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imds_addresses_default_to_port_80() {
+        let (_, host, port) = address_of(DEFAULT_ENDPOINT).unwrap();
+        assert_eq!((host.as_str(), port), ("169.254.169.254", 80));
+        let (_, host, port) = address_of("http://[fd00:ec2::254]").unwrap();
+        assert_eq!((host.as_str(), port), ("fd00:ec2::254", 80));
+        let (_, _, port) = address_of("http://127.0.0.1:8111/").unwrap();
+        assert_eq!(port, 8111);
+        assert!(address_of("https://169.254.169.254").is_err());
     }
 }

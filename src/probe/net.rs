@@ -92,7 +92,7 @@ pub fn dns_suffix(region: &str) -> &'static str {
 }
 
 /// `host[:port]` (IPv6 literals in brackets), with `default` when no port is given.
-fn host_port(authority: &str, default: u16) -> Option<(String, u16)> {
+pub(crate) fn host_port(authority: &str, default: u16) -> Option<(String, u16)> {
     let (host, port) = match authority.strip_prefix('[') {
         Some(v6) => {
             let (host, rest) = v6.split_once(']')?;
