@@ -324,12 +324,18 @@ fn tls_fails_on_a_wrong_name_an_untrusted_certificate_and_silence() {
     }
 }
 
+/// The agent's proxy as AWS documents it: a drop-in setting both proxies, and `no_proxy` in a
+/// later drop-in of its own (systemd applies them in order).
 fn agent_proxy(root: &TempDir, proxy_port: u16, no_proxy: &str) {
+    let url = format!("http://agent:s3cret@127.0.0.1:{proxy_port}");
+    let unit = "etc/systemd/system/amazon-ssm-agent.service.d";
     root.put(
-        "etc/systemd/system/amazon-ssm-agent.service.d/override.conf",
-        &format!(
-            "[Service]\nEnvironment=\"https_proxy=http://agent:s3cret@127.0.0.1:{proxy_port}\" \"no_proxy={no_proxy}\"\n"
-        ),
+        &format!("{unit}/10-proxy.conf"),
+        &format!("[Service]\nEnvironment=\"https_proxy={url}\" \"http_proxy={url}\"\n"),
+    );
+    root.put(
+        &format!("{unit}/20-no-proxy.conf"),
+        &format!("[Service]\nEnvironment=\"no_proxy={no_proxy}\"\n"),
     );
 }
 
@@ -337,7 +343,7 @@ fn agent_proxy(root: &TempDir, proxy_port: u16, no_proxy: &str) {
 fn the_agents_proxy_carries_its_connections_and_must_spare_imds() {
     // Direct connections are refused; through the agent's proxy they get through.
     let mut instance = Instance::healthy();
-    let (proxy, asked) = fakes::connect_proxy(false);
+    let (proxy, asked) = fakes::connect_proxy(fakes::Proxy::Requires("agent:s3cret"));
     let listening = instance.port;
     agent_proxy(&instance.root, proxy, "169.254.169.254,localhost");
     let (report, _) = instance.run();
@@ -374,8 +380,18 @@ fn the_agents_proxy_carries_its_connections_and_must_spare_imds() {
     let (report, _) = instance.run();
     assert_eq!(status(&report, "local.proxy"), "fail");
 
+    // A proxy that wants credentials the agent's settings do not carry.
+    let url = format!("http://127.0.0.1:{proxy}");
+    instance.root.put(
+        "etc/systemd/system/amazon-ssm-agent.service.d/10-proxy.conf",
+        &format!("[Service]\nEnvironment=https_proxy={url} http_proxy={url}\n"),
+    );
+    let (report, _) = instance.run();
+    let tcp = message(&report, "local.tcp-443");
+    assert!(tcp.contains("407 Proxy Authentication Required"), "{tcp}");
+
     // A proxy that refuses the tunnel.
-    let (refusing, _) = fakes::connect_proxy(true);
+    let (refusing, _) = fakes::connect_proxy(fakes::Proxy::Refuses);
     agent_proxy(&instance.root, refusing, "169.254.169.254");
     let (report, _) = instance.run();
     assert!(message(&report, "local.tcp-443").contains("refused CONNECT"));
@@ -402,7 +418,9 @@ fn a_stopped_agent_fails_its_service_check() {
 fn known_log_lines_are_explained() {
     let instance = Instance::healthy();
     let log = [
+        "2026-11-27 23:00:00 ERROR [amazon-ssm-agent] fingerprint mismatch, before a restart",
         "2026-11-28 09:00:00 INFO [amazon-ssm-agent] amazon-ssm-agent - v3.3.1142.0",
+        "2026-11-28 09:00:01 WARN [ssm-agent-worker] a routine warning",
         "2026-11-28 09:00:05 ERROR [HealthCheck] error when calling AWS APIs. error details - AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/app-role/i-0fa4e is not authorized to perform: ssm:UpdateInstanceInformation",
         "2026-11-28 09:00:06 WARN [amazon-ssm-agent] backing off: retrying in 5 minutes",
     ]
@@ -413,12 +431,15 @@ fn known_log_lines_are_explained() {
     let (report, _) = instance.run();
     assert_eq!(status(&report, "local.agent-log"), "fail");
     let finding = check(&report, "local.agent-log");
+    let text = finding["message"].as_str().unwrap();
+    assert!(text.contains("refused a call it needs"), "{text}");
     assert!(
-        finding["message"]
-            .as_str()
-            .unwrap()
-            .contains("refused a call it needs")
+        text.contains("since the agent started at 2026-11-28 09:00:00"),
+        "{text}"
     );
+    // What came before the agent last started, and routine warnings, are left out.
+    let kept = finding["evidence"]["lines"].as_array().unwrap().len();
+    assert_eq!(kept, 2, "{finding:#}");
     assert_eq!(
         finding["evidence"]["signatures"],
         serde_json::json!(["hibernating", "access-denied"])

@@ -7,6 +7,7 @@ pub mod nacl;
 pub mod path;
 #[cfg(test)]
 mod properties;
+pub mod proxy;
 pub mod security_group;
 pub mod session_arns;
 pub mod version;

@@ -99,8 +99,9 @@ pub fn network(ctx: &Context) -> CheckResult {
             ""
         };
         Outcome::fail(format!(
-            "From this machine, {}: sessions cannot open (\"Handshake timed out\", \"x509: \
-             certificate signed by unknown authority\" or a websocket error).{proxy_hint}{noted}",
+            "From this machine, {}. Sessions cannot open from here (the plugin reports \
+             \"Handshake timed out\", \"x509: certificate signed by unknown authority\" or a \
+             websocket error).{proxy_hint}{noted}",
             broken.join("; ")
         ))
     };

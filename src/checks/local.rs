@@ -6,8 +6,9 @@ use super::agent::Explained;
 use super::endpoints::{broken_step, steps};
 use super::outcome::{CheckResult, Outcome, need};
 use crate::analysis::ipv4::Cidr;
-use crate::facts::{Fetch, InstanceFacts, Reach, Step};
-use crate::probe::net::{Proxy, bypasses};
+use crate::analysis::proxy::{ProxyEnv, merged};
+use crate::facts::{Fetch, InstanceFacts, ProxySettings, Reach, Step};
+use crate::report::Status;
 
 /// The address the agent's credentials come from: a proxy must not be asked for it.
 const IMDS_ADDRESS: &str = "169.254.169.254";
@@ -43,6 +44,11 @@ pub fn metadata(ctx: &Context) -> CheckResult {
     );
     let version = if metadata.v2 { "IMDSv2" } else { "IMDSv1" };
     let outcome = match (&metadata.role, &metadata.credentials) {
+        (None, Step::Failed { error, .. }) => Outcome::fail(format!(
+            "{version} answers at {}: {identity}, but not which role it serves credentials \
+             of: {error}.",
+            metadata.endpoint
+        )),
         (None, _) => Outcome::warn(format!(
             "{version} answers at {}: {identity}. No instance profile: the agent needs Default \
              Host Management Configuration (with IMDSv2) for credentials.",
@@ -69,6 +75,21 @@ pub fn metadata(ctx: &Context) -> CheckResult {
                 "{version} answers at {}: {identity}; role {role} serves credentials{expiry}.",
                 metadata.endpoint
             ))
+        }
+    };
+    // A read IMDS did not answer leaves the agent without what it asked for.
+    let outcome = match metadata.errors.as_slice() {
+        [] => outcome,
+        errors => {
+            let partly = format!(" IMDS did not answer every read: {}.", errors.join("; "));
+            Outcome {
+                status: match outcome.status {
+                    Status::Pass => Status::Warn,
+                    other => other,
+                },
+                message: outcome.message + &partly,
+                ..outcome
+            }
         }
     };
     Ok(outcome.with("metadata", metadata))
@@ -127,6 +148,15 @@ impl Place {
     }
 }
 
+/// The first IPv4 address of an answer (dual-stack endpoints answer both), else its first.
+fn first_ipv4(addresses: &[String]) -> &str {
+    addresses
+        .iter()
+        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok())
+        .or(addresses.first())
+        .map_or("", String::as_str)
+}
+
 /// local.dns: each endpoint's name resolves; where the answers point.
 pub fn dns(ctx: &Context) -> CheckResult {
     let reaches = endpoints(ctx)?;
@@ -138,7 +168,11 @@ pub fn dns(ctx: &Context) -> CheckResult {
         .unwrap_or_default();
     // Names that fail for one reason are said together: "a, b and c: no server answered".
     let mut unresolved: Vec<(String, Vec<&str>)> = Vec::new();
-    for r in reaches.iter().filter(|r| !r.lookup.resolved()) {
+    // Through a proxy, the proxy resolves the name: not resolving it here is no fault.
+    let local_failures = reaches
+        .iter()
+        .filter(|r| !r.lookup.resolved() && r.proxy.is_none());
+    for r in local_failures.clone() {
         let by = r
             .lookup
             .server
@@ -157,9 +191,9 @@ pub fn dns(ctx: &Context) -> CheckResult {
     let placed: Vec<(&Reach, Place)> = reaches
         .iter()
         .filter(|r| r.lookup.resolved())
-        .map(|r| (r, Place::of(&r.lookup.addresses[0], &vpc)))
+        .map(|r| (r, Place::of(first_ipv4(&r.lookup.addresses), &vpc)))
         .collect();
-    let answers: Vec<String> = placed
+    let mut answers: Vec<String> = placed
         .iter()
         .map(|(r, place)| {
             let by = r.lookup.server.as_deref().unwrap_or("?");
@@ -171,26 +205,45 @@ pub fn dns(ctx: &Context) -> CheckResult {
             )
         })
         .collect();
-    let in_vpc: Vec<&str> = placed
-        .iter()
-        .filter(|(_, p)| *p == Place::Vpc)
-        .map(|(r, _)| r.service.as_str())
-        .collect();
-    let outside: Vec<&str> = placed
-        .iter()
-        .filter(|(_, p)| *p != Place::Vpc)
-        .map(|(r, _)| r.service.as_str())
-        .collect();
+    answers.extend(
+        reaches
+            .iter()
+            .filter(|r| !r.lookup.resolved() && r.proxy.is_some())
+            .map(|r| format!("{} → left to the agent's proxy", r.service)),
+    );
+    // S3 answers with public names even through its gateway endpoint: it makes no mix.
+    let mixed = |vpc: bool| -> Vec<&str> {
+        placed
+            .iter()
+            .filter(|(r, p)| r.service != "s3" && (*p == Place::Vpc) == vpc)
+            .map(|(r, _)| r.service.as_str())
+            .collect()
+    };
+    let (in_vpc, outside) = (mixed(true), mixed(false));
+    let required_failed = local_failures.clone().any(|r| r.required);
     let outcome = if !unresolved.is_empty() {
-        Outcome::fail(format!(
-            "On the instance, names the agent needs do not resolve: {}.{}",
-            unresolved.join("; "),
-            if answers.is_empty() {
-                String::new()
-            } else {
-                format!(" The others: {}.", answers.join("; "))
-            }
-        ))
+        let status = if required_failed {
+            Status::Fail
+        } else {
+            Status::Warn
+        };
+        let optional = if required_failed {
+            ""
+        } else {
+            " (ec2messages is needed only by agents older than 3.3.40.0)"
+        };
+        Outcome::new(
+            status,
+            format!(
+                "On the instance, names the agent needs do not resolve: {}{optional}.{}",
+                unresolved.join("; "),
+                if answers.is_empty() {
+                    String::new()
+                } else {
+                    format!(" The others: {}.", answers.join("; "))
+                }
+            ),
+        )
     } else if !in_vpc.is_empty() && !outside.is_empty() {
         Outcome::warn(format!(
             "The names resolve, but {} to the VPC's endpoints and {} outside the VPC: in a subnet \
@@ -235,11 +288,11 @@ fn judge_step(
     hint: &str,
     evidence: &str,
 ) -> Outcome {
-    let failed: Vec<String> = reaches
+    let broken: Vec<&Reach> = reaches
         .iter()
         .filter(|r| matches!(step(r), Step::Failed { .. }))
-        .filter_map(broken_step)
         .collect();
+    let failed: Vec<String> = broken.iter().filter_map(|r| broken_step(r)).collect();
     let outcome = if failed.is_empty() {
         let done: Vec<String> = reaches
             .iter()
@@ -247,6 +300,11 @@ fn judge_step(
             .map(steps)
             .collect();
         Outcome::pass(format!("{passed}: {}.", done.join("; ")))
+    } else if broken.iter().all(|r| !r.required) {
+        Outcome::warn(format!(
+            "From the instance, {}.{hint} Only agents older than 3.3.40.0 need ec2messages.",
+            failed.join("; ")
+        ))
     } else {
         Outcome::fail(format!("From the instance, {}.{hint}", failed.join("; ")))
     };
@@ -279,61 +337,49 @@ pub fn tls(ctx: &Context) -> CheckResult {
     ))
 }
 
-/// local.proxy: the proxy settings in force; a proxy that would also be asked for IMDS fails.
+/// local.proxy: the proxy settings in force. IMDS is an `http://` address: a `HTTP_PROXY` that
+/// `NO_PROXY` does not spare would be asked for the agent's credentials.
 pub fn proxy(ctx: &Context) -> CheckResult {
     let proxies = &instance(ctx)?.proxies;
-    let mut problems = Vec::new();
-    let mut shown = Vec::new();
-    let mut worst_is_agent = false;
-    for settings in proxies {
-        let lookup = |name: &str| {
-            settings
+    let shown: Vec<String> = proxies
+        .iter()
+        .map(|p| {
+            let listed: Vec<String> = p
                 .variables
                 .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        };
-        let any_proxy = ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"]
-            .iter()
-            .find_map(|n| lookup(n));
-        let (_, no_proxy) = crate::probe::net::proxy_from(lookup);
-        let listed: Vec<String> = settings
-            .variables
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        shown.push(format!("{}: {}", settings.source, listed.join(" ")));
-        if let Some(url) = any_proxy
-            && !bypasses(&no_proxy, IMDS_ADDRESS)
-        {
-            let shown_url = Proxy::parse(&url).map(|p| p.shown).unwrap_or(url);
-            problems.push(format!(
-                "{} sends requests through {shown_url} without {IMDS_ADDRESS} in no_proxy",
-                settings.source
-            ));
-            worst_is_agent |= settings.source != crate::probe::instance::ENVIRONMENT;
-        }
-    }
-    let outcome = if proxies.is_empty() {
-        Outcome::pass(
-            "No proxy is configured, for the agent's service or in this shell: the agent connects directly.",
-        )
-    } else if problems.is_empty() {
-        Outcome::pass(format!(
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            format!("{}: {}", p.source, listed.join(" "))
+        })
+        .collect();
+    let (shell, service): (Vec<&ProxySettings>, Vec<&ProxySettings>) = proxies
+        .iter()
+        .partition(|p| p.source == crate::probe::instance::ENVIRONMENT);
+    // systemd applies the unit, then its drop-ins: one environment for the agent.
+    let agent = merged(service.iter().map(|p| p.variables.as_slice()));
+    let shell = merged(shell.iter().map(|p| p.variables.as_slice()));
+    let asks_proxy = |env: &ProxyEnv| env.http_proxy_for(IMDS_ADDRESS).map(str::to_string);
+    let outcome = match (asks_proxy(&agent), asks_proxy(&shell)) {
+        _ if proxies.is_empty() => Outcome::pass(
+            "No proxy is configured, for the agent's service or in this shell: the agent \
+             connects directly.",
+        ),
+        (Some(url), _) => Outcome::fail(format!(
+            "The agent's service sends http:// requests through {url} without {IMDS_ADDRESS} in \
+             no_proxy: it would ask the proxy for its credentials (IMDS) and get none. \
+             Settings: {}.",
+            shown.join("; ")
+        )),
+        (None, Some(url)) => Outcome::warn(format!(
+            "This shell sends http:// requests through {url} without {IMDS_ADDRESS} in \
+             no_proxy (the agent's service does not, but programs started from here would). \
+             Settings: {}.",
+            shown.join("; ")
+        )),
+        (None, None) => Outcome::pass(format!(
             "Proxy settings: {}; IMDS is reached directly.",
             shown.join("; ")
-        ))
-    } else {
-        let message = format!(
-            "{}: the agent would ask the proxy for its credentials (IMDS) and get none. Settings: {}.",
-            problems.join("; "),
-            shown.join("; ")
-        );
-        if worst_is_agent {
-            Outcome::fail(message)
-        } else {
-            Outcome::warn(message)
-        }
+        )),
     };
     Ok(outcome.with("proxies", proxies))
 }
@@ -364,7 +410,10 @@ pub fn agent_service(ctx: &Context) -> CheckResult {
 /// local.agent-log: the agent's latest errors, explained by the known signatures.
 pub fn agent_log(ctx: &Context) -> CheckResult {
     let log = need(&instance(ctx)?.log)?;
-    let files = log.files.join(", ");
+    let since = log.since.as_deref().map_or(String::new(), |t| {
+        format!(" since the agent started at {t}")
+    });
+    let files = format!("{}{since}", log.files.join(", "));
     let explained = Explained::from(&log.lines);
     let outcome =
         if let Some(outcome) = explained.outcome(&format!("The agent's log ({files}) says")) {

@@ -387,6 +387,7 @@ pub fn reached(service: &str, address: &str) -> Reach {
         host: format!("{service}.us-east-1.amazonaws.com"),
         port: 443,
         configured_by: None,
+        required: service != "ec2messages",
         proxy: None,
         lookup: Lookup {
             server: Some("10.0.0.2:53".into()),

@@ -17,12 +17,19 @@ pub struct Reach {
     /// `AWS_ENDPOINT_URL_SSM`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configured_by: Option<String>,
+    /// Whether a session needs it: `ec2messages` only for agents older than 3.3.40.0.
+    #[serde(default = "required")]
+    pub required: bool,
     /// The proxy the connection went through (no credentials), when one applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
     pub lookup: Lookup,
     pub tcp: Step,
     pub tls: Step,
+}
+
+fn required() -> bool {
+    true
 }
 
 /// A name's resolution: which server answered (or the hosts file), what, and how fast.
@@ -112,6 +119,9 @@ pub struct Metadata {
     pub role: Option<String>,
     /// Whether the role's credentials could be fetched (never kept): `Done` names their expiry.
     pub credentials: Step,
+    /// The reads IMDS did not answer (path: why), beyond the instance id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
 }
 
 /// The agent's service, as the platform's service manager reports it.
@@ -125,9 +135,13 @@ pub struct Service {
     pub state: String,
 }
 
-/// The tail of the agent's log: its error and warning lines, oldest first.
+/// The tail of the agent's log since it last started: its error lines and its warnings of a
+/// known kind, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentLog {
     pub files: Vec<String>,
     pub lines: Vec<String>,
+    /// When the agent last started, as its log says: older lines are left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
 }

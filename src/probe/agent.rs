@@ -32,6 +32,13 @@ pub fn service(path: &OsStr) -> Fetch<Service> {
                 Ok(ran) => ran,
                 Err(failed) => return failed,
             };
+            // No systemd to ask (a container, a chroot): nothing is known, not "not installed".
+            if !ran.status.success() || !ran.stdout.contains("LoadState=") {
+                return Fetch::Failed {
+                    action: format!("systemctl show {unit}"),
+                    reason: first_line(&ran.stderr, &ran.status),
+                };
+            }
             let property = |name: &str| {
                 ran.stdout
                     .lines()
@@ -45,12 +52,15 @@ pub fn service(path: &OsStr) -> Fetch<Service> {
                 property("ActiveState"),
                 property("SubState"),
             );
-            if load == "loaded" {
+            if load == "loaded" || load == "masked" {
                 return Fetch::collected(Service {
                     manager: "systemd".to_string(),
                     installed: true,
                     running: active == "active",
-                    state: format!("{unit} {active} ({sub})"),
+                    state: match load.as_str() {
+                        "masked" => format!("{unit} masked: it cannot start"),
+                        _ => format!("{unit} {active} ({sub})"),
+                    },
                 });
             }
             seen.push(format!(
@@ -123,32 +133,45 @@ pub fn service(path: &OsStr) -> Fetch<Service> {
     }
 }
 
-/// The systemd files that may set the agent's environment, under `root`.
+/// The first line a failed program printed, or how it ended.
+fn first_line(stderr: &str, status: &std::process::ExitStatus) -> String {
+    stderr
+        .lines()
+        .next()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| status.to_string())
+}
+
+/// The systemd files that set the agent's environment, under `root`, in the order systemd
+/// applies them: the unit (one in /etc replaces the vendor's), then its drop-ins by name.
 fn unit_files(root: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for unit in SYSTEMD_UNITS {
-        for dir in [
+        let unit_file = [
             "etc/systemd/system",
             "usr/lib/systemd/system",
             "lib/systemd/system",
-        ] {
-            files.push(root.join(dir).join(unit));
-        }
-        let drop_ins = root.join("etc/systemd/system").join(format!("{unit}.d"));
-        if let Ok(entries) = std::fs::read_dir(&drop_ins) {
-            let mut confs: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "conf"))
-                .collect();
-            confs.sort();
-            files.extend(confs);
-        }
+        ]
+        .iter()
+        .map(|dir| root.join(dir).join(unit))
+        .find(|f| f.is_file());
+        files.extend(unit_file);
+        let mut confs: Vec<PathBuf> = ["etc/systemd/system", "run/systemd/system"]
+            .iter()
+            .filter_map(|dir| std::fs::read_dir(root.join(dir).join(format!("{unit}.d"))).ok())
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "conf"))
+            .collect();
+        confs.sort_by_key(|p| p.file_name().map(|n| n.to_os_string()));
+        files.extend(confs);
     }
     files
 }
 
-/// The proxy variables each of the agent's systemd files sets (`Environment=`), one entry per
-/// file that sets any; proxy URLs without their credentials.
+/// The proxy variables each of the agent's systemd files sets (`Environment=`, in order), one
+/// entry per file that sets any, as written (credentials included: the probes use them).
 pub fn service_proxies(root: &Path) -> Vec<ProxySettings> {
     unit_files(root)
         .into_iter()
@@ -159,7 +182,6 @@ pub fn service_proxies(root: &Path) -> Vec<ProxySettings> {
                 .filter_map(|l| l.trim().strip_prefix("Environment="))
                 .flat_map(assignments)
                 .filter(|(name, _)| is_proxy_variable(name))
-                .map(|(name, value)| (name, super::net::without_credentials(&value)))
                 .collect();
             (!variables.is_empty()).then(|| ProxySettings {
                 source: file.display().to_string(),
@@ -217,10 +239,21 @@ const TAIL_BYTES: u64 = 512 * 1024;
 /// The error lines kept, newest last.
 const KEPT_LINES: usize = 50;
 
-/// The `ERROR` and `WARN` lines at the end of the agent's logs, oldest first, each once.
+/// Lines the agent writes when it starts: what came before is history.
+const START_MARKERS: [&str; 2] = ["Starting Core Agent", "amazon-ssm-agent - v"];
+
+/// The time a log line begins with (`2026-11-28 09:00:05`), when it begins with one.
+fn stamp(line: &str) -> Option<&str> {
+    let stamp = line.get(..19)?;
+    let digits = stamp.bytes().filter(u8::is_ascii_digit).count();
+    (digits == 14 && stamp.as_bytes()[4] == b'-').then_some(stamp)
+}
+
+/// The lines at the end of the agent's logs written since it last started, oldest first, each
+/// once: every `ERROR`, and the warnings a known signature explains (others are routine).
 pub fn log(files: &[PathBuf]) -> Fetch<AgentLog> {
     let mut read = Vec::new();
-    let mut lines: Vec<String> = Vec::new();
+    let mut all: Vec<String> = Vec::new();
     for file in files {
         let text = match tail(file) {
             Ok(text) => text,
@@ -238,25 +271,39 @@ pub fn log(files: &[PathBuf]) -> Fetch<AgentLog> {
             }
         };
         read.push(file.display().to_string());
-        for line in text.lines() {
-            let complaint = [" ERROR ", " WARN ", "[ERROR]", "[WARN]"]
-                .iter()
-                .any(|level| line.contains(level));
-            if complaint && !lines.iter().any(|l| l == line) {
-                lines.push(line.to_string());
-            }
-        }
+        all.extend(text.lines().map(str::to_string));
     }
     if read.is_empty() {
         let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
         return Fetch::not_applicable(format!("no agent log at {}", names.join(" or ")));
     }
     // Both files begin their lines with the time: sorted, they read in the order written.
-    lines.sort();
+    all.sort();
+    all.dedup();
+    let since = all
+        .iter()
+        .rev()
+        .find(|l| START_MARKERS.iter().any(|m| l.contains(m)))
+        .and_then(|l| stamp(l))
+        .map(str::to_string);
+    let known = |line: &str| crate::catalog::signatures().iter().any(|s| s.matches(line));
+    let mut lines: Vec<String> = all
+        .into_iter()
+        .filter(|l| match (&since, stamp(l)) {
+            (Some(since), Some(at)) => at >= since.as_str(),
+            _ => true,
+        })
+        .filter(|l| {
+            let error = l.contains(" ERROR ") || l.contains("[ERROR]");
+            let warning = l.contains(" WARN ") || l.contains("[WARN]");
+            error || (warning && known(l))
+        })
+        .collect();
     let keep_from = lines.len().saturating_sub(KEPT_LINES);
     Fetch::collected(AgentLog {
         files: read,
         lines: lines.split_off(keep_from),
+        since,
     })
 }
 

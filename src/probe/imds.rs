@@ -28,8 +28,8 @@ fn address_of(endpoint: &str) -> Result<(&str, String, u16), String> {
         .strip_prefix("http://")
         .ok_or_else(|| format!("{endpoint} is not an http:// address"))?
         .trim_end_matches('/');
-    let (host, port) =
-        super::net::host_port(authority, 80).ok_or_else(|| format!("{endpoint} names no host"))?;
+    let (host, port) = crate::analysis::proxy::host_port(authority, 80)
+        .ok_or_else(|| format!("{endpoint} names no host"))?;
     Ok((authority, host, port))
 }
 
@@ -133,32 +133,42 @@ pub async fn observe(endpoint: &str) -> Fetch<Metadata> {
             return failed(format!("{token}{e}"));
         }
     };
-    let region = session.get("placement/region").await.ok().flatten();
-    let mac = session.get("mac").await.ok().flatten();
+    // Every other read may fail on its own: said, never read as "absent".
+    let mut errors = Vec::new();
+    let mut read = async |path: &str| match session.get(path).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let region = read("placement/region").await;
+    let mac = read("mac").await;
     let (vpc_id, vpc_cidrs) = match &mac {
         Some(mac) => {
             let base = format!("network/interfaces/macs/{mac}");
-            let vpc = session.get(&format!("{base}/vpc-id")).await.ok().flatten();
-            let cidrs = session
-                .get(&format!("{base}/vpc-ipv4-cidr-blocks"))
+            let vpc = read(&format!("{base}/vpc-id")).await;
+            let cidrs = read(&format!("{base}/vpc-ipv4-cidr-blocks"))
                 .await
-                .ok()
-                .flatten()
                 .map(|text| text.lines().map(|l| l.trim().to_string()).collect())
                 .unwrap_or_default();
             (vpc, cidrs)
         }
         None => (None, Vec::new()),
     };
-    let role = match session.get("iam/security-credentials/").await {
-        Ok(listing) => listing.and_then(|l| l.lines().next().map(|r| r.trim().to_string())),
+    let listing = session.get("iam/security-credentials/").await;
+    let role = match &listing {
+        Ok(listing) => listing
+            .as_deref()
+            .and_then(|l| l.lines().next().map(|r| r.trim().to_string())),
         Err(_) => None,
     };
-    let credentials = match &role {
-        Some(role) => credentials(&session, role).await,
-        None => Step::Skipped {
+    let credentials = match (&role, listing) {
+        (Some(role), _) => credentials(&session, role).await,
+        (None, Ok(_)) => Step::Skipped {
             reason: "no instance profile".to_string(),
         },
+        (None, Err(error)) => Step::Failed { ms: 0, error },
     };
     Fetch::collected(Metadata {
         endpoint: endpoint.to_string(),
@@ -170,6 +180,7 @@ pub async fn observe(endpoint: &str) -> Fetch<Metadata> {
         vpc_cidrs,
         role,
         credentials,
+        errors,
     })
 }
 

@@ -1,8 +1,9 @@
 //! `ssm-doctor local`: the instance observed from inside — IMDS, the endpoints the agent needs
 //! reached the agent's way, the proxy settings, the agent's service and log — as one `Facts`.
 
-use super::net::{self, Endpoint, Network, Proxy};
+use super::net::{self, Endpoint, Network};
 use super::{agent, imds};
+use crate::analysis::proxy::{ProxyEnv, merged, without_credentials};
 use crate::facts::{
     FACTS_SCHEMA_VERSION, Facts, Fetch, InstanceFacts, ProxySettings, Reach, Target,
 };
@@ -40,23 +41,6 @@ pub struct Local {
     pub environment: Vec<(String, String)>,
 }
 
-/// The proxy the agent's connections go through: its service's `https_proxy` (the shell's
-/// settings do not reach a service), and its `no_proxy`.
-fn agent_proxy(settings: &[ProxySettings]) -> (Option<String>, Vec<String>) {
-    let service: Vec<&ProxySettings> = settings
-        .iter()
-        .filter(|s| s.source != ENVIRONMENT)
-        .collect();
-    net::proxy_from(|name| {
-        service.iter().rev().find_map(|s| {
-            s.variables
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        })
-    })
-}
-
 /// Everything `local` observes, as the facts of the instance IMDS names.
 pub async fn observe(local: &Local) -> Facts {
     let metadata = imds::observe(&local.imds).await;
@@ -64,35 +48,46 @@ pub async fn observe(local: &Local) -> Facts {
         .region
         .clone()
         .or_else(|| metadata.value().and_then(|m| m.region.clone()));
-    let mut proxies = Vec::new();
-    if !local.environment.is_empty() {
-        proxies.push(ProxySettings {
-            source: ENVIRONMENT.to_string(),
-            variables: local
-                .environment
-                .iter()
-                .map(|(k, v)| (k.clone(), net::without_credentials(v)))
-                .collect(),
-        });
-    }
-    proxies.extend(agent::service_proxies(&local.root));
-    let (proxy, no_proxy) = agent_proxy(&proxies);
-    let endpoints = match (&region, proxy.as_deref().map(Proxy::parse).transpose()) {
-        (None, _) => Fetch::Failed {
+    // Probed with the credentials they hold; kept in the facts without them.
+    let shell = ProxySettings {
+        source: ENVIRONMENT.to_string(),
+        variables: local.environment.clone(),
+    };
+    let service = agent::service_proxies(&local.root);
+    let agent_env = merged(service.iter().map(|s| s.variables.as_slice()));
+    let endpoints = match &region {
+        Some(region) => Fetch::collected(reach_all(local, region, agent_env).await),
+        None => Fetch::Failed {
             action: "finding the instance's region".to_string(),
             reason: "IMDS did not say it and no --region was given".to_string(),
         },
-        (_, Err(reason)) => Fetch::Failed {
-            action: "reading the agent's proxy".to_string(),
-            reason,
-        },
-        (Some(region), Ok(proxy)) => {
-            Fetch::collected(reach_all(local, region, proxy, no_proxy).await)
-        }
     };
+    let shell = (!shell.variables.is_empty()).then_some(shell);
+    let proxies = shell
+        .into_iter()
+        .chain(service)
+        .map(|s| ProxySettings {
+            variables: s
+                .variables
+                .into_iter()
+                .map(|(k, v)| (k, without_credentials(&v)))
+                .collect(),
+            ..s
+        })
+        .collect();
     let path = local.path.clone();
+    let elsewhere = local.root != std::path::Path::new("/");
     let service = tokio::task::spawn_blocking(move || agent::service(&path))
         .await
+        .map(|service| match elsewhere {
+            // The files under --root are another system's; its services are not asked.
+            true => service.map(|mut s| {
+                s.state
+                    .push_str(" (asked this machine's service manager, not --root's)");
+                s
+            }),
+            false => service,
+        })
         .unwrap_or_else(|e| Fetch::Failed {
             action: "asking the service manager about amazon-ssm-agent".to_string(),
             reason: e.to_string(),
@@ -124,18 +119,12 @@ pub async fn observe(local: &Local) -> Facts {
 }
 
 /// The agent's endpoints in `region` (and the `--service` ones), all at once, its way: through
-/// `proxy` but for the hosts `no_proxy` names.
-async fn reach_all(
-    local: &Local,
-    region: &str,
-    proxy: Option<Proxy>,
-    no_proxy: Vec<String>,
-) -> Vec<Reach> {
+/// its `proxies`.
+async fn reach_all(local: &Local, region: &str, proxies: ProxyEnv) -> Vec<Reach> {
     let network = Network {
         servers: net::nameservers(local.resolver),
         hosts_file: Some(local.root.join("etc/hosts")),
-        proxy,
-        no_proxy,
+        proxies,
         tls: net::system_trust(),
         timeout: local.timeout,
     };
@@ -144,7 +133,11 @@ async fn reach_all(
         .map(|s| s.to_string())
         .chain(local.services.iter().cloned());
     let probes = services.map(|service| {
-        let endpoint = Endpoint::regional(&service, region, local.https_port);
+        let endpoint = Endpoint {
+            // Agents from 3.3.40.0 on do without it.
+            required: service != "ec2messages",
+            ..Endpoint::regional(&service, region, local.https_port)
+        };
         let network = &network;
         async move { net::reach(network, endpoint).await }
     });

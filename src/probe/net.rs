@@ -3,9 +3,11 @@
 //! port, directly or through an HTTP proxy's CONNECT, and a TLS handshake with its name checked
 //! against the machine's trust store. Every failure is a step's outcome, never an abort.
 
-use crate::analysis::ipv4::Cidr;
+use crate::analysis::proxy::{Proxy, ProxyEnv, host_port, without_credentials};
 use crate::facts::{Lookup, Reach, Step};
-use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
+use hickory_resolver::config::{
+    LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
 use hickory_resolver::net::NetError;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use std::net::{IpAddr, SocketAddr};
@@ -30,9 +32,8 @@ pub struct Network {
     pub servers: Result<Vec<SocketAddr>, String>,
     /// The hosts file, asked before any server (as the C library and Go do).
     pub hosts_file: Option<PathBuf>,
-    pub proxy: Option<Proxy>,
-    /// `NO_PROXY`'s entries: hosts reached directly even with a proxy.
-    pub no_proxy: Vec<String>,
+    /// The proxy settings connections follow (`HTTPS_PROXY`, `NO_PROXY`).
+    pub proxies: ProxyEnv,
     /// TLS trusting the machine's store; why it cannot be set up otherwise.
     pub tls: Result<Arc<rustls::ClientConfig>, String>,
     pub timeout: Duration,
@@ -47,6 +48,7 @@ pub struct Endpoint {
     /// `false` for a plain-HTTP endpoint (an emulator): TLS is not tried.
     pub tls: bool,
     pub configured_by: Option<String>,
+    pub required: bool,
 }
 
 impl Endpoint {
@@ -58,6 +60,7 @@ impl Endpoint {
             port,
             tls: true,
             configured_by: None,
+            required: true,
         }
     }
 
@@ -78,6 +81,7 @@ impl Endpoint {
             port,
             tls,
             configured_by: Some(configured_by.to_string()),
+            required: true,
         })
     }
 }
@@ -89,125 +93,6 @@ pub fn dns_suffix(region: &str) -> &'static str {
     } else {
         "amazonaws.com"
     }
-}
-
-/// `host[:port]` (IPv6 literals in brackets), with `default` when no port is given.
-pub(crate) fn host_port(authority: &str, default: u16) -> Option<(String, u16)> {
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(v6) => {
-            let (host, rest) = v6.split_once(']')?;
-            (host, rest.strip_prefix(':'))
-        }
-        None => match authority.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        },
-    };
-    let port = match port {
-        Some(p) => p.parse().ok()?,
-        None => default,
-    };
-    (!host.is_empty()).then(|| (host.to_string(), port))
-}
-
-/// An HTTP proxy, as `HTTPS_PROXY` names it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Proxy {
-    pub host: String,
-    pub port: u16,
-    /// The URL without its credentials: what reports show.
-    pub shown: String,
-    /// `Basic …` for the URL's `user:password`, sent as `Proxy-Authorization`.
-    authorization: Option<String>,
-}
-
-impl Proxy {
-    pub fn parse(url: &str) -> Result<Proxy, String> {
-        let shown = without_credentials(url);
-        let rest = match url.split_once("://") {
-            Some(("http", rest)) => rest,
-            Some((scheme, _)) => {
-                return Err(format!(
-                    "{shown}: a {scheme}:// proxy is not probed (only http://)"
-                ));
-            }
-            None => url,
-        };
-        let authority = rest.split('/').next().unwrap_or_default();
-        let (credentials, authority) = match authority.rsplit_once('@') {
-            Some((credentials, authority)) => (Some(credentials), authority),
-            None => (None, authority),
-        };
-        let (host, port) =
-            host_port(authority, 80).ok_or_else(|| format!("{shown} names no proxy host"))?;
-        let authorization = credentials.map(|c| {
-            let decoded = percent_encoding::percent_decode_str(c).decode_utf8_lossy();
-            format!(
-                "Basic {}",
-                aws_smithy_types::base64::encode(decoded.as_bytes())
-            )
-        });
-        Ok(Proxy {
-            host,
-            port,
-            shown,
-            authorization,
-        })
-    }
-}
-
-/// `url` with any `user:password@` removed: a proxy's credentials are never shown.
-pub fn without_credentials(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-    let scheme = if scheme.is_empty() {
-        String::new()
-    } else {
-        format!("{scheme}://")
-    };
-    format!("{scheme}{authority}{path}")
-}
-
-/// The proxy settings programs read from an environment (`lookup` gives a variable's value):
-/// the HTTPS proxy and the `NO_PROXY` entries, lower case first as curl and Go read them.
-pub fn proxy_from(lookup: impl Fn(&str) -> Option<String>) -> (Option<String>, Vec<String>) {
-    let first = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| lookup(n).filter(|v| !v.trim().is_empty()))
-    };
-    let proxy = first(&["https_proxy", "HTTPS_PROXY"]);
-    let no_proxy = first(&["no_proxy", "NO_PROXY"])
-        .map(|v| {
-            v.split(',')
-                .map(|e| e.trim().to_string())
-                .filter(|e| !e.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    (proxy, no_proxy)
-}
-
-/// Whether `no_proxy` sends `host` around the proxy: `*`, the host itself, a domain it is in
-/// (with or without a leading dot), or a CIDR block holding its address.
-pub fn bypasses(no_proxy: &[String], host: &str) -> bool {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let address = host
-        .parse::<std::net::Ipv4Addr>()
-        .ok()
-        .map(|a| Cidr::parse(&a.to_string()));
-    no_proxy.iter().any(|entry| {
-        let entry = entry.to_ascii_lowercase();
-        let entry = entry.trim_start_matches("*.").trim_start_matches('.');
-        if entry == "*" || entry == host {
-            return true;
-        }
-        if let (Some(Some(address)), Some(block)) = (address, Cidr::parse(entry)) {
-            return block.covers(address);
-        }
-        host.ends_with(&format!(".{entry}"))
-    })
 }
 
 /// The machine's DNS servers: `resolver` when given, else the system's configuration
@@ -266,12 +151,12 @@ fn millis(since: Instant) -> u64 {
 /// does not stop the connection).
 pub async fn reach(net: &Network, endpoint: Endpoint) -> Reach {
     let lookup = lookup(net, &endpoint.host).await;
-    let proxy = net
-        .proxy
-        .as_ref()
-        .filter(|_| !bypasses(&net.no_proxy, &endpoint.host));
-    let connected = match (proxy, lookup.addresses.first()) {
-        (Some(proxy), _) => tunnel(net, proxy, &endpoint).await,
+    let proxy_url = net.proxies.https_proxy_for(&endpoint.host);
+    let connected = match (proxy_url, lookup.addresses.first()) {
+        (Some(url), _) => match Proxy::parse(url) {
+            Ok(proxy) => tunnel(net, &proxy, &endpoint).await,
+            Err(error) => Err(Step::Failed { ms: 0, error }),
+        },
         (None, Some(_)) => connect(net, &lookup.addresses, endpoint.port).await,
         (None, None) => Err(Step::Skipped {
             reason: format!("{} did not resolve", endpoint.host),
@@ -297,7 +182,8 @@ pub async fn reach(net: &Network, endpoint: Endpoint) -> Reach {
         host: endpoint.host,
         port: endpoint.port,
         configured_by: endpoint.configured_by,
-        proxy: proxy.map(|p| p.shown.clone()),
+        required: endpoint.required,
+        proxy: proxy_url.map(without_credentials),
         lookup,
         tcp,
         tls,
@@ -341,7 +227,8 @@ pub async fn lookup(net: &Network, host: &str) -> Lookup {
     let patience = net.timeout.min(DNS_TIMEOUT);
     let mut silent = Vec::new();
     for server in servers {
-        match ask(*server, host, patience).await {
+        let asked = tokio::time::timeout(patience, ask(*server, host, patience)).await;
+        match asked.unwrap_or(Err(NetError::Timeout)) {
             Ok(addresses) => {
                 return Lookup {
                     server: Some(server.to_string()),
@@ -360,7 +247,7 @@ pub async fn lookup(net: &Network, host: &str) -> Lookup {
                     "the name has no address record".to_string(),
                 );
             }
-            Err(NetError::Dns(e)) => return answered(server, started, e.to_string()),
+            // SERVFAIL, REFUSED: the C library and Go ask the next server.
             Err(e) => silent.push(format!("{server}: {}", short_dns_error(&e))),
         }
     }
@@ -397,7 +284,9 @@ async fn ask(server: SocketAddr, host: &str, timeout: Duration) -> Result<Vec<St
     let config = ResolverConfig::from_parts(None, Vec::new(), vec![name_server]);
     let mut options = ResolverOpts::default();
     options.timeout = timeout;
-    options.attempts = 1;
+    // No retry: a silent server is the next one's turn, as in resolv.conf's order.
+    options.attempts = 0;
+    options.ip_strategy = LookupIpStrategy::Ipv4thenIpv6;
     options.cache_size = 0;
     options.use_hosts_file = ResolveHosts::Never;
     let resolver =
@@ -504,7 +393,10 @@ async fn tunnel(
             Step::Failed { error, .. } => failed(format!("the proxy {}: {error}", proxy.shown)),
             other => other,
         })?;
-    let target = format!("{}:{}", endpoint.host, endpoint.port);
+    let target = match endpoint.host.contains(':') {
+        true => format!("[{}]:{}", endpoint.host, endpoint.port),
+        false => format!("{}:{}", endpoint.host, endpoint.port),
+    };
     let mut request = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
     if let Some(authorization) = &proxy.authorization {
         request.push_str(&format!("Proxy-Authorization: {authorization}\r\n"));
@@ -633,36 +525,6 @@ fn tls_error(e: &std::io::Error, host: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn proxies_are_read_and_shown_without_credentials() {
-        let p = Proxy::parse("http://alice:s%40cret@proxy.corp:3128/").unwrap();
-        assert_eq!((p.host.as_str(), p.port), ("proxy.corp", 3128));
-        assert_eq!(p.shown, "http://proxy.corp:3128/");
-        assert!(p.authorization.unwrap().starts_with("Basic "));
-        assert_eq!(Proxy::parse("proxy:8080").unwrap().port, 8080);
-        assert!(Proxy::parse("socks5://proxy:1080").is_err());
-        assert_eq!(without_credentials("http://u:p@h:1"), "http://h:1");
-    }
-
-    #[test]
-    fn no_proxy_entries_match_names_domains_and_blocks() {
-        let entries: Vec<String> = [
-            "169.254.169.254",
-            ".internal",
-            "amazonaws.com",
-            "10.0.0.0/8",
-        ]
-        .map(String::from)
-        .to_vec();
-        assert!(bypasses(&entries, "169.254.169.254"));
-        assert!(bypasses(&entries, "ssm.us-east-1.amazonaws.com"));
-        assert!(bypasses(&entries, "db.internal"));
-        assert!(bypasses(&entries, "10.2.3.4"));
-        assert!(!bypasses(&entries, "example.com"));
-        assert!(!bypasses(&entries, "notamazonaws.com"));
-        assert!(bypasses(&["*".to_string()], "anything"));
-    }
 
     #[test]
     fn endpoints_come_from_regions_and_urls() {

@@ -2,7 +2,8 @@
 //! plugin talk to, reached from this machine as they reach them (the environment's proxy, the
 //! system's trust store).
 
-use super::net::{self, Endpoint, Network, Proxy};
+use super::net::{self, Endpoint, Network};
+use crate::analysis::proxy::{ProxyEnv, without_credentials};
 use crate::facts::{OperatorNetwork, ProxySettings};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -21,12 +22,12 @@ pub struct Path {
 
 /// The variables that decide the path, as shown in the report.
 const PROXY_VARIABLES: [&str; 6] = [
-    "https_proxy",
     "HTTPS_PROXY",
-    "http_proxy",
+    "https_proxy",
     "HTTP_PROXY",
-    "no_proxy",
+    "http_proxy",
     "NO_PROXY",
+    "no_proxy",
 ];
 
 fn is_true(value: Option<String>) -> bool {
@@ -63,13 +64,10 @@ fn endpoints(path: &Path) -> Vec<Result<Endpoint, String>> {
 /// This machine's path to the session's endpoints.
 pub async fn observe(path: &Path) -> Result<OperatorNetwork, String> {
     let env = path.environment;
-    let (proxy_url, no_proxy) = net::proxy_from(env);
-    let proxy = proxy_url.as_deref().map(Proxy::parse).transpose()?;
     let network = Network {
         servers: net::nameservers(path.resolver),
         hosts_file: Some(hosts_file()),
-        proxy,
-        no_proxy,
+        proxies: ProxyEnv::from(env),
         tls: net::system_trust(),
         timeout: path.timeout,
     };
@@ -78,7 +76,7 @@ pub async fn observe(path: &Path) -> Result<OperatorNetwork, String> {
         futures::future::join_all(endpoints.into_iter().map(|e| net::reach(&network, e))).await;
     let variables = PROXY_VARIABLES
         .iter()
-        .filter_map(|name| env(name).map(|v| (name.to_string(), net::without_credentials(&v))))
+        .filter_map(|name| env(name).map(|v| (name.to_string(), without_credentials(&v))))
         .collect();
     Ok(OperatorNetwork {
         endpoints: reaches,

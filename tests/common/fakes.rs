@@ -231,21 +231,23 @@ pub fn imds(
     url
 }
 
-/// A request's first line, its head read to the end (the body, if any, is left in `reader`).
-fn request_line(reader: &mut BufReader<TcpStream>) -> Option<String> {
+/// A request's first line and headers (the body, if any, is left in `reader`).
+fn request_head(reader: &mut BufReader<TcpStream>) -> Option<(String, Vec<String>)> {
     let mut request = String::new();
     reader.read_line(&mut request).ok()?;
+    let mut headers = Vec::new();
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
-            return Some(request);
+            return Some((request, headers));
         }
+        headers.push(header);
     }
 }
 
 fn serve_imds(stream: TcpStream, behaviour: Imds, paths: &BTreeMap<String, String>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let Some(request) = request_line(&mut reader) else {
+    let Some((request, _)) = request_head(&mut reader) else {
         return;
     };
     let mut parts = request.split_whitespace();
@@ -267,10 +269,18 @@ fn serve_imds(stream: TcpStream, behaviour: Imds, paths: &BTreeMap<String, Strin
     );
 }
 
-/// An HTTP proxy on 127.0.0.1 that tunnels every CONNECT to 127.0.0.1 at the port asked (the
-/// host asked is only recorded), or refuses every one with 403; returns its port and the
-/// targets asked for.
-pub fn connect_proxy(refuse: bool) -> (u16, Arc<Mutex<Vec<String>>>) {
+/// What a fake proxy does with a CONNECT.
+#[derive(Clone, Copy)]
+pub enum Proxy {
+    /// Refuses it (403).
+    Refuses,
+    /// Tunnels it when it carries these credentials (`user:password`), else 407.
+    Requires(&'static str),
+}
+
+/// An HTTP proxy on 127.0.0.1 that tunnels CONNECTs to 127.0.0.1 at the port asked (the host
+/// asked is only recorded); returns its port and the targets asked for.
+pub fn connect_proxy(behaviour: Proxy) -> (u16, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
     let port = listener.local_addr().unwrap().port();
     let asked = Arc::new(Mutex::new(Vec::new()));
@@ -278,15 +288,15 @@ pub fn connect_proxy(refuse: bool) -> (u16, Arc<Mutex<Vec<String>>>) {
     thread::spawn(move || {
         for client in listener.incoming().flatten() {
             let log = log.clone();
-            thread::spawn(move || tunnel(client, refuse, &log));
+            thread::spawn(move || tunnel(client, behaviour, &log));
         }
     });
     (port, asked)
 }
 
-fn tunnel(client: TcpStream, refuse: bool, asked: &Mutex<Vec<String>>) {
+fn tunnel(client: TcpStream, behaviour: Proxy, asked: &Mutex<Vec<String>>) {
     let mut reader = BufReader::new(client.try_clone().unwrap());
-    let Some(request) = request_line(&mut reader) else {
+    let Some((request, headers)) = request_head(&mut reader) else {
         return;
     };
     let target = request.split_whitespace().nth(1).unwrap_or("").to_string();
@@ -296,12 +306,25 @@ fn tunnel(client: TcpStream, refuse: bool, asked: &Mutex<Vec<String>>) {
         .rsplit(':')
         .next()
         .and_then(|p| p.parse::<u16>().ok());
-    let upstream = match (refuse, port) {
-        (false, Some(port)) => TcpStream::connect(("127.0.0.1", port)).ok(),
-        _ => None,
+    let refusal: Option<&[u8]> = match behaviour {
+        Proxy::Refuses => Some(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"),
+        Proxy::Requires(credentials) => {
+            let expected = format!(
+                "proxy-authorization: basic {}",
+                aws_smithy_types::base64::encode(credentials).to_ascii_lowercase()
+            );
+            let given = headers
+                .iter()
+                .any(|h| h.trim().to_ascii_lowercase() == expected);
+            (!given).then_some(
+                b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+            )
+        }
     };
-    let Some(upstream) = upstream else {
-        let _ = client.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+    let upstream = port.and_then(|port| TcpStream::connect(("127.0.0.1", port)).ok());
+    let (None, Some(upstream)) = (refusal, upstream) else {
+        let answer = refusal.unwrap_or(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+        let _ = client.write_all(answer);
         return;
     };
     let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");

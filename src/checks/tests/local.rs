@@ -30,6 +30,7 @@ pub fn healthy_local() -> Facts {
                     ms: 1,
                     detail: "valid until 2026-11-29T04:00:00Z".into(),
                 },
+                errors: vec![],
             }),
             endpoints: Fetch::collected(vec![
                 reached("ssm", "10.0.1.21"),
@@ -46,6 +47,7 @@ pub fn healthy_local() -> Facts {
             log: Fetch::collected(AgentLog {
                 files: vec!["/var/log/amazon/ssm/amazon-ssm-agent.log".into()],
                 lines: vec![],
+                since: Some("2026-11-28 09:00:00".into()),
             }),
         }),
     }
@@ -106,7 +108,10 @@ pub fn untrusted_certificate(f: &mut Facts) {
 pub fn proxy_without_imds_exemption(f: &mut Facts) {
     local_mut(f).proxies = vec![ProxySettings {
         source: "/etc/systemd/system/amazon-ssm-agent.service.d/override.conf".into(),
-        variables: vec![("https_proxy".into(), "http://proxy.corp:3128".into())],
+        variables: vec![
+            ("https_proxy".into(), "http://proxy.corp:3128".into()),
+            ("http_proxy".into(), "http://proxy.corp:3128".into()),
+        ],
     }];
 }
 
@@ -230,10 +235,29 @@ fn a_proxy_without_imds_in_no_proxy_fails_for_the_agent_and_warns_for_the_shell(
     let report = with_local(|f| {
         local_mut(f).proxies = vec![ProxySettings {
             source: crate::probe::instance::ENVIRONMENT.into(),
-            variables: vec![("HTTPS_PROXY".into(), "http://proxy.corp:3128".into())],
+            variables: vec![("HTTP_PROXY".into(), "http://proxy.corp:3128".into())],
         }];
     });
     assert_eq!(status(&report, "local.proxy"), Status::Warn);
+
+    // Only https_proxy: IMDS (http://) is never sent to it.
+    let report = with_local(|f| {
+        proxy_without_imds_exemption(f);
+        local_mut(f).proxies[0]
+            .variables
+            .retain(|(k, _)| k == "https_proxy");
+    });
+    assert_eq!(status(&report, "local.proxy"), Status::Pass);
+
+    // no_proxy in a later drop-in of its own still applies.
+    let report = with_local(|f| {
+        proxy_without_imds_exemption(f);
+        local_mut(f).proxies.push(ProxySettings {
+            source: "/etc/systemd/system/amazon-ssm-agent.service.d/20-no-proxy.conf".into(),
+            variables: vec![("no_proxy".into(), "169.254.169.254".into())],
+        });
+    });
+    assert_eq!(status(&report, "local.proxy"), Status::Pass);
 
     let report = with_local(|f| {
         proxy_without_imds_exemption(f);
@@ -311,4 +335,68 @@ fn the_operator_network_fails_on_a_broken_step_and_notes_the_flags() {
         text.contains("ssmmessages.us-east-1.amazonaws.com") && text.contains("AWS_CA_BUNDLE"),
         "{text}"
     );
+}
+
+#[test]
+fn ec2messages_is_needed_only_by_old_agents() {
+    let report = with_local(|f| {
+        let r = reach_mut(f, "ec2messages");
+        r.lookup.addresses = vec!["52.94.1.23".into()];
+        r.tcp = Step::Failed {
+            ms: 5000,
+            error: "connection timed out".into(),
+        };
+        r.tls = Step::Skipped {
+            reason: "no TCP connection".into(),
+        };
+    });
+    assert_eq!(
+        status(&report, "local.dns"),
+        Status::Warn,
+        "a mix all the same"
+    );
+    assert_eq!(status(&report, "local.tcp-443"), Status::Warn);
+    assert!(message(&report, "local.tcp-443").contains("older than 3.3.40.0"));
+}
+
+#[test]
+fn names_left_to_the_proxy_and_s3_s_public_answers_are_no_fault() {
+    let report = with_local(|f| {
+        ssmmessages_nxdomain(f);
+        let r = reach_mut(f, "ssmmessages");
+        r.proxy = Some("http://proxy.corp:3128".into());
+        r.tcp = Step::Done {
+            ms: 4,
+            detail: "tunnel".into(),
+        };
+    });
+    assert_eq!(status(&report, "local.dns"), Status::Pass);
+    assert!(message(&report, "local.dns").contains("left to the agent's proxy"));
+
+    let report = with_local(|f| {
+        let s3 = reached("s3", "52.216.1.1");
+        collected_mut(&mut local_mut(f).endpoints).push(s3);
+    });
+    assert_eq!(status(&report, "local.dns"), Status::Pass);
+}
+
+#[test]
+fn imds_reads_that_fail_are_said() {
+    let report = with_local(|f| {
+        let m = collected_mut(&mut local_mut(f).metadata);
+        m.region = None;
+        m.errors = vec!["/latest/meta-data/placement/region: HTTP 500".into()];
+    });
+    assert_eq!(status(&report, "local.metadata"), Status::Warn);
+    assert!(message(&report, "local.metadata").contains("HTTP 500"));
+
+    let report = with_local(|f| {
+        let m = collected_mut(&mut local_mut(f).metadata);
+        m.role = None;
+        m.credentials = Step::Failed {
+            ms: 0,
+            error: "/latest/meta-data/iam/security-credentials/: HTTP 500".into(),
+        };
+    });
+    assert_eq!(status(&report, "local.metadata"), Status::Fail);
 }
