@@ -71,7 +71,7 @@ pub struct Local {
 
     /// Also probe the endpoints of these services: s3 and logs when sessions are logged there,
     /// kms when they are encrypted
-    #[arg(long = "service", value_name = "SERVICE", value_parser = ["s3", "kms", "logs"])]
+    #[arg(long = "service", value_name = "SERVICE", value_parser = clap::builder::PossibleValuesParser::new(crate::probe::instance::OPTIONAL_SERVICES))]
     pub services: Vec<String>,
 
     /// Ask this DNS server (IP or IP:PORT) instead of the system's resolvers

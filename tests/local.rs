@@ -467,3 +467,32 @@ fn the_human_report_reads_the_same() {
     assert!(text.contains(INSTANCE));
     assert_eq!(out.status.code(), Some(0), "{text}");
 }
+
+#[test]
+fn services_the_preferences_need_are_probed_on_request() {
+    let instance = Instance::with(
+        &[
+            ("ssm", IN_VPC),
+            ("ssmmessages", IN_VPC),
+            ("ec2messages", IN_VPC),
+            ("kms", IN_VPC),
+        ],
+        Tls::Presents("endpoints"),
+    );
+    let (report, code) = instance.run_with(&["--service", "kms"], &[]);
+    assert_eq!(code, 0);
+    assert!(message(&report, "local.tls").contains(&host("kms")));
+    let (report, _) = instance.run_with(&["--service", "logs"], &[]);
+    assert!(message(&report, "local.dns").contains(&format!("{}: no such name", host("logs"))));
+
+    let refused = common::command()
+        .args(["local", "--service", "ec2"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("[possible values: s3, kms, logs]"),
+        "{stderr}"
+    );
+}
