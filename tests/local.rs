@@ -465,6 +465,9 @@ fn the_human_report_reads_the_same() {
         "{text}"
     );
     assert!(text.contains(INSTANCE));
+    // No AWS account is known here: the header names none.
+    let header = text.lines().next().unwrap_or_default();
+    assert_eq!(header, format!("ssm-doctor {INSTANCE} · {REGION}"));
     assert_eq!(out.status.code(), Some(0), "{text}");
 }
 

@@ -15,18 +15,15 @@ pub fn render(report: &Report) -> String {
         verdict_word(report),
         report.headline()
     );
+    // `ssm-doctor local` knows no account: it asks no AWS API.
+    let account = t
+        .account
+        .as_deref()
+        .map_or(String::new(), |a| format!("Account `{a}` · "));
     let _ = writeln!(
         out,
-        "Account `{}` · region `{}` · document `{}` · {} pass, {} warn, {} fail, {} skip, {} error · ssm-doctor {}\n",
-        t.account.as_deref().unwrap_or("unknown"),
-        t.region,
-        t.document,
-        s.pass,
-        s.warn,
-        s.fail,
-        s.skip,
-        s.error,
-        report.tool.version
+        "{account}Region `{}` · document `{}` · {} pass, {} warn, {} fail, {} skip, {} error · ssm-doctor {}\n",
+        t.region, t.document, s.pass, s.warn, s.fail, s.skip, s.error, report.tool.version
     );
     let attention = report.attention();
     if !attention.is_empty() {
