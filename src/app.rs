@@ -3,9 +3,10 @@
 use crate::catalog::Catalog;
 use crate::cli::{self, Cli, Command, Diagnose, shown, validate_instance_id};
 use crate::collect::{Aws, Selection, Settings, SetupError};
-use crate::diagnose::{self, Answer, Diagnosis, NetworkProbe, Session, Source};
+use crate::diagnose::{self, Answer, Diagnosis, Session, Source};
 use crate::exit::Exit;
 use crate::facts::{self, Facts, REMOTE_HOST_DOCUMENT};
+use crate::probe::net::Reaching;
 use crate::progress;
 use crate::render::{page::check_page, redact::Redactor, render, render_fleet};
 use crate::report::Stats;
@@ -241,10 +242,10 @@ fn session(args: &Diagnose) -> Session {
     Session {
         document: args.document.clone().or(forwarding),
         forward: args.forward.clone(),
-        network: NetworkProbe {
+        network: Reaching {
             resolver: args.resolver,
             https_port: https_port(),
-            ..NetworkProbe::default()
+            ..Reaching::default()
         },
     }
 }
@@ -270,11 +271,13 @@ fn local(args: &cli::Local) -> Result<Exit, Failure> {
             .filter(|e| !e.is_empty())
             .unwrap_or_else(|| probe::imds::DEFAULT_ENDPOINT.to_string()),
         region: args.region.clone(),
-        resolver: args.resolver,
-        https_port: https_port(),
+        reaching: Reaching {
+            resolver: args.resolver,
+            https_port: https_port(),
+            timeout: Duration::from_secs(args.timeout),
+        },
         root: args.root.clone(),
         services: args.services.clone(),
-        timeout: Duration::from_secs(args.timeout),
         path: std::env::var_os("PATH").unwrap_or_default(),
         environment,
     };

@@ -30,25 +30,7 @@ pub struct Session {
     /// `--forward HOST:PORT`: the remote host a port-forwarding session will reach.
     pub forward: Option<(String, u16)>,
     /// How the operator's network path is probed.
-    pub network: NetworkProbe,
-}
-
-/// How the network probes ask and connect (`--resolver`, and the port tests move 443 to).
-#[derive(Debug, Clone)]
-pub struct NetworkProbe {
-    pub resolver: Option<std::net::SocketAddr>,
-    pub https_port: u16,
-    pub timeout: std::time::Duration,
-}
-
-impl Default for NetworkProbe {
-    fn default() -> Self {
-        NetworkProbe {
-            resolver: None,
-            https_port: probe::net::HTTPS_PORT,
-            timeout: probe::net::STEP_TIMEOUT,
-        }
-    }
+    pub network: probe::net::Reaching,
 }
 
 /// One run's facts and reports. Each report's `stats` are its instance's (the calls its facts
@@ -88,9 +70,7 @@ pub async fn diagnose(source: Source<'_>, session: &Session) -> Result<Diagnosis
             let document = session.document.as_deref().unwrap_or(DEFAULT_DOCUMENT);
             let path = probe::operator::Path {
                 region: aws.region().to_string(),
-                resolver: session.network.resolver,
-                https_port: session.network.https_port,
-                timeout: session.network.timeout,
+                reaching: session.network.clone(),
                 environment: |name| std::env::var(name).ok(),
             };
             // Probed beside the AWS calls; abandoned when they cannot start (nothing is judged).
@@ -99,16 +79,19 @@ pub async fn diagnose(source: Source<'_>, session: &Session) -> Result<Diagnosis
                 .then(|| tokio::spawn(async move { probe::operator::observe(&path).await }));
             let mut collected = aws.collect(selection, document).await?;
             let network = match reaching {
-                Some(task) => Some(task.await.unwrap_or_else(|e| Err(e.to_string()))),
+                Some(task) => Some(match task.await {
+                    Ok(Ok(network)) => Fetch::collected(network),
+                    Ok(Err(reason)) => Fetch::Failed {
+                        action: "probing this machine's network path".into(),
+                        reason,
+                    },
+                    Err(e) => Fetch::Failed {
+                        action: "probing this machine's network path".into(),
+                        reason: e.to_string(),
+                    },
+                }),
                 None => None,
             };
-            let network = network.map(|probed| match probed {
-                Ok(network) => Fetch::collected(network),
-                Err(reason) => Fetch::Failed {
-                    action: "probing this machine's network path".into(),
-                    reason,
-                },
-            });
             if let Some(probing) = probing {
                 let machine = match probing.map(|thread| thread.join()) {
                     Ok(Ok(machine)) => Fetch::collected(machine),

@@ -1,16 +1,14 @@
 //! `ssm-doctor local`: the instance observed from inside — IMDS, the endpoints the agent needs
 //! reached the agent's way, the proxy settings, the agent's service and log — as one `Facts`.
 
-use super::net::{self, Endpoint, Network};
+use super::net::{self, Endpoint, Reaching};
 use super::{agent, imds};
 use crate::analysis::proxy::{ProxyEnv, merged, without_credentials};
 use crate::facts::{
     FACTS_SCHEMA_VERSION, Facts, Fetch, InstanceFacts, ProxySettings, Reach, Target,
 };
 use std::ffi::OsString;
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// The source of the proxy settings of the shell `ssm-doctor local` runs in.
 pub const ENVIRONMENT: &str = "this shell's environment";
@@ -26,15 +24,11 @@ pub struct Local {
     pub imds: String,
     /// `--region`: wins over IMDS's.
     pub region: Option<String>,
-    /// `--resolver`: the DNS server asked instead of the system's.
-    pub resolver: Option<SocketAddr>,
-    /// The port probed instead of 443 (tests).
-    pub https_port: u16,
     /// Where the agent's files are read (`/`, or a mounted volume).
     pub root: PathBuf,
     /// The services probed beyond the agent's own.
     pub services: Vec<String>,
-    pub timeout: Duration,
+    pub reaching: Reaching,
     /// `PATH`, where the service manager is looked for.
     pub path: OsString,
     /// The shell's proxy variables.
@@ -121,13 +115,9 @@ pub async fn observe(local: &Local) -> Facts {
 /// The agent's endpoints in `region` (and the `--service` ones), all at once, its way: through
 /// its `proxies`.
 async fn reach_all(local: &Local, region: &str, proxies: ProxyEnv) -> Vec<Reach> {
-    let network = Network {
-        servers: net::nameservers(local.resolver),
-        hosts_file: Some(local.root.join("etc/hosts")),
-        proxies,
-        tls: net::system_trust(),
-        timeout: local.timeout,
-    };
+    let network = local
+        .reaching
+        .network(local.root.join("etc/hosts"), proxies);
     let services = AGENT_SERVICES
         .iter()
         .map(|s| s.to_string())
@@ -136,7 +126,7 @@ async fn reach_all(local: &Local, region: &str, proxies: ProxyEnv) -> Vec<Reach>
         let endpoint = Endpoint {
             // Agents from 3.3.40.0 on do without it.
             required: service != "ec2messages",
-            ..Endpoint::regional(&service, region, local.https_port)
+            ..Endpoint::regional(&service, region, local.reaching.https_port)
         };
         let network = &network;
         async move { net::reach(network, endpoint).await }

@@ -39,6 +39,38 @@ pub struct Network {
     pub timeout: Duration,
 }
 
+/// How a probe reaches endpoints: the DNS server it asks (`--resolver`; else the system's), the
+/// port it connects to (443 but in tests) and how long each step may take.
+#[derive(Debug, Clone)]
+pub struct Reaching {
+    pub resolver: Option<SocketAddr>,
+    pub https_port: u16,
+    pub timeout: Duration,
+}
+
+impl Default for Reaching {
+    fn default() -> Self {
+        Reaching {
+            resolver: None,
+            https_port: HTTPS_PORT,
+            timeout: STEP_TIMEOUT,
+        }
+    }
+}
+
+impl Reaching {
+    /// The network these settings make, with `hosts_file` read first and `proxies` followed.
+    pub fn network(&self, hosts_file: PathBuf, proxies: ProxyEnv) -> Network {
+        Network {
+            servers: nameservers(self.resolver),
+            hosts_file: Some(hosts_file),
+            proxies,
+            tls: system_trust(),
+            timeout: self.timeout,
+        }
+    }
+}
+
 /// One endpoint to reach.
 #[derive(Debug, Clone)]
 pub struct Endpoint {

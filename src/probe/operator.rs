@@ -2,20 +2,14 @@
 //! plugin talk to, reached from this machine as they reach them (the environment's proxy, the
 //! system's trust store).
 
-use super::net::{self, Endpoint, Network};
+use super::net::{self, Endpoint, Reaching};
 use crate::analysis::proxy::{ProxyEnv, without_credentials};
 use crate::facts::{OperatorNetwork, ProxySettings};
-use std::net::SocketAddr;
-use std::time::Duration;
 
 /// Where and how the operator's side is probed.
 pub struct Path {
     pub region: String,
-    /// `--resolver`: the DNS server asked instead of the system's.
-    pub resolver: Option<SocketAddr>,
-    /// The port probed instead of 443 (tests).
-    pub https_port: u16,
-    pub timeout: Duration,
+    pub reaching: Reaching,
     /// Reads one environment variable (the process's, or a test's).
     pub environment: fn(&str) -> Option<String>,
 }
@@ -47,15 +41,19 @@ fn endpoints(path: &Path) -> Vec<Result<Endpoint, String>> {
         None if is_true(env("AWS_USE_DUALSTACK_ENDPOINT")) => Ok(Endpoint {
             host: format!("ssm.{}.api.aws", path.region),
             configured_by: Some("AWS_USE_DUALSTACK_ENDPOINT".to_string()),
-            ..Endpoint::regional("ssm", &path.region, path.https_port)
+            ..Endpoint::regional("ssm", &path.region, path.reaching.https_port)
         }),
-        None => Ok(Endpoint::regional("ssm", &path.region, path.https_port)),
+        None => Ok(Endpoint::regional(
+            "ssm",
+            &path.region,
+            path.reaching.https_port,
+        )),
     };
     vec![
         Ok(Endpoint::regional(
             "ssmmessages",
             &path.region,
-            path.https_port,
+            path.reaching.https_port,
         )),
         ssm,
     ]
@@ -64,13 +62,7 @@ fn endpoints(path: &Path) -> Vec<Result<Endpoint, String>> {
 /// This machine's path to the session's endpoints.
 pub async fn observe(path: &Path) -> Result<OperatorNetwork, String> {
     let env = path.environment;
-    let network = Network {
-        servers: net::nameservers(path.resolver),
-        hosts_file: Some(hosts_file()),
-        proxies: ProxyEnv::from(env),
-        tls: net::system_trust(),
-        timeout: path.timeout,
-    };
+    let network = path.reaching.network(hosts_file(), ProxyEnv::from(env));
     let endpoints = endpoints(path).into_iter().collect::<Result<Vec<_>, _>>()?;
     let reaches =
         futures::future::join_all(endpoints.into_iter().map(|e| net::reach(&network, e))).await;
@@ -105,9 +97,7 @@ mod tests {
     fn path(environment: fn(&str) -> Option<String>) -> Path {
         Path {
             region: "eu-west-1".to_string(),
-            resolver: None,
-            https_port: 443,
-            timeout: Duration::from_secs(1),
+            reaching: Reaching::default(),
             environment,
         }
     }

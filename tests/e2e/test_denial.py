@@ -176,15 +176,11 @@ def _reports(run: Run, mode: Mode) -> dict[str, dict]:
     return reports
 
 
-def _statuses(report: dict) -> dict[str, str]:
-    return report_statuses(report)
-
-
 def _baseline_lines(reports: dict[str, dict]) -> str:
     lines = []
     for iid, r in reports.items():
         lines.append(f"  {iid} {r['verdict']}: " + " ".join(
-            f"{c}={s}" for c, s in _statuses(r).items()))
+            f"{c}={s}" for c, s in report_statuses(r).items()))
     return "\n".join(lines)
 
 
@@ -219,8 +215,8 @@ def _changed_checks(case: Case, baseline: Case) -> dict[str, list[str]] | None:
         return None
     out = {}
     for iid, report in now.items():
-        old = _statuses(before.get(iid, {"checks": []}))
-        diff = [f"{c}={s}" for c, s in _statuses(report).items() if old.get(c) != s]
+        old = report_statuses(before.get(iid, {"checks": []}))
+        diff = [f"{c}={s}" for c, s in report_statuses(report).items() if old.get(c) != s]
         if diff:
             out[iid] = diff
     return out
@@ -273,7 +269,7 @@ def test_denial_baseline(mode: Mode, matrix: Matrix, emulator) -> None:
     for iid, report in reports.items():
         expected = matrix.world.expect[iid]
         want = expected.expected_statuses()
-        got = _statuses(report)
+        got = report_statuses(report)
         assert sorted(got) == sorted(CHECK_IDS), context
         diff = {c: (want[c], got[c]) for c in CHECK_IDS if want[c] != got[c]}
         assert not diff, f"{iid} ({expected.name}): (expected, got) {diff}\n{context}"
@@ -321,9 +317,9 @@ def test_denial(mode: Mode, action: str, matrix: Matrix, emulator) -> None:
     changed: dict[str, dict[str, tuple[str, str, dict]]] = {}
     wrong = []
     for iid, report in reports.items():
-        before = _statuses(base_reports[iid])
+        before = report_statuses(base_reports[iid])
         checks = {c["id"]: c for c in report["checks"]}
-        assert sorted(_statuses(report)) == sorted(before), f"{iid}: check ids differ\n{context}"
+        assert sorted(report_statuses(report)) == sorted(before), f"{iid}: check ids differ\n{context}"
         for cid, check in checks.items():
             if check["status"] == before[cid]:
                 continue
