@@ -1,52 +1,126 @@
 """The ssm-doctor performance benchmark (run it with ``bench/run``; see docs/performance.md).
 
-1. Starts the end-to-end suite's emulator (moto + the SSM extension, tests/e2e/emulator.py) in this
-   process, and three latency proxies (bench/proxy.py, each its own process) in front of it:
-   ``live`` adds ``--delay`` (default 50 ms) to every request and records every answer;
-   ``replay`` adds the same delay but answers from the recorded answers, so the emulator's own
-   time drops out; ``replay-0ms`` answers from the recording without delay.
-2. Seeds three fleets into one region, each tagged ``bench-fleet=<size>``: 1 instance (1 VPC),
-   100 instances (2 VPCs), 1,000 instances (10 VPCs). VPCs alternate between a NAT shape (public
-   subnet, internet gateway, NAT gateway, three private subnets routed to it) and an endpoint shape
-   (three private subnets, no default route, interface endpoints for ssm/ssmmessages/ec2messages
-   with private DNS and a 443 security group). Three roles, each in an instance profile of the same
-   name (as the console makes them): AmazonSSMManagedInstanceCore; Core plus a customer-managed
-   policy; an inline policy. Most agents are registered Online, 1 in 20 ConnectionLost, 1 in 20 not
-   at all.
-3. Runs the binary, each run signing with its own dummy access key so that the proxy log can be
-   split per run: size 1 as ``ssm-doctor <id>``, the fleets as ``ssm-doctor --tag bench-fleet=N``
-   (exactly the seeded set), always ``--output json``. Per size: the live runs first (which record
-   the answers), then the replayed runs, then the replayed runs without delay; each mode starts with
-   a warm-up run that is not counted.
-4. Reports per size the medians of wall time, API calls (proxy log, cross-checked with the tool's
-   ``stats.api_calls``), the longest chain of sequential calls (proxy log: chain(r) = 1 + the longest
-   chain among requests that had ended before r started), peak RSS and CPU time (GNU time's %M, %U,
-   %S), and the emulator's share; then the start time of ``ssm-doctor --help``. Each figure with a
-   target is compared to it (PASS/MISS).
+1. **The world.** Starts the end-to-end suite's emulator (moto + the SSM extension,
+   tests/e2e/emulator.py) in this process and seeds fleets into us-east-1, each tagged
+   ``bench-fleet=<size>`` and modelled on an estate built with Terraform or CloudFormation:
 
-Two in-process adjustments of the emulator, neither of which changes an answer: TCP_NODELAY on its
-sockets, and an index for ssm_extension's instance lookup (see below).
+   ======== ===== ======================
+   fleet    VPCs  instance profiles/roles
+   ======== ===== ======================
+   1        1     1
+   100      2     8
+   1,000    10    8
+   10,000   100   8
+   ======== ===== ======================
 
-Outputs land in bench/out/: results.json, results.md (the table), proxy logs, the tool's outputs.
+   VPCs alternate between a NAT shape (public subnet, internet gateway, NAT gateway, three private
+   subnets routed to it) and an endpoint shape (three private subnets, no default route, interface
+   endpoints for ssm/ssmmessages/ec2messages with private DNS and a 443 security group).  Each fleet
+   has its own roles (``bench<size>-<app>-…``), of these kinds (the first ``min(8, size)``):
+
+   ========= ================================== ==========================================
+   app       profile / role                     policies
+   ========= ================================== ==========================================
+   api       ``…-api-profile`` / ``…-api-role`` AmazonSSMManagedInstanceCore + inline
+   web       ``…-profile`` / ``…-role``         AmazonSSMManagedInstanceCore
+   worker    ``…-profile`` / ``…-role``         inline only (Core's ssm/ssmmessages/ec2messages)
+   batch     ``…-profile`` / ``…-role``         customer-managed only (Core's actions)
+   bastion   same name (console style)          Core + customer-managed (CloudWatch agent)
+   etl       ``…-profile`` / ``…-role``         Core + inline
+   cache     same name (console style)          Core
+   search    ``…-profile`` / ``…-role``         Core + customer-managed (CloudWatch agent)
+   ========= ================================== ==========================================
+
+   So the single instance's profile ``bench1-api-profile`` holds the role ``bench1-api-role`` with
+   Core and an inline policy: profile and role names differ.  In every VPC the instances are split
+   over the roles (one group per role, the groups over the three private subnets).  Every instance
+   is its own reservation, as Terraform's ``count`` and Auto Scaling launch them (moto pages
+   DescribeInstances by reservation; batched reservations would give pages far larger than
+   MaxResults instances, which AWS does not), with IMDSv2 required.  Agents: Online for 18 instances
+   in 20, ConnectionLost for 1 in 20, none for 1 in 20 (the single instance: Online).  The caller
+   of every run is moto's default one, the IAM user ``moto``: it is seeded with AWS's sample
+   Session Manager user policy (customer-managed), so that IAM answers for it as an account would
+   (``--no-operator-user`` leaves it out: the caller's IAM reads then fail).
+
+   Seeding: VPCs, IAM and the first instance of each fleet through boto3; the other instances
+   straight through moto's EC2 backend, with the same arguments moto's RunInstances handler gave
+   that first launch (captured), then the instance profile associated as RunInstances does (a
+   batched RunInstances in moto 5.2.5 gives the profile to the first instance only).  Three
+   lookups moto makes per launch by scanning everything (the image, the instance, the volume) are
+   answered from a dictionary while seeding only.
+
+2. **Latency models** (``--models``, comma-separated, the first one also used for the live runs):
+   ``flat<ms>`` waits <ms> before every request (``flat50``: 50 ms); ``iam<ms>`` waits <ms> for IAM
+   (global, answered from us-east-1: far away for an operator in Tokyo) and 20 ms for every other
+   (regional) service; ``iam<ms>-<ms2>`` sets the other services' delay to <ms2>.  The proxy tells
+   IAM by the SigV4 credential scope (``…/iam/aws4_request``), else the Host header.
+
+3. **Modes**, one latency-injecting proxy each (bench/proxy.py, its own process): ``live``
+   (answers from moto, recorded; the first model's latencies), ``replay-<model>`` for each model
+   (answers from the recording, so the emulator's own time drops out), ``replay-0ms`` (the
+   recording, no delay).  Per size and binary, the live runs come first (they record), then each
+   replay mode; each mode starts with an uncounted warm-up run (the live mode only up to
+   ``--live-warmup-max`` instances: above that, a live run takes minutes).
+
+4. **Binaries.** ``SSM_DOCTOR_BIN`` ("after") and, with ``--baseline BIN`` or
+   ``SSM_DOCTOR_BASELINE``, a second binary ("before") run through the same world, sizes and modes.
+   Each binary has its own live (recording) runs; the recording is shared, so a request the
+   other binary also makes is answered from whichever recorded it last (same world, same answer),
+   and a request the recording lacks is answered by moto and counted as "not from recording".
+   Runs: size 1 as ``ssm-doctor <id>``, fleets as ``ssm-doctor --tag bench-fleet=N`` (exactly the
+   seeded set), always ``--output json`` and ``--region us-east-1``; every run with ``--deadline
+   3600`` and live runs with ``--timeout 600`` (when the binary has them; the tool's defaults are
+   60 and 20 s) so that moto's slow pages (seconds per 1,000-instance DescribeInstances page, more
+   when busy) do not cut them short.  Each run signs with its own dummy access key, so that the
+   proxy log can be split per run.  A run that takes longer than ``--progress-every`` seconds
+   prints a progress line to stderr that often.
+
+5. **Figures**, per size, model and binary (medians of the counted runs): API calls (proxy log,
+   cross-checked with the tool's ``stats.api_calls``; ``stats.retries`` when the tool reports it),
+   the longest chain of sequential calls (chain(r) = 1 + the longest chain among requests that had
+   ended before r started), wall time, peak RSS and CPU time (GNU time's %M, %U + %S), and in live
+   runs the emulator's share (time with at least one request at moto); then the start time of
+   ``ssm-doctor --help``.  Each figure with a target is compared to it (PASS/MISS): one instance
+   ≤ 4 sequential round trips and ≤ 25 calls; 1,000 instances in 10 VPCs with 8 roles ≤ 110 calls,
+   ≤ 3 s wall at flat 50 ms and ≤ 60 MB peak memory; 10,000 in 100 VPCs ≤ 400 calls and ≤ 150 MB;
+   ``--help`` ≤ 20 ms (MB = 10^6 bytes).
+
+``--seed-only`` seeds the chosen sizes, prints how long each took, and stops.
+
+In-process adjustments of the emulator, none of which changes an answer (see below): TCP_NODELAY on
+its sockets; an index of instances by id for ssm_extension's and moto's instance lookups; each EC2
+resource's tags read from its own entry (moto matches every tag of the region each time: for the
+10,000-instance world, minutes per DescribeInstances page).
+
+Outputs land in bench/out/: results.json, results.md (the tables), proxy logs, the tool's outputs
+(a report over 32 MB is kept for the first run of each binary and size only).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import copy
 import datetime as dt
 import json
 import os
 import platform
+import re
+import shlex
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
+from urllib.parse import unquote
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -70,31 +144,74 @@ e2e_emulator._QuietHandler.setup = _nodelay_setup
 
 import ssm_extension  # noqa: E402  (the module the emulator installed)
 
-_instance_index: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+from moto.ec2.models.core import TaggedEC2Resource  # noqa: E402
+from moto.ec2.models.instances import InstanceBackend  # noqa: E402
+from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix  # noqa: E402
+
+_instance_index: dict[int, tuple[int, dict[str, Any]]] = {}
 
 
-def _indexed_ec2_instance(account: str, region: str, instance_id: str) -> Any:
-    """ssm_extension looks each managed node's instance up with moto's get_instance_by_id, a scan
-    of every reservation: for 1,000 nodes that is a million steps per DescribeInstanceInformation
-    call, an emulator cost no AWS region has.  Same answers from an index, rebuilt whenever the
-    number of reservations changes (in this process only; tests/e2e is not changed)."""
-    from moto.ec2.models import ec2_backends
-
-    try:
-        backend = ec2_backends[account][region]
-        count = len(backend.reservations)  # a reservation's instances are fixed when it is made
-    except Exception:  # noqa: BLE001 - an account/region moto has not seen, as the original
-        return None
-    cached = _instance_index.get((account, region))
+def instances_by_id(backend: Any) -> dict[str, Any]:
+    """The region's instances by id, rebuilt whenever the number of reservations changes (a
+    reservation's instances are fixed when it is made); the first of an id, as moto's scan finds."""
+    count = len(backend.reservations)
+    cached = _instance_index.get(id(backend))
     if cached is None or cached[0] != count:
         index: dict[str, Any] = {}
         for r in list(backend.reservations.values()):
             for i in r.instances:
                 index.setdefault(i.id, i)
-        cached = _instance_index[(account, region)] = (count, index)
-    return cached[1].get(instance_id)
+        cached = _instance_index[id(backend)] = (count, index)
+    return cached[1]
 
 
+def _indexed_ec2_instance(account: str, region: str, instance_id: str) -> Any:
+    """ssm_extension looks each managed node's instance up with moto's get_instance_by_id, a scan
+    of every reservation: for 1,000 nodes that is a million steps per DescribeInstanceInformation
+    call, an emulator cost no AWS region has.  Same answers from the index (in this process only;
+    tests/e2e is not changed)."""
+    from moto.ec2.models import ec2_backends
+
+    try:
+        backend = ec2_backends[account][region]
+    except Exception:  # noqa: BLE001 - an account/region moto has not seen, as the original
+        return None
+    return instances_by_id(backend).get(instance_id)
+
+
+_original_get_instance = InstanceBackend.get_instance
+
+
+def _indexed_get_instance(self: Any, instance_id: str) -> Any:
+    """moto's get_instance (GetConsoleOutput, and every launch while seeding) copies every
+    reservation to find one instance: the same instance from the index, an unknown id still
+    moto's error."""
+    found = instances_by_id(self).get(instance_id)
+    return found if found is not None else _original_get_instance(self, instance_id)
+
+
+_original_get_tags = TaggedEC2Resource.get_tags
+
+
+def _own_tags(self: Any) -> list[dict[str, str]]:
+    """moto finds an EC2 resource's tags by matching a regular expression of its id against every
+    tag in the region: every instance of a DescribeInstances answer, and every instance a tag
+    filter looks at, costs a pass over all ~22,000 tags of the 10,000-instance world (minutes per
+    page).  The same list from the resource's own entry (an id with a wildcard character, which
+    no resource has, still goes to moto's match)."""
+    rid = getattr(self, "id", None)
+    if not rid or any(c in rid for c in "*?["):
+        return _original_get_tags(self)
+    tags = self.ec2_backend.tags.get(rid)
+    if not tags:
+        return []
+    kind = EC2_PREFIX_TO_RESOURCE.get(get_prefix(rid), "")
+    return [{"resource_id": rid, "key": k, "value": v, "resource_type": kind}
+            for k, v in list(tags.items())]
+
+
+InstanceBackend.get_instance = _indexed_get_instance
+TaggedEC2Resource.get_tags = _own_tags
 ssm_extension._ec2_instance = _indexed_ec2_instance
 
 REGION = "us-east-1"
@@ -108,10 +225,61 @@ EC2_TRUST = {
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
                    "Action": "sts:AssumeRole"}],
 }
-#: (instances, VPCs) per fleet.
-SIZES = [(1, 1), (100, 2), (1000, 10)]
-#: Instances per RunInstances call while seeding.
-BATCH = 100
+#: instances → VPCs, per fleet.
+FLEETS = {1: 1, 100: 2, 1000: 10, 10000: 100}
+DEFAULT_SIZES = "1,1000,10000"
+#: A fleet's roles, the first min(8, size) of them: (application, profile named like its role, as
+#: the console makes them (else ``<x>-profile`` holding ``<x>-role``, as Terraform modules do),
+#: policy kind).  The single instance gets the first: Core plus an inline policy, names differ.
+ROLES = [
+    ("api", False, "core+inline"),
+    ("web", False, "core"),
+    ("worker", False, "inline"),
+    ("batch", False, "customer"),
+    ("bastion", True, "core+customer"),
+    ("etl", False, "core+inline"),
+    ("cache", True, "core"),
+    ("search", False, "core+customer"),
+]
+#: Core's ssm/ssmmessages/ec2messages actions, should moto not have the managed policy loaded.
+CORE_FALLBACK = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Resource": "*", "Action": [
+        "ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance", "ssm:GetDocument",
+        "ssm:DescribeDocument", "ssm:GetManifest", "ssm:GetParameter", "ssm:GetParameters",
+        "ssm:ListAssociations", "ssm:ListInstanceAssociations", "ssm:PutInventory",
+        "ssm:PutComplianceItems", "ssm:PutConfigurePackageResult", "ssm:UpdateAssociationStatus",
+        "ssm:UpdateInstanceAssociationStatus", "ssm:UpdateInstanceInformation"]},
+    {"Effect": "Allow", "Resource": "*", "Action": [
+        "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]},
+    {"Effect": "Allow", "Resource": "*", "Action": [
+        "ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage", "ec2messages:FailMessage",
+        "ec2messages:GetEndpoint", "ec2messages:GetMessages", "ec2messages:SendReply"]},
+]}
+#: The caller moto names for keys it does not know (every run's dummy key):
+#: ``arn:aws:sts::<account>:user/moto``.
+OPERATOR = "moto"
+#: AWS's sample policy for Session Manager end users.
+OPERATOR_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "ssm:StartSession", "Resource": [
+        f"arn:aws:ec2:*:{ACCOUNT}:instance/*", "arn:aws:ssm:*:*:document/SSM-SessionManagerRunShell",
+        "arn:aws:ssm:*::document/AWS-StartSSHSession",
+        "arn:aws:ssm:*::document/AWS-StartPortForwardingSession"]},
+    {"Effect": "Allow", "Action": ["ssm:DescribeSessions", "ssm:GetConnectionStatus",
+                                   "ssm:DescribeInstanceInformation", "ssm:DescribeInstanceProperties",
+                                   "ec2:DescribeInstances"], "Resource": "*"},
+    {"Effect": "Allow", "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
+     "Resource": ["arn:aws:ssm:*:*:session/${aws:username}-*"]},
+]}
+CLOUDWATCH_AGENT = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Resource": "*",
+    "Action": ["cloudwatch:PutMetricData", "logs:CreateLogStream", "logs:PutLogEvents",
+               "logs:DescribeLogStreams"]}]}
+
+
+def spread(total: int, parts: int) -> list[int]:
+    """``total`` split into ``parts`` near-equal counts, the larger ones first."""
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -119,44 +287,123 @@ BATCH = 100
 # ------------------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def fast_lookups(backend: Any) -> Iterator[None]:
+    """While seeding only: moto's RunInstances finds the image (a filter over ~1,300 bundled
+    images), the instance (a copy of every reservation) and the root volume (a scan of every
+    volume) per launched instance, which makes seeding 10,000 instances quadratic.  The same
+    objects come from dictionaries here; anything else goes to moto's own lookup."""
+    originals = {name: getattr(backend, name) for name in
+                 ("describe_images", "get_instance", "describe_volumes")}
+    index: dict[str, Any] = {}
+
+    def describe_images(ami_ids: Any = None, filters: Any = None, exec_users: Any = None,
+                        owners: Any = None) -> Any:
+        value = (filters or {}).get("image-id")
+        if (ami_ids is None and exec_users is None and owners is None and filters
+                and len(filters) == 1 and isinstance(value, str) and value in backend.amis
+                and not any(c in value for c in "*?[")):
+            return [backend.amis[value]]
+        return originals["describe_images"](ami_ids=ami_ids, filters=filters,
+                                            exec_users=exec_users, owners=owners)
+
+    def get_instance(instance_id: str) -> Any:
+        found = index.get(instance_id)
+        if found is None and backend.reservations:
+            for i in next(reversed(backend.reservations.values())).instances:
+                index[i.id] = i  # the newest reservation: the instance being launched
+            found = index.get(instance_id)
+        return found if found is not None else originals["get_instance"](instance_id)
+
+    def describe_volumes(volume_ids: Any = None, filters: Any = None) -> Any:
+        if volume_ids and not filters and len(volume_ids) == 1 and volume_ids[0] in backend.volumes:
+            return [backend.volumes[volume_ids[0]]]
+        return originals["describe_volumes"](volume_ids=volume_ids, filters=filters)
+
+    backend.describe_images = describe_images
+    backend.get_instance = get_instance
+    backend.describe_volumes = describe_volumes
+    try:
+        yield
+    finally:
+        for name in originals:
+            delattr(backend, name)  # moto's methods again
+
+
 class Seeder:
     def __init__(self, emu: Emulator):
+        from moto.ec2.models import ec2_backends
+
         self.emu = emu
         self.ec2 = emu.client("ec2", REGION)
         self.iam = emu.client("iam", REGION)
+        self.backend = ec2_backends[ACCOUNT][REGION]
         self.vpc_count = 0
-        self.profiles: list[str] = []
+        self._core: dict[str, Any] | None = None
 
-    def roles(self) -> list[str]:
-        """Three roles, each in an instance profile of the same name; returns the profile ARNs."""
-        custom = self.iam.create_policy(
-            PolicyName="bench-cloudwatch-agent", Path="/bench/",
-            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow",
-                "Action": ["cloudwatch:PutMetricData", "logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": "*"}]}),
-        )["Policy"]["Arn"]
-        inline_core = {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": ["ssm:UpdateInstanceInformation", "ssmmessages:*",
-                                           "ec2messages:*"], "Resource": "*"}]}
-        specs = [
-            ("bench-role-core", [CORE], None),
-            ("bench-role-core-cw", [CORE, custom], None),
-            ("bench-role-inline", [], inline_core),
-        ]
-        arns = []
-        for name, managed, inline in specs:
-            self.iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(EC2_TRUST))
-            for arn in managed:
-                self.iam.attach_role_policy(RoleName=name, PolicyArn=arn)
-            if inline:
-                self.iam.put_role_policy(RoleName=name, PolicyName="ssm-core",
-                                         PolicyDocument=json.dumps(inline))
-            arn = self.iam.create_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Arn"]
-            self.iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
-            arns.append(arn)
-        self.profiles = arns
-        return arns
+    def core_document(self) -> dict[str, Any]:
+        """AmazonSSMManagedInstanceCore's document, as IAM returns it."""
+        if self._core is None:
+            try:
+                version = self.iam.get_policy(PolicyArn=CORE)["Policy"]["DefaultVersionId"]
+                doc = self.iam.get_policy_version(PolicyArn=CORE, VersionId=version)[
+                    "PolicyVersion"]["Document"]
+                self._core = json.loads(unquote(doc)) if isinstance(doc, str) else doc
+            except Exception:  # noqa: BLE001 - managed policies not loaded
+                self._core = CORE_FALLBACK
+        return self._core
+
+    def operator(self) -> None:
+        """The IAM user moto names as the caller of every run, with AWS's sample policy for Session
+        Manager users attached (customer-managed).  Without it, IAM would answer that the caller
+        does not exist, which no account does, and the tool would skip the operator's side (its
+        IAM reads and the policy simulation)."""
+        arn = self.iam.create_policy(PolicyName="session-manager-users",
+                                     PolicyDocument=json.dumps(OPERATOR_POLICY))["Policy"]["Arn"]
+        self.iam.create_user(UserName=OPERATOR)
+        self.iam.attach_user_policy(UserName=OPERATOR, PolicyArn=arn)
+
+    def roles(self, size: int) -> list[dict[str, str]]:
+        """The fleet's instance profiles and roles (see ROLES)."""
+        fleet = f"bench{size}"
+        chosen = ROLES[:min(len(ROLES), size)]
+        kinds = {kind for _, _, kind in chosen}
+        customer = {}
+        if "customer" in kinds:
+            customer["customer"] = self.iam.create_policy(
+                PolicyName=f"{fleet}-ssm-agent", PolicyDocument=json.dumps(self.core_document()),
+                Description="SSM agent (the actions of AmazonSSMManagedInstanceCore)",
+            )["Policy"]["Arn"]
+        if "core+customer" in kinds:
+            customer["core+customer"] = self.iam.create_policy(
+                PolicyName=f"{fleet}-cloudwatch-agent", PolicyDocument=json.dumps(CLOUDWATCH_AGENT),
+            )["Policy"]["Arn"]
+        out = []
+        for app, console, kind in chosen:
+            role = f"{fleet}-{app}" if console else f"{fleet}-{app}-role"
+            profile = role if console else f"{fleet}-{app}-profile"
+            self.iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(EC2_TRUST),
+                                 Tags=[{"Key": TAG_KEY, "Value": str(size)}])
+            if kind.startswith("core"):
+                self.iam.attach_role_policy(RoleName=role, PolicyArn=CORE)
+            if kind in customer:
+                self.iam.attach_role_policy(RoleName=role, PolicyArn=customer[kind])
+            if kind == "inline":
+                self.iam.put_role_policy(RoleName=role, PolicyName="ssm-agent",
+                                         PolicyDocument=json.dumps(self.core_document()))
+            if kind == "core+inline":
+                bucket = f"arn:aws:s3:::{fleet}-{app}-artifacts"
+                self.iam.put_role_policy(RoleName=role, PolicyName=f"{app}-artifacts",
+                                         PolicyDocument=json.dumps({
+                                             "Version": "2012-10-17", "Statement": [{
+                                                 "Effect": "Allow",
+                                                 "Action": ["s3:GetObject", "s3:ListBucket"],
+                                                 "Resource": [bucket, f"{bucket}/*"]}]}))
+            arn = self.iam.create_instance_profile(InstanceProfileName=profile)[
+                "InstanceProfile"]["Arn"]
+            self.iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role)
+            out.append({"app": app, "profile": profile, "role": role, "kind": kind, "arn": arn})
+        return out
 
     def vpc(self, fleet: int) -> dict[str, Any]:
         """One VPC of the NAT or the endpoint shape (alternating); returns its ids."""
@@ -210,35 +457,115 @@ class Seeder:
             ec2.associate_route_table(RouteTableId=private_rt, SubnetId=s)
         return {"vpc": vpc, "shape": shape, "subnets": private, "sg": app_sg}
 
-    def fleet(self, size: int, vpcs: int) -> list[str]:
-        """``size`` instances tagged bench-fleet=size, spread over ``vpcs`` new VPCs, their three
-        private subnets and the three profiles; agents registered (most Online)."""
+    def _first_launch(self, subnet: str, sg: str, profile_arn: str,
+                      tags: dict[str, str]) -> tuple[str, tuple, dict[str, Any]]:
+        """One instance through boto3's RunInstances; returns its id and the arguments moto's
+        handler passed to the backend (to launch the others with)."""
+        captured: dict[str, Any] = {}
+        original = self.backend.run_instances
+
+        def spy(image_id: str, count: int, user_data: Any, sg_names: Any, **kwargs: Any) -> Any:
+            captured["args"], captured["kwargs"] = (image_id, count, user_data, sg_names), dict(kwargs)
+            return original(image_id, count, user_data, sg_names, **kwargs)
+
+        self.backend.run_instances = spy
+        try:
+            out = self.ec2.run_instances(
+                ImageId=AMI, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                SubnetId=subnet, SecurityGroupIds=[sg], IamInstanceProfile={"Arn": profile_arn},
+                MetadataOptions={"HttpTokens": "required", "HttpEndpoint": "enabled"},
+                TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                    {"Key": k, "Value": v} for k, v in tags.items()]}],
+            )
+        finally:
+            del self.backend.run_instances
+        return out["Instances"][0]["InstanceId"], captured["args"], captured["kwargs"]
+
+    def _launch(self, template: tuple[tuple, dict[str, Any]], subnet: str, sg: str,
+                profile_arn: str, tags: dict[str, str]) -> str:
+        """One more instance, as RunInstances would launch it: the captured arguments with this
+        instance's subnet, security group, tags and profile; then the profile's association."""
+        args, kwargs = template
+        kwargs = {**copy.deepcopy(kwargs), "subnet_id": subnet, "security_group_ids": [sg],
+                  "tags": {"instance": dict(tags)}, "iam_instance_profile_arn": profile_arn,
+                  "client_token": str(uuid.uuid4())}
+        reservation = self.backend.run_instances(*args, **kwargs)
+        iid = reservation.instances[0].id
+        self.backend.associate_iam_instance_profile(instance_id=iid,
+                                                    iam_instance_profile_arn=profile_arn)
+        return iid
+
+    def fleet(self, size: int, vpcs: int, log: Callable[[str], None]) -> dict[str, Any]:
+        """``size`` instances tagged bench-fleet=size in ``vpcs`` new VPCs, spread over the fleet's
+        roles and each VPC's three private subnets; agents registered (most Online)."""
+        started = time.monotonic()
+        roles = self.roles(size)
         ids: list[str] = []
-        per_vpc = [size // vpcs + (1 if i < size % vpcs else 0) for i in range(vpcs)]
-        for v, count in enumerate(per_vpc):
-            net = self.vpc(size)
-            # three groups per VPC (one per subnet), each with its own profile
-            groups = [count // 3 + (1 if i < count % 3 else 0) for i in range(3)]
-            for g, n in enumerate(groups):
-                while n > 0:
-                    batch = min(n, BATCH)
-                    n -= batch
-                    out = self.ec2.run_instances(
-                        ImageId=AMI, InstanceType="t3.micro", MinCount=batch, MaxCount=batch,
-                        SubnetId=net["subnets"][g], SecurityGroupIds=[net["sg"]],
-                        IamInstanceProfile={"Arn": self.profiles[(v + g) % 3]},
-                        MetadataOptions={"HttpTokens": "required", "HttpEndpoint": "enabled"},
-                        TagSpecifications=[{"ResourceType": "instance", "Tags": [
-                            {"Key": "Name", "Value": f"bench-{size}-{v}-{g}"},
-                            {"Key": TAG_KEY, "Value": str(size)}]}],
-                    )
-                    ids += [i["InstanceId"] for i in out["Instances"]]
+        template = None
+        with fast_lookups(self.backend):
+            for v, count in enumerate(spread(size, vpcs)):
+                net = self.vpc(size)
+                for j, n in enumerate(spread(count, min(len(roles), count))):
+                    role = roles[(v + j) % len(roles)]
+                    subnet = net["subnets"][j % 3]
+                    for k in range(n):
+                        tags = {"Name": f"bench{size}-{role['app']}-{v}-{k}", TAG_KEY: str(size)}
+                        if template is None:
+                            iid, *template = self._first_launch(subnet, net["sg"], role["arn"],
+                                                                tags)
+                        else:
+                            iid = self._launch(template, subnet, net["sg"], role["arn"], tags)
+                        ids.append(iid)
+                if vpcs >= 10 and (v + 1) % max(1, vpcs // 5) == 0:
+                    log(f"bench: seeding {size}: {v + 1}/{vpcs} VPCs, {len(ids)} instances "
+                        f"({time.monotonic() - started:.0f} s)")
         for n, iid in enumerate(ids):
             if size > 1 and n % 20 == 7:
                 continue  # agent never registered
             status = "ConnectionLost" if size > 1 and n % 20 == 13 else "Online"
             self.emu.register_agent(iid, region=REGION, account=ACCOUNT, ping_status=status)
-        return ids
+        return {"ids": ids, "roles": roles, "seconds": time.monotonic() - started}
+
+
+# ------------------------------------------------------------------------------------------------
+# Latency models
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Model:
+    """Seconds a proxy waits before answering: ``default`` for every request, ``services`` for the
+    named services (by SigV4 credential scope)."""
+
+    name: str
+    default: float
+    services: dict[str, float] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        if not self.services:
+            return f"{self.default * 1000:g} ms per request"
+        named = ", ".join(f"{s.upper() if s == 'iam' else s} {d * 1000:g} ms"
+                          for s, d in self.services.items())
+        return f"{named}, every other service {self.default * 1000:g} ms"
+
+    def proxy_args(self) -> list[str]:
+        args = ["--delay", str(self.default)]
+        for s, d in self.services.items():
+            args += ["--service-delay", f"{s}={d}"]
+        return args
+
+
+def parse_model(spec: str) -> Model:
+    """``flat<ms>``: every request; ``iam<ms>``: IAM <ms>, everything else 20 ms;
+    ``iam<ms>-<ms2>``: everything else <ms2>."""
+    m = re.fullmatch(r"flat(\d+(?:\.\d+)?)", spec)
+    if m:
+        return Model(spec, float(m.group(1)) / 1000)
+    m = re.fullmatch(r"iam(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?", spec)
+    if m:
+        return Model(spec, float(m.group(2) or 20) / 1000, {"iam": float(m.group(1)) / 1000})
+    raise argparse.ArgumentTypeError(
+        f"unknown latency model {spec!r}: use flat<ms>, iam<ms> or iam<ms>-<ms>")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -274,41 +601,37 @@ def tool_env(endpoint: str, access_key: str) -> dict[str, str]:
     return env
 
 
-class Runner:
-    def __init__(self, binary: Path, time_bin: str | None):
-        self.binary = binary
-        self.time_bin = time_bin
-        self.rss_file = Path(tempfile.mkstemp(prefix="bench-rss-")[1])
+#: A report larger than this is read from its end (summary and stats), not parsed whole, and kept
+#: on disk for the first run of each binary and size only.
+BIG_REPORT = 32 * 1000 * 1000
 
-    def run(self, args: list[str], env: dict[str, str] | None, name: str,
-            timeout: float = 300) -> dict[str, Any]:
-        """One run of the binary: wall seconds (process start to exit), exit code, peak RSS (KiB),
-        the parsed JSON output."""
-        cmd = [str(self.binary), *args]
-        if self.time_bin:
-            cmd = [self.time_bin, "-f", "%M %U %S", "-o", str(self.rss_file), *cmd]
-        out_path, err_path = OUT / f"{name}.stdout.json", OUT / f"{name}.stderr.txt"
-        with out_path.open("wb") as out, err_path.open("wb") as err:
-            spawned_at = time.time()
-            started = time.perf_counter()
-            proc = subprocess.run(cmd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                  timeout=timeout)
-            wall = time.perf_counter() - started
-            exited_at = time.time()
-        rss = cpu = None
-        if self.time_bin:
-            # GNU time prints "Command exited with non-zero status N" first when N != 0
-            lines = self.rss_file.read_text().strip().splitlines()
-            fields = lines[-1].split() if lines else []
-            if len(fields) == 3:
-                rss, cpu = int(fields[0]), float(fields[1]) + float(fields[2])
+
+def read_report(path: Path) -> tuple[dict[str, Any] | None, int | None]:
+    """(the run's stats, how many instances it reported) from the tool's JSON output."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None, None
+    if size <= BIG_REPORT:
         try:
-            report = json.loads(out_path.read_text())
+            report = json.loads(path.read_text())
         except ValueError:
-            report = None
-        return {"wall": wall, "exit": proc.returncode, "rss_kib": rss, "cpu_s": cpu,
-                "report": report,
-                "spawned_at": spawned_at, "exited_at": exited_at}
+            return None, None
+        return find_stats(report), count_instances(report)
+    # a fleet report ends with its summary and stats (after the last instance's own stats)
+    with path.open("rb") as f:
+        f.seek(max(0, size - 1_000_000))
+        tail = f.read().decode("utf-8", "replace")
+    stats = summary = None
+    for m in re.finditer(r'"stats"\s*:\s*(\{[^{}]*\})', tail):
+        stats = m.group(1)
+    for m in re.finditer(r'"summary"\s*:\s*(\{[^{}]*\})', tail):
+        summary = m.group(1)
+    try:
+        instances = json.loads(summary).get("instances") if summary else None
+        return (json.loads(stats) if stats else None), instances
+    except ValueError:
+        return None, None
 
 
 def find_stats(report: Any) -> dict[str, Any] | None:
@@ -330,24 +653,124 @@ def count_instances(report: Any) -> int | None:
     return None
 
 
+class Runner:
+    def __init__(self, binary: Path, time_bin: str | None):
+        self.binary = binary
+        self.time_bin = time_bin
+        self.rss_file = Path(tempfile.mkstemp(prefix="bench-rss-")[1])
+        self.options = self._options()
+
+    def _options(self) -> set[str]:
+        """The long options the binary's --help lists (an older binary may lack some)."""
+        try:
+            text = subprocess.run([str(self.binary), "--help"], capture_output=True, text=True,
+                                  timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            return set()
+        return set(re.findall(r"(--[a-z][a-z0-9-]+)", text))
+
+    def run(self, args: list[str], env: dict[str, str] | None, name: str, timeout: float = 600,
+            progress: Callable[[float], None] | None = None,
+            progress_every: float = 30) -> dict[str, Any]:
+        """One run of the binary: wall seconds (process start to exit), exit code, peak RSS (KiB),
+        CPU seconds, stats and instance count from its JSON output.  ``progress(elapsed)`` is
+        called every ``progress_every`` seconds while it runs."""
+        cmd = [str(self.binary), *args]
+        if self.time_bin:
+            cmd = [self.time_bin, "-f", "%M %U %S", "-o", str(self.rss_file), *cmd]
+        out_path, err_path = OUT / f"{name}.stdout.json", OUT / f"{name}.stderr.txt"
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            spawned_at = time.time()
+            started = time.perf_counter()
+            proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+            exited = threading.Event()
+            killed: list[float] = []
+
+            def watch() -> None:
+                # progress lines and the time limit, off the main thread: its blocking wait sees
+                # the exit at once (Popen.wait with a timeout polls, up to 50 ms late)
+                while not exited.wait(min(progress_every, timeout)):
+                    elapsed = time.perf_counter() - started
+                    if elapsed >= timeout:
+                        killed.append(elapsed)
+                        proc.kill()
+                        return
+                    if progress:
+                        progress(elapsed)
+
+            watcher = threading.Thread(target=watch, daemon=True)
+            watcher.start()
+            proc.wait()
+            wall = time.perf_counter() - started
+            exited_at = time.time()
+            exited.set()
+            watcher.join()
+        if killed:
+            raise RuntimeError(f"{name}: still running after {killed[0]:.0f} s: killed")
+        rss = cpu = None
+        if self.time_bin:
+            # GNU time prints "Command exited with non-zero status N" first when N != 0
+            lines = self.rss_file.read_text().strip().splitlines()
+            fields = lines[-1].split() if lines else []
+            if len(fields) == 3:
+                rss, cpu = int(fields[0]), float(fields[1]) + float(fields[2])
+        stats, instances = read_report(out_path)
+        return {"wall": wall, "exit": proc.returncode, "rss_kib": rss, "cpu_s": cpu,
+                "stats": stats, "instances": instances, "output_bytes": out_path.stat().st_size,
+                "output": out_path, "spawned_at": spawned_at, "exited_at": exited_at}
+
+
 # ------------------------------------------------------------------------------------------------
 # Analysing the proxy log
 # ------------------------------------------------------------------------------------------------
 
 
-def read_log(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+class ProxyLog:
+    """A proxy's JSON-lines log, read incrementally (it only grows)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = 0
+        self.by_key: dict[str | None, list[dict[str, Any]]] = {}
+
+    def refresh(self) -> None:
+        if not self.path.exists():
+            return
+        with self.path.open("rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        end = data.rfind(b"\n")
+        if end < 0:
+            return
+        self.offset += end + 1
+        for line in data[:end].splitlines():
+            if line.strip():
+                e = json.loads(line)
+                self.by_key.setdefault(e.get("access_key"), []).append(e)
+
+    def entries(self, key: str) -> list[dict[str, Any]]:
+        self.refresh()
+        return self.by_key.get(key, [])
 
 
 def chains(entries: list[dict[str, Any]]) -> list[int]:
     """chain(r) = 1 + max chain(q) over the requests q that had ended before r started."""
-    order = sorted(range(len(entries)), key=lambda i: entries[i]["start"])
+    order = sorted(range(len(entries)), key=lambda i: (entries[i]["start"], entries[i]["end"]))
+    by_end = sorted(range(len(entries)), key=lambda i: entries[i]["end"])
     chain = [0] * len(entries)
+    done, best = 0, 0  # requests of by_end[:done] have ended; best: their longest chain
+    waiting: set[int] = set()  # ended, but not yet given a chain (a request of no duration)
     for i in order:
-        before = [chain[j] for j in order if entries[j]["end"] <= entries[i]["start"]]
-        chain[i] = 1 + max(before, default=0)
+        while done < len(by_end) and entries[by_end[done]]["end"] <= entries[i]["start"]:
+            j = by_end[done]
+            done += 1
+            if chain[j]:
+                best = max(best, chain[j])
+            else:
+                waiting.add(j)
+        chain[i] = 1 + best
+        if i in waiting:
+            best = max(best, chain[i])
     return chain
 
 
@@ -365,11 +788,15 @@ def union_seconds(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
+def op_name(e: dict[str, Any]) -> str:
+    return f"{e['service']}:{e['operation']}"
+
+
 def analyse(entries: list[dict[str, Any]]) -> dict[str, Any]:
     if not entries:
         return {"calls": 0, "chain": 0, "levels": [], "operations": {}, "replayed": 0,
                 "max_in_flight": 0, "emulator_busy_s": 0.0, "emulator_sum_s": 0.0,
-                "outstanding_s": 0.0, "slowest_upstream": None, "non_200": 0}
+                "outstanding_s": 0.0, "slowest_upstream": None, "non_200": 0, "span_ms": 0.0}
     chain = chains(entries)
     t0 = min(e["start"] for e in entries)
     levels: dict[int, list[dict[str, Any]]] = {}
@@ -378,28 +805,26 @@ def analyse(entries: list[dict[str, Any]]) -> dict[str, Any]:
     level_rows = []
     for c in sorted(levels):
         es = levels[c]
-        ops = Counter(f"{e['service']}:{e['operation']}" for e in es)
         level_rows.append({
             "level": c,
             "calls": len(es),
             "first_start_ms": round((min(e["start"] for e in es) - t0) * 1000, 1),
             "last_end_ms": round((max(e["end"] for e in es) - t0) * 1000, 1),
-            "operations": dict(sorted(ops.items())),
+            "operations": dict(sorted(Counter(op_name(e) for e in es).items())),
         })
+    live = [e for e in entries if not e.get("cached")]
     return {
         "calls": len(entries),
         "chain": max(chain),
         "levels": level_rows,
-        "operations": dict(sorted(Counter(
-            f"{e['service']}:{e['operation']}" for e in entries).items())),
+        "operations": dict(sorted(Counter(op_name(e) for e in entries).items())),
         "max_in_flight": max_in_flight(entries),
-        "emulator_busy_s": union_seconds([(e["up_start"], e["up_end"]) for e in entries]),
-        "emulator_sum_s": sum(e["up_end"] - e["up_start"] for e in entries),
+        "emulator_busy_s": union_seconds([(e["up_start"], e["up_end"]) for e in live]),
+        "emulator_sum_s": sum(e["up_end"] - e["up_start"] for e in live),
         "outstanding_s": union_seconds([(e["start"], e["end"]) for e in entries]),
         "slowest_upstream": max(
-            ({"op": f"{e['service']}:{e['operation']}",
-              "ms": round((e["up_end"] - e["up_start"]) * 1000, 1)} for e in entries),
-            key=lambda x: x["ms"]),
+            ({"op": op_name(e), "ms": round((e["up_end"] - e["up_start"]) * 1000, 1)}
+             for e in entries), key=lambda x: x["ms"]),
         "non_200": sum(1 for e in entries if e["status"] != 200),
         "replayed": sum(1 for e in entries if e.get("cached")),
         "span_ms": (max(e["end"] for e in entries) - t0) * 1000,
@@ -421,10 +846,10 @@ def max_in_flight(entries: list[dict[str, Any]]) -> int:
 # ------------------------------------------------------------------------------------------------
 
 
-def start_proxy(upstream: str, delay: float, log: Path, cache: Path,
+def start_proxy(upstream: str, model: Model, log: Path, cache: Path,
                 cache_mode: str) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, str(BENCH / "proxy.py"), "--upstream", upstream, "--delay", str(delay),
+        [sys.executable, str(BENCH / "proxy.py"), "--upstream", upstream, *model.proxy_args(),
          "--log", str(log), "--cache", str(cache), "--cache-mode", cache_mode],
         stdout=subprocess.PIPE, text=True,
     )
@@ -435,13 +860,13 @@ def start_proxy(upstream: str, delay: float, log: Path, cache: Path,
     return proc, f"http://127.0.0.1:{line.split()[1]}"
 
 
-def help_timing(runner: Runner, n: int) -> dict[str, Any]:
+def help_timing(runner: Runner, n: int, label: str) -> dict[str, Any]:
     """Start-up of ``ssm-doctor --help``: hyperfine when installed, else timed spawns from here,
     with a spawn of /bin/true timed the same way as the floor of this method."""
-    rss = runner.run(["--help"], None, "help")["rss_kib"]
+    rss = runner.run(["--help"], None, f"help-{label}")["rss_kib"]
     hyperfine = shutil.which("hyperfine")
     if hyperfine:
-        export = OUT / "help.hyperfine.json"
+        export = OUT / f"help-{label}.hyperfine.json"
         subprocess.run([hyperfine, "-N", "--warmup", "5", "--runs", str(n), "--export-json",
                         str(export), f"{runner.binary} --help"], check=True,
                        capture_output=True)
@@ -500,121 +925,296 @@ def verdict(value: float | None, limit: float) -> str:
     return "PASS" if value <= limit else "MISS"
 
 
-#: How each size is run: (mode, delay, proxy cache mode).  ``replay``: answers recorded from the
-#: emulator during the ``live`` runs, so the figure is the tool's own time plus the injected latency.
-MODES = ("live", "replay", "replay-0ms")
+def per_size(spec: str, name: str) -> Callable[[int], int]:
+    """``N`` or ``N,SIZE:M,…``: N runs, M at SIZE."""
+    default, overrides = None, {}
+    for part in spec.split(","):
+        part = part.strip()
+        if ":" in part:
+            size, n = part.split(":", 1)
+            overrides[int(size)] = int(n)
+        elif part:
+            default = int(part)
+    if default is None:
+        raise SystemExit(f"bench: {name} needs a default count, e.g. 3,10000:1")
+    return lambda size: overrides.get(size, default)
+
+
+@dataclass
+class Binary:
+    label: str  # "after" or "before"
+    path: Path
+    build: str
+    runner: Runner
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="ssm-doctor performance benchmark")
+    parser = argparse.ArgumentParser(
+        description="ssm-doctor performance benchmark. Binaries: SSM_DOCTOR_BIN (the one under "
+                    "test, 'after'), and with --baseline or SSM_DOCTOR_BASELINE a second one "
+                    "('before') run through the same world and modes.",
+        epilog="Latency models: flat<ms> waits <ms> before every request; iam<ms> waits <ms> for "
+               "IAM (a global service, answered from us-east-1) and 20 ms for every other service; "
+               "iam<ms>-<ms2> waits <ms2> for the others. The first model is also the live "
+               "(recording) runs' latency. Example: bench/run --sizes 1,1000 --models "
+               "flat50,iam150 --baseline /tmp/ssm-doctor-before")
+    parser.add_argument("--sizes", default=DEFAULT_SIZES,
+                        help=f"comma-separated fleet sizes among {', '.join(map(str, FLEETS))} "
+                             f"(default {DEFAULT_SIZES})")
+    parser.add_argument("--models", default="flat50,iam150",
+                        help="comma-separated latency models (default flat50,iam150; see below)")
+    parser.add_argument("--delay", type=float, default=None,
+                        help="the flat model's delay in seconds: replaces flat50 in --models "
+                             "(e.g. 0.1 for flat100)")
     parser.add_argument("--runs", type=int, default=5,
-                        help="timed runs per size with replayed answers (each mode adds a warm-up)")
-    parser.add_argument("--live-runs", type=int, default=3,
-                        help="timed runs per size against the live emulator")
-    parser.add_argument("--delay", type=float, default=0.05, help="proxy delay per request (s)")
+                        help="counted runs per size, binary and replay mode (each mode adds a "
+                             "warm-up run; default 5)")
+    parser.add_argument("--live-runs", default="3,10000:1",
+                        help="counted runs per size and binary against the live emulator: N, or "
+                             "N,SIZE:M,… (default 3,10000:1: a live run at 10,000 takes minutes)")
+    parser.add_argument("--live-warmup-max", type=int, default=1000,
+                        help="the live mode's uncounted warm-up run only up to this many instances "
+                             "(default 1000)")
+    parser.add_argument("--live-timeout", type=int, default=600,
+                        help="the tool's --timeout (seconds per API call attempt, at most 600) in "
+                             "live runs (default 600; the tool's own default is 20, and moto "
+                             "takes seconds per 1,000-instance page, longer when busy)")
+    parser.add_argument("--deadline", type=int, default=3600,
+                        help="the tool's --deadline (seconds for the whole run, at most 3600) in "
+                             "every run (default 3600; the tool's own default is 60: replayed runs "
+                             "finish in seconds, a live run at 10,000 instances in minutes)")
+    parser.add_argument("--tool-args", default="",
+                        help="more arguments for every run of the tool (shell words; with an "
+                             "equals sign when they start with a dash), e.g. "
+                             "--tool-args=--no-operator")
+    parser.add_argument("--baseline", default=os.environ.get("SSM_DOCTOR_BASELINE"),
+                        help="a second binary ('before') to run the same way (env "
+                             "SSM_DOCTOR_BASELINE)")
     parser.add_argument("--help-runs", type=int, default=100, help="timed runs of `--help`")
-    parser.add_argument("--sizes", default="1,100,1000", help="comma-separated: 1, 100, 1000")
+    parser.add_argument("--progress-every", type=float, default=30,
+                        help="seconds between progress lines of a run still going (default 30)")
+    parser.add_argument("--operator-user", action=argparse.BooleanOptionalAction, default=True,
+                        help="seed the IAM user the runs' caller is (moto's default caller "
+                             "'moto'), with a Session Manager user policy (default: yes; without "
+                             "it the caller's IAM reads fail and the tool skips the policy "
+                             "simulation)")
+    parser.add_argument("--seed-only", action="store_true",
+                        help="seed the fleets, print how long that took, and stop")
     parser.add_argument("--build", default=os.environ.get("BENCH_BUILD", "unknown"),
-                        help="label of the binary's build, for the report")
+                        help="label of the binary's build, for the report (env BENCH_BUILD)")
+    parser.add_argument("--baseline-build",
+                        default=os.environ.get("BENCH_BASELINE_BUILD", "unknown"),
+                        help="label of the baseline's build (env BENCH_BASELINE_BUILD)")
     args = parser.parse_args()
-    sizes = [s for s in SIZES if str(s[0]) in args.sizes.split(",")]
 
-    binary = Path(os.environ.get("SSM_DOCTOR_BIN") or ROOT / "target" / "debug" / "ssm-doctor")
-    if not os.access(binary, os.X_OK):
-        print(f"bench: {binary} not found: cargo build first, or set SSM_DOCTOR_BIN",
-              file=sys.stderr)
-        return 1
+    try:
+        sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+    except ValueError:
+        parser.error(f"--sizes: not a list of numbers: {args.sizes!r}")
+    unknown = [s for s in sizes if s not in FLEETS]
+    if unknown:
+        parser.error(f"--sizes: no fleet of {unknown}; sizes are {', '.join(map(str, FLEETS))}")
+    try:
+        models = [parse_model(m.strip()) for m in args.models.split(",") if m.strip()]
+    except argparse.ArgumentTypeError as e:
+        parser.error(str(e))
+    if args.delay is not None:
+        flat = Model(f"flat{args.delay * 1000:g}", args.delay)
+        models = [flat if m.name == "flat50" else m for m in models]
+        if flat not in models:
+            models.insert(0, flat)
+    if not models:
+        parser.error("--models: at least one model")
+    if len({m.name for m in models}) != len(models):
+        parser.error("--models: a model is named twice")
+    live_runs = per_size(args.live_runs, "--live-runs")
+    tool_args = shlex.split(args.tool_args)
+
+    time_bin = gnu_time()
+    binaries: list[Binary] = []
+    if not args.seed_only:
+        paths = [("after", os.environ.get("SSM_DOCTOR_BIN") or str(ROOT / "target" / "debug" /
+                                                                     "ssm-doctor"), args.build)]
+        if args.baseline:
+            paths.append(("before", args.baseline, args.baseline_build))
+        for label, path, build in paths:
+            if not os.access(path, os.X_OK):
+                log(f"bench: {path} ({label}) not found or not executable: cargo build first, or "
+                    "set SSM_DOCTOR_BIN / --baseline")
+                return 1
+            binaries.append(Binary(label, Path(path), build, Runner(Path(path), time_bin)))
+        binaries.sort(key=lambda b: b.label != "before")  # before first in every step
+        for b in binaries:
+            missing = [o for o in ("--deadline", "--timeout") if o not in b.runner.options]
+            if missing:
+                log(f"bench: note: {b.path} ({b.label}) has no {' or '.join(missing)}: its runs "
+                    "keep the tool's defaults there (a slow live run may be cut short)")
+        if not time_bin:
+            log("bench: GNU time not found (/usr/bin/time): peak memory and CPU will not be "
+                "measured")
+
     OUT.mkdir(exist_ok=True)
     for stale in OUT.glob("*"):
         if stale.is_file():
             stale.unlink()
     cache = OUT / "answers"
     shutil.rmtree(cache, ignore_errors=True)
-    time_bin = gnu_time()
-    if not time_bin:
-        print("bench: GNU time not found (/usr/bin/time): peak memory will not be measured",
-              file=sys.stderr)
-    runner = Runner(binary, time_bin)
     started_all = time.monotonic()
     load_start = loadavg()
     if load_start and load_start[0] > 0.5 * (os.cpu_count() or 1):
-        print(f"bench: warning: load average {load_start[0]:.2f} on {os.cpu_count()} CPUs: other "
-              "work is running, the timings will be noisy", file=sys.stderr)
+        log(f"bench: warning: load average {load_start[0]:.2f} on {os.cpu_count()} CPUs: other "
+            "work is running, the timings will be noisy")
 
     # --help first, while this process is small and idle
-    print(f"bench: timing `{binary.name} --help` ({args.help_runs} runs)", flush=True)
-    help_res = help_timing(runner, args.help_runs)
+    help_res = {}
+    for b in binaries:
+        log(f"bench: timing `{b.path} --help` ({args.help_runs} runs)")
+        help_res[b.label] = help_timing(b.runner, args.help_runs, b.label)
 
     emu = Emulator(OUT / "emulator-requests.jsonl").start()
     proxies: list[subprocess.Popen] = []
     try:
-        logs = {m: OUT / f"proxy-{m}.jsonl" for m in MODES}
-        urls = {}
-        for mode, delay, cache_mode in (("live", args.delay, "record"),
-                                        ("replay", args.delay, "replay"),
-                                        ("replay-0ms", 0.0, "replay")):
-            proc, urls[mode] = start_proxy(emu.url, delay, logs[mode], cache, cache_mode)
-            proxies.append(proc)
-
         t = time.monotonic()
         seeder = Seeder(emu)
-        seeder.roles()
+        if args.operator_user:
+            seeder.operator()
         fleets = {}
-        for size, vpcs in sizes:
-            fleets[size] = seeder.fleet(size, vpcs)
-            print(f"bench: seeded {size} instance(s) in {vpcs} VPC(s) "
-                  f"({time.monotonic() - t:.1f}s so far)", flush=True)
+        for size in sizes:
+            fleets[size] = seeder.fleet(size, FLEETS[size], log)
+            log(f"bench: seeded {size} instance(s) in {FLEETS[size]} VPC(s) with "
+                f"{len(fleets[size]['roles'])} role(s) in {fleets[size]['seconds']:.1f} s "
+                f"({time.monotonic() - t:.1f} s so far)")
         seed_s = time.monotonic() - t
+        seeding = {str(s): round(f["seconds"], 1) for s, f in fleets.items()}
+        if args.seed_only:
+            summary = {"date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                       "machine": machine(), "seed_seconds": round(seed_s, 1),
+                       "seed_seconds_per_size": seeding, "load_average_start": load_start,
+                       "load_average_end": loadavg()}
+            (OUT / "results.json").write_text(json.dumps(summary, indent=2))
+            import resource
+
+            summary["emulator_peak_rss_mib"] = round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+            (OUT / "results.json").write_text(json.dumps(summary, indent=2))
+            print(f"seeded {', '.join(f'{s:,}' for s in sizes)} instance(s) in {seed_s:.1f} s: "
+                  + ", ".join(f"{int(s):,}: {v} s" for s, v in seeding.items())
+                  + f"; this process (emulator) peaked at {summary['emulator_peak_rss_mib']} MiB")
+            return 0
+
+        modes = ["live"] + [f"replay-{m.name}" for m in models] + ["replay-0ms"]
+        mode_model = {"live": models[0], "replay-0ms": Model("0ms", 0.0)}
+        mode_model.update({f"replay-{m.name}": m for m in models})
+        urls, logs = {}, {}
+        for mode in modes:
+            logs[mode] = ProxyLog(OUT / f"proxy-{mode}.jsonl")
+            proc, urls[mode] = start_proxy(emu.url, mode_model[mode], logs[mode].path, cache,
+                                           "record" if mode == "live" else "replay")
+            proxies.append(proc)
+
+        kept_big: set[tuple[str, int]] = set()
+
+        def one_run(b: Binary, size: int, mode: str, rep: int, counted: bool) -> dict[str, Any]:
+            selection = [fleets[size]["ids"][0]] if size == 1 else ["--tag", f"{TAG_KEY}={size}"]
+            cli = [*selection, "--region", REGION, "--output", "json", *tool_args]
+            if "--deadline" in b.runner.options:
+                cli += ["--deadline", f"{args.deadline:g}"]
+            live = mode == "live"
+            if live and "--timeout" in b.runner.options:
+                cli += ["--timeout", f"{args.live_timeout:g}"]
+            key = f"AKIABENCH{'AB'[b.label == 'before']}{size:05d}{modes.index(mode)}{rep:03d}"
+            what = (f"{b.label} size {size:>5} {mode:<14} run {rep}"
+                    f"{'' if counted else ' (warm-up)'}")
+
+            def progress(elapsed: float) -> None:
+                es = logs[mode].entries(key)
+                last = f" (last answered: {op_name(es[-1])})" if es else ""
+                log(f"bench: {what}: still running after {elapsed:.0f} s, {len(es)} requests "
+                    f"answered{last}")
+
+            run = b.runner.run(cli, tool_env(urls[mode], key), f"run-{b.label}-{size}-{mode}-{rep}",
+                               timeout=args.deadline + 600, progress=progress,
+                               progress_every=args.progress_every)
+            emu.wait_idle(timeout=600 if live else 60)
+            time.sleep(0.1)  # the proxy logs a request just after answering it
+            entries = logs[mode].entries(key)
+            stats = run.pop("stats") or {}
+            if entries:
+                # tool-side time before its first request and after its last answer
+                run["before_first_ms"] = (min(e["start"] for e in entries)
+                                          - run["spawned_at"]) * 1000
+                run["after_last_ms"] = (run["exited_at"] - max(e["end"] for e in entries)) * 1000
+            run.update(analyse(entries), key=key, rep=rep, mode=mode, counted=counted,
+                       tool_api_calls=stats.get("api_calls"), retries=stats.get("retries"),
+                       tool_duration_ms=stats.get("duration_ms"))
+            output: Path = run.pop("output")
+            if run["output_bytes"] > BIG_REPORT:
+                if (b.label, size) in kept_big:
+                    output.unlink(missing_ok=True)
+                kept_big.add((b.label, size))
+            if run["instances"] is None or run["exit"] in (2, 4):
+                err = (OUT / f"run-{b.label}-{size}-{mode}-{rep}.stderr.txt").read_text(
+                    errors="replace").strip().splitlines()
+                log(f"bench: warning: {what} exited {run['exit']} without a report: "
+                    + " / ".join(err[:3]))
+            retries = f", {run['retries']} retries" if run["retries"] is not None else ""
+            log(f"bench: {what}: {run['wall'] * 1000:7,.0f} ms, {run['calls']} calls "
+                f"(tool: {run['tool_api_calls']}{retries}; {run['calls'] - run['replayed']} not "
+                f"from recording), chain {run['chain']}, exit {run['exit']}, {run['instances']} "
+                f"reports, peak RSS {run['rss_kib']} KiB")
+            return run
 
         results = []
-        for size, vpcs in sizes:
-            selection = ([fleets[size][0]] if size == 1 else ["--tag", f"{TAG_KEY}={size}"])
-            cli = [*selection, "--region", REGION, "--output", "json"]
-            per_mode: dict[str, list[dict[str, Any]]] = {m: [] for m in MODES}
-            for mode in MODES:
-                runs = args.live_runs if mode == "live" else args.runs
-                for rep in range(runs + 1):  # the first run of each mode is a warm-up
-                    key = f"AKIABENCH{size:05d}{MODES.index(mode)}{rep:03d}"
-                    run = runner.run(cli, tool_env(urls[mode], key), f"run-{size}-{mode}-{rep}")
-                    emu.wait_idle()
-                    time.sleep(0.1)  # the proxy logs a request just after answering it
-                    entries = [e for e in read_log(logs[mode]) if e["access_key"] == key]
-                    stats = find_stats(run["report"]) or {}
-                    if entries:
-                        # tool-side time before its first request and after its last answer
-                        run["before_first_ms"] = (min(e["start"] for e in entries)
-                                                  - run["spawned_at"]) * 1000
-                        run["after_last_ms"] = (run["exited_at"]
-                                                - max(e["end"] for e in entries)) * 1000
-                    run.update(analyse(entries), key=key, rep=rep, mode=mode,
-                               tool_api_calls=stats.get("api_calls"),
-                               tool_duration_ms=stats.get("duration_ms"),
-                               instances=count_instances(run["report"]))
-                    run.pop("report")
+        for size in sizes:
+            per: dict[str, dict[str, list[dict[str, Any]]]] = {
+                b.label: {m: [] for m in modes} for b in binaries}
+            for b in binaries:  # each binary records its own requests' answers
+                n = live_runs(size)
+                first = 0 if (size <= args.live_warmup_max or n == 0) else 1
+                for rep in range(first, n + 1):
+                    run = one_run(b, size, "live", rep, counted=rep > 0)
                     if rep > 0:
-                        per_mode[mode].append(run)
-                    print(f"bench: size {size:>4} {mode:<10} run {rep}{' (warm-up)' if not rep else ''}: "
-                          f"{run['wall'] * 1000:7.0f} ms, {run['calls']} calls "
-                          f"({run['replayed']} replayed), chain {run['chain']}, exit {run['exit']}, "
-                          f"{run['instances']} reports, peak RSS {run['rss_kib']} KiB", flush=True)
-            results.append(summarise(size, vpcs, per_mode))
+                        per[b.label]["live"].append(run)
+            for mode in modes[1:]:
+                for b in binaries:
+                    for rep in range(args.runs + 1):  # the first run of each mode is a warm-up
+                        run = one_run(b, size, mode, rep, counted=rep > 0)
+                        if rep > 0:
+                            per[b.label][mode].append(run)
+            results.append({
+                "size": size, "vpcs": FLEETS[size], "roles": len(fleets[size]["roles"]),
+                "binaries": {label: summarise(p) for label, p in per.items()},
+            })
         total_s = time.monotonic() - started_all
     finally:
         for p in proxies:
             p.terminate()
             p.wait(timeout=10)
         emu.stop()
-        runner.rss_file.unlink(missing_ok=True)
+        for b in binaries:
+            b.runner.rss_file.unlink(missing_ok=True)
 
     summary = {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": machine(),
-        "binary": str(binary),
-        "build": args.build,
-        "delay_ms": args.delay * 1000,
+        "binaries": {b.label: {"path": str(b.path), "build": b.build} for b in binaries},
+        "models": [{"name": m.name, "default_ms": m.default * 1000,
+                    "services_ms": {s: d * 1000 for s, d in m.services.items()},
+                    "describe": m.describe()} for m in models],
+        "modes": modes,
         "runs": args.runs,
-        "live_runs": args.live_runs,
+        "live_runs": {str(s): live_runs(s) for s in sizes},
+        "live_warmup_max": args.live_warmup_max,
+        "operator_user": args.operator_user,
+        "tool_args": tool_args,
+        "deadline_s": args.deadline,
+        "live_timeout_s": args.live_timeout,
         "seed_seconds": round(seed_s, 1),
+        "seed_seconds_per_size": seeding,
         "load_average_start": load_start,
         "load_average_end": loadavg(),
         "total_seconds": round(total_s, 1),
@@ -629,13 +1229,13 @@ def main() -> int:
     return 0
 
 
-def summarise(size: int, vpcs: int, per_mode: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    live, rep, rep0 = per_mode["live"], per_mode["replay"], per_mode["replay-0ms"]
-    every = live + rep + rep0
-
+def summarise(per_mode: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     def med(runs: list[dict[str, Any]], key: str) -> float | None:
         vals = [r[key] for r in runs if r.get(key) is not None]
         return statistics.median(vals) if vals else None
+
+    def seen(runs: list[dict[str, Any]], key: str) -> list[Any]:
+        return sorted({r[key] for r in runs if r.get(key) is not None})
 
     def typical(runs: list[dict[str, Any]]) -> dict[str, Any]:
         """The median run by wall time, kept whole as the evidence."""
@@ -644,138 +1244,250 @@ def summarise(size: int, vpcs: int, per_mode: dict[str, list[dict[str, Any]]]) -
         r = sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
         return {k: r.get(k) for k in (
             "key", "wall", "calls", "chain", "levels", "operations", "slowest_upstream",
-            "non_200", "tool_api_calls", "tool_duration_ms", "emulator_busy_s",
+            "non_200", "tool_api_calls", "retries", "tool_duration_ms", "emulator_busy_s",
             "outstanding_s", "max_in_flight", "before_first_ms", "after_last_ms", "cpu_s",
             "span_ms")}
 
-    rss = [r["rss_kib"] for r in every if r["rss_kib"]]
+    modes = {}
+    for mode, runs in per_mode.items():
+        rss = [r["rss_kib"] for r in runs if r["rss_kib"]]
+        modes[mode] = {
+            "runs": len(runs),
+            "wall_s": med(runs, "wall"),
+            "wall_s_runs": [round(r["wall"], 3) for r in runs],
+            "cpu_s": med(runs, "cpu_s"),
+            "tool_duration_ms": med(runs, "tool_duration_ms"),
+            "calls": med(runs, "calls"),
+            "calls_seen": seen(runs, "calls"),
+            "tool_api_calls_seen": seen(runs, "tool_api_calls"),
+            "retries_seen": seen(runs, "retries"),
+            "chain": med(runs, "chain"),
+            "chain_seen": seen(runs, "chain"),
+            "not_replayed": sum(r["calls"] - r["replayed"] for r in runs),
+            "non_200": sum(r["non_200"] for r in runs),
+            "emulator_busy_s": med(runs, "emulator_busy_s"),
+            "emulator_sum_s": med(runs, "emulator_sum_s"),
+            "no_request_outstanding_s": ((med(runs, "wall") or 0) - (med(runs, "outstanding_s")
+                                                                     or 0)) if runs else None,
+            "before_first_request_ms": med(runs, "before_first_ms"),
+            "after_last_answer_ms": med(runs, "after_last_ms"),
+            "max_in_flight": max((r["max_in_flight"] for r in runs), default=None),
+            "rss_mib": statistics.median(rss) / 1024 if rss else None,
+            "rss_mib_max": max(rss) / 1024 if rss else None,
+            "exit_codes": seen(runs, "exit"),
+            "reports": seen(runs, "instances"),
+            "typical": typical(runs),
+        }
+    replayed = [r for mode, runs in per_mode.items() if mode != "live" for r in runs]
+    rss = [r["rss_kib"] for r in replayed if r["rss_kib"]]
     return {
-        "size": size,
-        "vpcs": vpcs,
-        "reports": sorted({r["instances"] for r in every if r["instances"] is not None}),
-        "exit_codes": sorted({r["exit"] for r in every}),
-        "wall_s": med(rep, "wall"),
-        "wall_s_runs": [round(r["wall"], 3) for r in rep],
-        "wall_live_s": med(live, "wall"),
-        "wall_live_s_runs": [round(r["wall"], 3) for r in live],
-        "wall_0ms_s": med(rep0, "wall"),
-        "cpu_s": med(rep, "cpu_s"),
-        "tool_duration_ms": med(rep, "tool_duration_ms"),
-        "emulator_busy_live_s": med(live, "emulator_busy_s"),
-        "emulator_sum_live_s": med(live, "emulator_sum_s"),
-        "no_request_outstanding_s": (med(rep, "wall") or 0) - (med(rep, "outstanding_s") or 0),
-        "before_first_request_ms": med(rep, "before_first_ms"),
-        "after_last_answer_ms": med(rep, "after_last_ms"),
-        "calls": med(rep, "calls"),
-        "calls_seen": sorted({r["calls"] for r in every}),
-        "tool_api_calls_seen": sorted({r["tool_api_calls"] for r in every
-                                       if r["tool_api_calls"] is not None}),
-        "not_replayed": sum(r["calls"] - r["replayed"] for r in rep + rep0),
-        "chain": med(rep, "chain"),
-        "chain_seen": sorted({r["chain"] for r in rep}),
-        "chain_live_seen": sorted({r["chain"] for r in live}),
-        "max_in_flight": max((r["max_in_flight"] for r in rep), default=None),
+        "modes": modes,
+        # memory over every replayed run (the live runs hold the same data, longer)
         "rss_mib": statistics.median(rss) / 1024 if rss else None,
         "rss_mib_max": max(rss) / 1024 if rss else None,
-        "typical_replay": typical(rep),
-        "typical_live": typical(live),
+        "not_replayed": sum(m["not_replayed"] for name, m in modes.items() if name != "live"),
     }
 
 
-TARGETS = {
-    # size: (max chain, max calls, max wall s, max RSS in MB = 10^6 bytes)
-    1: (4, 25, None, None),
-    1000: (None, 150, 3.0, 100),
-}
+#: (size, what, limit, mode ("first": the first model's replay; "all": every delayed replay),
+#: figure).  MB = 10^6 bytes.
+TARGETS = [
+    (1, "chain", 4, "all"),
+    (1, "calls", 25, "first"),
+    (1000, "calls", 110, "first"),
+    (1000, "wall", 3.0, "replay-flat50"),
+    (1000, "memory", 60, None),
+    (10000, "calls", 400, "first"),
+    (10000, "memory", 150, None),
+]
+
+
+def fmt_ms(seconds: float | None) -> str:
+    return f"{seconds * 1000:,.0f} ms" if seconds is not None else "n/a"
+
+
+def fmt_seen(value: float | None, seen: list[Any]) -> str:
+    if value is None:
+        return "n/a"
+    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    if len(seen) > 1:
+        text += f" (seen {'/'.join(map(str, seen))})"
+    return text
+
+
+def mode_label(mode: str, s: dict[str, Any]) -> str:
+    first = s["models"][0]["name"]
+    if mode == "live":
+        return f"{first}, live moto"
+    if mode == "replay-0ms":
+        return "0 ms, replayed"
+    return f"{mode.removeprefix('replay-')}, replayed"
+
+
+def target_rows(s: dict[str, Any]) -> list[tuple[str, dict[str, tuple[str, str]]]]:
+    """(target, {binary label: (measured, verdict)})."""
+    labels = list(s["binaries"])
+    by_size = {r["size"]: r for r in s["sizes"]}
+    first = f"replay-{s['models'][0]['name']}"
+    delayed = [m for m in s["modes"] if m.startswith("replay-") and m != "replay-0ms"]
+    rows = []
+    for size, what, limit, mode in TARGETS:
+        r = by_size.get(size)
+        if r is None:
+            continue
+        where = f"{size:,} instance{'s' if size > 1 else ''}"
+        if size > 1:
+            where += f" in {r['vpcs']} VPCs with {r['roles']} roles"
+        if what == "chain":
+            for m in delayed:
+                cells = {}
+                for label in labels:
+                    x = r["binaries"][label]["modes"][m]
+                    cells[label] = (fmt_seen(x["chain"], x["chain_seen"]), verdict(x["chain"], limit))
+                rows.append((f"{where}: ≤ {limit} sequential round trips "
+                             f"({m.removeprefix('replay-')})", cells))
+        elif what == "calls":
+            cells = {}
+            for label in labels:
+                x = r["binaries"][label]["modes"][first]
+                cells[label] = (fmt_seen(x["calls"], x["calls_seen"]), verdict(x["calls"], limit))
+            rows.append((f"{where}: ≤ {limit} API calls", cells))
+        elif what == "wall":
+            cells = {}
+            for label in labels:
+                x = r["binaries"][label]["modes"].get(mode)
+                live = r["binaries"][label]["modes"]["live"]["wall_s"]
+                if x is None:
+                    cells[label] = (f"n/a (no {mode.removeprefix('replay-')} model)", "n/a")
+                else:
+                    cells[label] = (f"{x['wall_s']:.2f} s" + (f" (live moto: {live:.2f} s)"
+                                                             if live is not None else ""),
+                                    verdict(x["wall_s"], limit))
+            rows.append((f"{where}: ≤ {limit:g} s wall at 50 ms per call", cells))
+        elif what == "memory":
+            cells = {}
+            for label in labels:
+                mib = r["binaries"][label]["rss_mib"]
+                mb = mib * 1.048576 if mib is not None else None
+                cells[label] = (f"{mb:.1f} MB" if mb is not None else "n/a", verdict(mb, limit))
+            rows.append((f"{where}: peak memory ≤ {limit} MB", cells))
+    cells = {label: (f"{h['median_ms']:.1f} ms", verdict(h["median_ms"], 20))
+             for label, h in s["help"].items()}
+    rows.append(("`ssm-doctor --help` starts in ≤ 20 ms", cells))
+    return rows
 
 
 def render(s: dict[str, Any]) -> str:
     m = s["machine"]
-    d = f"{s['delay_ms']:.0f} ms"
     load = lambda v: "/".join(f"{x:.2f}" for x in v) if v else "n/a"  # noqa: E731
+    labels = list(s["binaries"])
     lines = [
         f"ssm-doctor benchmark, {s['date']}",
         f"machine: {m['nproc']} CPU ({m['cpu']}), {m['memory_gib']} GiB RAM, Linux "
         f"{m['kernel']}; load average {load(s['load_average_start'])} at start, "
         f"{load(s['load_average_end'])} at end (the benchmark itself keeps it near 1-2)",
-        f"build: {s['build']}",
-        f"{d} per request; medians of {s['runs']} runs (replayed answers) and {s['live_runs']} "
-        "runs (live emulator), after one warm-up run each",
-        "",
-        f"| instances (VPCs) | wall, {d}/call | wall, {d}/call, live emulator | "
-        "emulator busy (live) | wall, 0 ms/call | tool CPU (user+sys) | "
-        "API calls (tool's count) | longest chain | peak RSS |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
-    checks = []
-    for r in s["sizes"]:
-        t = TARGETS.get(r["size"], (None, None, None, None))
-        calls = f"{r['calls']:.0f}"
-        if len(r["calls_seen"]) > 1:
-            calls += f" (seen {'/'.join(map(str, r['calls_seen']))})"
-        tool = "/".join(map(str, r["tool_api_calls_seen"])) or "n/a"
-        calls += f" ({tool})"
-        chain = f"{r['chain']:.0f}"
-        if len(r["chain_seen"]) > 1:
-            chain += f" (seen {'/'.join(map(str, r['chain_seen']))})"
-        rss = f"{r['rss_mib']:.1f} MiB" if r["rss_mib"] is not None else "n/a"
-        cpu = f"{r['cpu_s'] * 1000:,.0f} ms" if r.get("cpu_s") is not None else "n/a"
+    for label, b in s["binaries"].items():
+        lines.append(f"{label}: {b['path']}: {b['build']}")
+    lines.append("latency models: " + "; ".join(f"{x['name']}: {x['describe']}"
+                                                for x in s["models"]))
+    live = ", ".join(f"{int(k):,}: {v}" for k, v in s["live_runs"].items())
+    lines.append(f"medians of {s['runs']} runs per replay mode and of the live runs (per size: "
+                 f"{live}), after a warm-up run each (live: up to {s['live_warmup_max']:,} "
+                 "instances); the caller is "
+                 + ("the seeded IAM user moto" if s["operator_user"] else
+                    "IAM user moto, not seeded (its IAM reads fail)")
+                 + (f"; tool arguments added: {' '.join(s['tool_args'])}" if s["tool_args"] else ""))
+
+    header = ("| instances (VPCs, roles) | answers | wall | tool CPU (user+sys) | "
+              "API calls (tool's count) | retries | longest chain | peak RSS | moto busy | "
+              "not from recording |")
+    for label in labels:
+        lines += ["", f"### {label}: {s['binaries'][label]['path']}", "", header,
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in s["sizes"]:
+            res = r["binaries"][label]
+            for mode in s["modes"][1:] + ["live"]:
+                x = res["modes"][mode]
+                tool = "/".join(map(str, x["tool_api_calls_seen"])) or "n/a"
+                calls = f"{fmt_seen(x['calls'], x['calls_seen'])} ({tool})"
+                retries = "/".join(map(str, x["retries_seen"])) or "–"
+                chain = "–" if mode == "replay-0ms" else fmt_seen(x["chain"], x["chain_seen"])
+                rss = f"{x['rss_mib']:.1f} MiB" if x["rss_mib"] is not None else "n/a"
+                busy = fmt_ms(x["emulator_busy_s"]) if mode == "live" else "–"
+                missing = "–" if mode == "live" else f"{x['not_replayed']}"
+                lines.append(
+                    f"| {r['size']:,} ({r['vpcs']}, {r['roles']}) | {mode_label(mode, s)} | "
+                    f"{fmt_ms(x['wall_s'])} | {fmt_ms(x['cpu_s'])} | {calls} | {retries} | "
+                    f"{chain} | {rss} | {busy} | {missing} |")
+
+    if len(labels) == 2:
+        a, b = labels  # before, after
+        lines += ["", f"### {a} → {b}", "",
+                  "| instances (VPCs, roles) | answers | API calls | longest chain | wall | "
+                  "tool CPU | peak RSS |", "|---|---|---|---|---|---|---|"]
+
+        def pair(key: str, x: dict[str, Any], y: dict[str, Any], f: Callable[[Any], str]) -> str:
+            return f"{f(x[key])} → {f(y[key])}"
+
+        count = lambda v: f"{v:,.0f}" if v is not None else "n/a"  # noqa: E731
+        mib = lambda v: f"{v:.1f} MiB" if v is not None else "n/a"  # noqa: E731
+        for r in s["sizes"]:
+            for mode in s["modes"][1:] + ["live"]:
+                x, y = (r["binaries"][lb]["modes"][mode] for lb in labels)
+                chain = "–" if mode == "replay-0ms" else pair("chain", x, y, count)
+                lines.append(
+                    f"| {r['size']:,} ({r['vpcs']}, {r['roles']}) | {mode_label(mode, s)} | "
+                    f"{pair('calls', x, y, count)} | {chain} | {pair('wall_s', x, y, fmt_ms)} | "
+                    f"{pair('cpu_s', x, y, fmt_ms)} | {pair('rss_mib', x, y, mib)} |")
+
+    lines += ["", "| target | " + " | ".join(labels) + " |",
+              "|---|" + "---|" * len(labels)]
+    for name, cells in target_rows(s):
+        lines.append(f"| {name} | " + " | ".join(
+            f"{cells[lb][0]}: {cells[lb][1]}" if lb in cells else "n/a" for lb in labels) + " |")
+
+    lines.append("")
+    for label, h in s["help"].items():
         lines.append(
-            f"| {r['size']:,} ({r['vpcs']}) | {r['wall_s'] * 1000:,.0f} ms | "
-            f"{r['wall_live_s'] * 1000:,.0f} ms | {r['emulator_busy_live_s'] * 1000:,.0f} ms | "
-            f"{r['wall_0ms_s'] * 1000:,.0f} ms | {cpu} | {calls} | {chain} | {rss} |"
-        )
-        if t[0] is not None:
-            checks.append((f"{r['size']:,} instance: sequential round trips ≤ {t[0]}",
-                           chain, verdict(r["chain"], t[0])))
-        if t[1] is not None:
-            checks.append((f"{r['size']:,} instance{'s' if r['size'] > 1 else ''}: API calls "
-                           f"≤ {t[1]}", f"{r['calls']:.0f}", verdict(r["calls"], t[1])))
-        if t[2] is not None:
-            checks.append((f"{r['size']:,} instances in {r['vpcs']} VPCs: wall ≤ {t[2]:.0f} s at "
-                           f"{d} per call", f"{r['wall_s']:.2f} s (live emulator: "
-                           f"{r['wall_live_s']:.2f} s)", verdict(r["wall_s"], t[2])))
-        if t[3] is not None:
-            mb = r["rss_mib"] * 1.048576 if r["rss_mib"] is not None else None
-            checks.append((f"{r['size']:,} instances: peak memory ≤ {t[3]} MB",
-                           f"{mb:.1f} MB" if mb is not None else "n/a", verdict(mb, t[3])))
-    h = s["help"]
-    checks.append(("`ssm-doctor --help` starts in ≤ 20 ms", f"{h['median_ms']:.1f} ms",
-                   verdict(h["median_ms"], 20)))
-    lines += ["", "| target | measured | |", "|---|---|---|"]
-    lines += [f"| {name} | {shown} | {v} |" for name, shown, v in checks]
-    not_replayed = sum(r["not_replayed"] for r in s["sizes"])
+            f"`--help` ({label}): median {h['median_ms']:.1f} ms over {h['runs']} runs "
+            f"({h['method']}"
+            + (f"; spawning `true` the same way takes {h['spawn_floor_ms']:.1f} ms"
+               if "spawn_floor_ms" in h else "") + ")"
+            + (f"; peak RSS {h['rss_kib'] / 1024:.1f} MiB." if h.get("rss_kib") else "."))
+    not_replayed = {label: sum(r["binaries"][label]["not_replayed"] for r in s["sizes"])
+                    for label in labels}
     lines += [
-        "",
-        f"`--help`: median {h['median_ms']:.1f} ms over {h['runs']} runs ({h['method']}"
-        + (f"; spawning `true` the same way takes {h['spawn_floor_ms']:.1f} ms"
-           if "spawn_floor_ms" in h else "") + ")"
-        + (f"; peak RSS {h['rss_kib'] / 1024:.1f} MiB." if h.get("rss_kib") else "."),
-        f"Requests of replayed runs that had no recorded answer (asked of the emulator): "
-        f"{not_replayed}.",
-        f"Seeding took {s['seed_seconds']:.0f} s; the whole benchmark {s['total_seconds']:.0f} s.",
+        "Requests of replayed runs that had no recorded answer (answered by moto): "
+        + ", ".join(f"{label} {n}" for label, n in not_replayed.items()) + ".",
+        f"Seeding took {s['seed_seconds']:.0f} s ("
+        + ", ".join(f"{int(k):,}: {v:.0f} s" for k, v in s["seed_seconds_per_size"].items())
+        + f"); the whole benchmark {s['total_seconds']:.0f} s.",
     ]
     for r in s["sizes"]:
-        t = r["typical_replay"]
-        if not t:
-            continue
-        lines += [
-            "",
-            f"Median replayed run, {r['size']:,} instance(s), {d}/call: wall "
-            f"{t['wall'] * 1000:,.0f} ms = {t['before_first_ms']:,.0f} ms from spawn to the "
-            f"first request + {t['span_ms']:,.0f} ms from the first request to the last answer "
-            f"(at least one request outstanding during {t['outstanding_s'] * 1000:,.0f} ms of "
-            f"it) + {t['after_last_ms']:,.0f} ms from the last answer to exit; the tool's own "
-            f"stats.duration_ms: {t['tool_duration_ms']:,} ms; tool CPU "
-            f"{(t['cpu_s'] or 0) * 1000:,.0f} ms. Chain levels (level: calls, first start–last "
-            "end in ms after the first request, operations):",
-            "",
-        ]
-        for lv in t["levels"]:
-            ops = ", ".join(f"{k.split(':', 1)[1]}×{v}" if v > 1 else k.split(":", 1)[1]
-                            for k, v in lv["operations"].items())
-            lines.append(f"- {lv['level']}: {lv['calls']} calls, {lv['first_start_ms']:,.0f}–"
-                         f"{lv['last_end_ms']:,.0f} ms: {ops}")
+        for label in labels:
+            for mode in s["modes"][1:-1]:  # the delayed replay modes
+                t = r["binaries"][label]["modes"][mode]["typical"]
+                if not t or not t.get("levels"):
+                    continue
+                lines += [
+                    "",
+                    f"Median run, {label}, {r['size']:,} instance(s), {mode_label(mode, s)}: "
+                    f"wall {t['wall'] * 1000:,.0f} ms = {t['before_first_ms']:,.0f} ms from spawn "
+                    f"to the first request + {t['span_ms']:,.0f} ms from the first request to the "
+                    f"last answer (at least one request outstanding during "
+                    f"{t['outstanding_s'] * 1000:,.0f} ms of it) + {t['after_last_ms']:,.0f} ms "
+                    f"from the last answer to exit; the tool's own stats.duration_ms: "
+                    f"{t['tool_duration_ms']}; tool CPU {(t['cpu_s'] or 0) * 1000:,.0f} ms. "
+                    "Chain levels (level: calls, first start–last end in ms after the first "
+                    "request, operations):",
+                    "",
+                ]
+                for lv in t["levels"]:
+                    ops = ", ".join(f"{k.split(':', 1)[1]}×{v}" if v > 1 else k.split(":", 1)[1]
+                                    for k, v in lv["operations"].items())
+                    lines.append(f"- {lv['level']}: {lv['calls']} calls, "
+                                 f"{lv['first_start_ms']:,.0f}–{lv['last_end_ms']:,.0f} ms: {ops}")
     return "\n".join(lines) + "\n"
 
 

@@ -8,11 +8,13 @@ use crate::exit::Exit;
 use crate::facts::{self, Facts, REMOTE_HOST_DOCUMENT};
 use crate::probe::net::Reaching;
 use crate::progress;
-use crate::render::{page::check_page, redact::Redactor, render, render_fleet};
-use crate::report::Stats;
+use crate::render::{fleet, page::check_page, redact::Redactor, render};
+use crate::report::{Report, Stats};
 use crate::text::one_line;
 use crate::{checks, probe};
 use clap::Parser;
+use std::cell::RefCell;
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -159,40 +161,54 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
         save_facts(path, &diagnosis)?;
     }
     let color = args.color.enabled();
-    let mut redactor = args.redact.then(|| Redactor::new(&diagnosis.facts));
-    let answer = diagnosis.answer();
-    let code = answer.exit();
-    let out = match answer {
+    let redactor = args
+        .redact
+        .then(|| Redactor::new(diagnosis.facts()))
+        .map(RefCell::new);
+    // Every report goes through the one redactor, in order: a value gets the same pseudonym
+    // wherever it appears, as in one document.
+    let redacted = |report: Report| match &redactor {
+        Some(r) => r.borrow_mut().value(&report),
+        None => report,
+    };
+    match diagnosis.answer() {
         Answer::One(report) => {
-            let report = match &mut redactor {
-                Some(r) => r.value(&report),
-                None => report,
-            };
-            render(&report, args.output, color)
+            let report = redacted(*report);
+            print!("{}", render(&report, args.output, color));
+            Ok(report.verdict.exit())
         }
-        Answer::Fleet(fleet) => {
-            if fleet.reports.is_empty() {
+        Answer::Fleet(instances) => {
+            if instances.is_empty() {
                 eprintln!("ssm-doctor: no instance matched the selection");
             }
-            let fleet = match &mut redactor {
-                Some(r) => r.value(&fleet),
-                None => fleet,
-            };
-            render_fleet(&fleet, args.output, color)
+            let reports = || instances.reports().map(redacted);
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let written = fleet::write(reports, instances.stats, args.output, color, &mut out)
+                .and_then(|overview| out.flush().map(|()| overview));
+            match written {
+                Ok(overview) => Ok(overview.summary.exit()),
+                Err(e) => Err(Failure(
+                    format!("cannot write the report: {e}"),
+                    Exit::Internal,
+                )),
+            }
         }
-    };
-    print!("{out}");
-    Ok(code)
+    }
 }
 
 /// `--save-facts`: one instance's facts as an object, a fleet's as an array.
 fn save_facts(path: &std::path::Path, diagnosis: &Diagnosis) -> Result<(), Failure> {
-    let json = match (diagnosis.fleet, diagnosis.facts.as_slice()) {
-        (false, [single]) => serde_json::to_string_pretty(single),
-        (_, all) => serde_json::to_string_pretty(all),
-    }
-    .expect("facts are plain data");
-    std::fs::write(path, json + "\n").map_err(|e| {
+    let all: Vec<&Facts> = diagnosis.facts().collect();
+    let write = || -> std::io::Result<()> {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+        match (diagnosis.fleet, all.as_slice()) {
+            (false, [single]) => serde_json::to_writer_pretty(&mut file, single),
+            (_, all) => serde_json::to_writer_pretty(&mut file, all),
+        }?;
+        file.write_all(b"\n")?;
+        file.flush()
+    };
+    write().map_err(|e| {
         usage(format!(
             "cannot write {}: {e}",
             shown(&path.display().to_string())
@@ -285,6 +301,7 @@ fn local(args: &cli::Local) -> Result<Exit, Failure> {
     let facts = block_on(async { Ok(probe::instance::observe(&config).await) })?;
     let stats = Stats {
         api_calls: 0,
+        retries: 0,
         duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
     };
     let report = checks::run(&facts, stats);

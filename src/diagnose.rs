@@ -4,10 +4,10 @@
 
 use crate::checks;
 use crate::collect::{Aws, Selection, SetupError, Tally};
-use crate::exit::Exit;
-use crate::facts::{DEFAULT_DOCUMENT, Facts, Fetch, Forward};
+use crate::facts::{DEFAULT_DOCUMENT, Facts, Fetch, Forward, OperatorFacts};
 use crate::probe;
-use crate::report::{FleetReport, Report, Stats};
+use crate::report::{Report, Stats};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Where the facts come from.
@@ -33,26 +33,64 @@ pub struct Session {
     pub network: probe::net::Reaching,
 }
 
-/// One run's facts and reports. Each report's `stats` are its instance's (the calls its facts
-/// cost, however many instances shared them); `stats` are the whole run's.
+/// One run's facts, each with what it cost (the calls its facts came from, however many
+/// instances shared them); `stats` are the whole run's. Reports are judged from them when asked.
 pub struct Diagnosis {
-    pub facts: Vec<Facts>,
-    pub reports: Vec<Report>,
+    pub instances: Vec<(Facts, Stats)>,
     pub fleet: bool,
     pub stats: Stats,
 }
 
 /// What a run answers: one instance's report, or a fleet's.
-pub enum Answer {
-    One(Report),
-    Fleet(FleetReport),
+pub enum Answer<'a> {
+    One(Box<Report>),
+    Fleet(Fleet<'a>),
 }
 
-impl Answer {
-    pub fn exit(&self) -> Exit {
-        match self {
-            Answer::One(report) => report.verdict.exit(),
-            Answer::Fleet(fleet) => fleet.exit(),
+/// A fleet's instances, judged one at a time as their reports are read.
+pub struct Fleet<'a> {
+    instances: &'a [(Facts, Stats)],
+    pub stats: &'a Stats,
+}
+
+impl<'a> Fleet<'a> {
+    pub fn reports(&self) -> impl Iterator<Item = Report> + 'a {
+        self.instances
+            .iter()
+            .map(|(facts, stats)| checks::run(facts, stats.clone()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.instances.is_empty()
+    }
+}
+
+/// The run's operator facts with what was probed on this machine, held once for every instance
+/// (the collection gave them all the same).
+fn with_probes(
+    instances: &mut [(Facts, crate::collect::Tally)],
+    machine: &Fetch<crate::facts::Machine>,
+    network: Option<&Fetch<crate::facts::OperatorNetwork>>,
+) {
+    let mut done: Option<(Arc<OperatorFacts>, Arc<OperatorFacts>)> = None;
+    for (facts, _) in instances {
+        let Some(operator) = &mut facts.operator else {
+            continue;
+        };
+        match &done {
+            Some((before, after)) if Arc::ptr_eq(before, operator) => {
+                *operator = Arc::clone(after);
+            }
+            _ => {
+                let mut probed = OperatorFacts::clone(operator);
+                probed.machine = machine.clone();
+                if let Some(network) = network {
+                    probed.network = network.clone();
+                }
+                let probed = Arc::new(probed);
+                done = Some((Arc::clone(operator), Arc::clone(&probed)));
+                *operator = probed;
+            }
         }
     }
 }
@@ -104,21 +142,14 @@ pub async fn diagnose(source: Source<'_>, session: &Session) -> Result<Diagnosis
                         reason: format!("cannot start a thread: {e}"),
                     },
                 };
-                for (facts, _) in &mut collected.instances {
-                    if let Some(operator) = &mut facts.operator {
-                        operator.machine = machine.clone();
-                        if let Some(network) = &network {
-                            operator.network = network.clone();
-                        }
-                    }
-                }
+                with_probes(&mut collected.instances, &machine, network.as_ref());
             }
-            let calls = collected.total.calls;
+            let calls = collected.total;
             (collected.instances, selection.is_fleet(), calls)
         }
         Source::Snapshot { facts, fleet } => {
             let nothing_asked = facts.into_iter().map(|f| (f, Tally::default()));
-            (nothing_asked.collect(), fleet, 0)
+            (nothing_asked.collect(), fleet, Tally::default())
         }
     };
     if let Some(document) = &session.document {
@@ -136,21 +167,20 @@ pub async fn diagnose(source: Source<'_>, session: &Session) -> Result<Diagnosis
             facts.target.forward = Some(forward.clone());
         }
     }
-    let reports = gathered
-        .iter()
-        .map(|(facts, cost)| checks::run(facts, stats(cost.calls, cost.done_after)))
-        .collect();
     Ok(Diagnosis {
-        facts: gathered.into_iter().map(|(facts, _)| facts).collect(),
-        reports,
+        instances: gathered
+            .into_iter()
+            .map(|(facts, cost)| (facts, stats(&cost, cost.done_after)))
+            .collect(),
         fleet,
-        stats: stats(calls, started.elapsed()),
+        stats: stats(&calls, started.elapsed()),
     })
 }
 
-fn stats(api_calls: u32, took: std::time::Duration) -> Stats {
+fn stats(sent: &Tally, took: std::time::Duration) -> Stats {
     Stats {
-        api_calls,
+        api_calls: sent.calls,
+        retries: sent.retries,
         duration_ms: took.as_millis().try_into().unwrap_or(u64::MAX),
     }
 }
@@ -158,16 +188,17 @@ fn stats(api_calls: u32, took: std::time::Duration) -> Stats {
 impl Diagnosis {
     /// One named instance gets its own report; with `--unmanaged` it may have been left out
     /// (Online), and then the answer is the fleet's "no instance matched".
-    pub fn answer(self) -> Answer {
-        let Diagnosis {
-            mut reports,
-            fleet,
-            stats,
-            ..
-        } = self;
-        match (fleet, reports.len()) {
-            (false, 1) => Answer::One(reports.remove(0)),
-            _ => Answer::Fleet(FleetReport::new(reports, stats)),
+    pub fn answer(&self) -> Answer<'_> {
+        match (self.fleet, self.instances.as_slice()) {
+            (false, [(facts, stats)]) => Answer::One(Box::new(checks::run(facts, stats.clone()))),
+            (_, instances) => Answer::Fleet(Fleet {
+                instances,
+                stats: &self.stats,
+            }),
         }
+    }
+
+    pub fn facts(&self) -> impl Iterator<Item = &Facts> {
+        self.instances.iter().map(|(facts, _)| facts)
     }
 }

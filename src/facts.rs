@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 mod probed;
 pub use probed::{
@@ -121,7 +122,8 @@ pub struct Facts {
     /// What the AWS APIs say about the instance and its surroundings.
     pub aws: Option<AwsFacts>,
     /// What is seen from the operator's machine: who is asking.
-    pub operator: Option<OperatorFacts>,
+    #[serde(default, with = "shared::optional")]
+    pub operator: Option<Arc<OperatorFacts>>,
     /// What only a shell on the instance sees (`ssm-doctor local`).
     pub instance: Option<InstanceFacts>,
 }
@@ -143,12 +145,14 @@ pub struct AwsFacts {
     pub agent: Fetch<Option<AgentInfo>>,
     /// `ssm:GetServiceSetting` for Default Host Management Configuration.
     pub dhmc: Fetch<DhmcSetting>,
-    pub network: NetworkFacts,
+    #[serde(with = "shared")]
+    pub network: Arc<NetworkFacts>,
     /// The profile's role, or, for an instance without a profile, the role DHMC hands out.
-    pub iam: IamFacts,
+    #[serde(with = "shared")]
+    pub iam: Arc<IamFacts>,
     /// The session document and what its preferences name: bucket, log group, key.
-    #[serde(default = "SessionFacts::not_read")]
-    pub session: SessionFacts,
+    #[serde(default = "SessionFacts::not_read", with = "shared")]
+    pub session: Arc<SessionFacts>,
     /// `ec2:GetConsoleOutput`, for an instance SSM does not list as Online; not applicable
     /// otherwise.
     #[serde(default = "console_not_read")]
@@ -191,10 +195,10 @@ pub struct SessionFacts {
 }
 
 impl SessionFacts {
-    fn not_read() -> SessionFacts {
-        SessionFacts::unknown_because(&Fetch::not_applicable(
+    fn not_read() -> Arc<SessionFacts> {
+        Arc::new(SessionFacts::unknown_because(&Fetch::not_applicable(
             "this snapshot was saved before session preferences were read",
-        ))
+        )))
     }
 
     pub fn unknown_because(cause: &Fetch<()>) -> SessionFacts {
@@ -678,9 +682,9 @@ impl AwsFacts {
             instance: carry(cause),
             agent: carry(cause),
             dhmc: carry(cause),
-            network: NetworkFacts::unknown_because(cause),
-            iam: IamFacts::unknown_because(cause),
-            session: SessionFacts::unknown_because(cause),
+            network: Arc::new(NetworkFacts::unknown_because(cause)),
+            iam: Arc::new(IamFacts::unknown_because(cause)),
+            session: Arc::new(SessionFacts::unknown_because(cause)),
             console: carry(cause),
         }
     }
@@ -802,6 +806,61 @@ impl Facts {
     /// The AWS section of hand-made facts, to change one fact of it.
     pub fn aws_mut(&mut self) -> &mut AwsFacts {
         self.aws.as_mut().expect("these facts have an AWS section")
+    }
+
+    /// The operator section of hand-made facts (this instance's own copy), to change one fact.
+    pub fn operator_mut(&mut self) -> Option<&mut OperatorFacts> {
+        self.operator.as_mut().map(Arc::make_mut)
+    }
+}
+
+#[cfg(test)]
+impl AwsFacts {
+    /// This instance's own copy of its network facts, to change one of them.
+    pub fn network_mut(&mut self) -> &mut NetworkFacts {
+        Arc::make_mut(&mut self.network)
+    }
+
+    pub fn iam_mut(&mut self) -> &mut IamFacts {
+        Arc::make_mut(&mut self.iam)
+    }
+
+    pub fn session_mut(&mut self) -> &mut SessionFacts {
+        Arc::make_mut(&mut self.session)
+    }
+}
+
+/// Facts several instances share (their VPC's network, their role's policies, the run's session
+/// document and operator) are held once and referred to; saved and loaded as plain values.
+mod shared {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::sync::Arc;
+
+    pub fn serialize<T: Serialize, S: Serializer>(value: &Arc<T>, s: S) -> Result<S::Ok, S::Error> {
+        T::serialize(value, s)
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Arc<T>, D::Error> {
+        T::deserialize(d).map(Arc::new)
+    }
+
+    pub mod optional {
+        use super::*;
+
+        pub fn serialize<T: Serialize, S: Serializer>(
+            value: &Option<Arc<T>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            value.as_deref().serialize(s)
+        }
+
+        pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<Arc<T>>, D::Error> {
+            Option::<T>::deserialize(d).map(|v| v.map(Arc::new))
+        }
     }
 }
 

@@ -105,10 +105,13 @@ pub struct ReportTarget {
     pub document: String,
 }
 
-/// What gathering facts cost: API calls sent and milliseconds until the last answer.
+/// What gathering facts cost: HTTP requests sent to AWS (retries included, and how many of them
+/// were retries) and milliseconds until the last answer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     pub api_calls: u32,
+    #[serde(default)]
+    pub retries: u32,
     pub duration_ms: u64,
 }
 
@@ -256,15 +259,6 @@ fn plural(n: u32) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// Several instances' reports, from one collection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FleetReport {
-    pub schema_version: u32,
-    pub reports: Vec<Report>,
-    pub summary: FleetSummary,
-    pub stats: Stats,
-}
-
 /// How many instances ended with each verdict.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FleetSummary {
@@ -275,49 +269,75 @@ pub struct FleetSummary {
     pub incomplete: u32,
 }
 
-impl FleetReport {
-    pub fn new(reports: Vec<Report>, stats: Stats) -> FleetReport {
-        let mut summary = FleetSummary {
-            instances: reports.len().try_into().unwrap_or(u32::MAX),
-            ..FleetSummary::default()
-        };
-        for r in &reports {
-            *match r.verdict {
-                Verdict::Pass => &mut summary.pass,
-                Verdict::Warn => &mut summary.warn,
-                Verdict::Fail => &mut summary.fail,
-                Verdict::Incomplete => &mut summary.incomplete,
-            } += 1;
-        }
-        FleetReport {
-            schema_version: REPORT_SCHEMA_VERSION,
-            reports,
-            summary,
-            stats,
-        }
-    }
-
-    /// What the instances' reports say was not observed, each sentence once, in order.
-    pub fn not_observed(&self) -> Vec<String> {
-        let mut sentences: Vec<String> = Vec::new();
-        for group in self.reports.iter().flat_map(|r| &r.not_observed) {
-            let sentence = group.sentence();
-            if !sentences.contains(&sentence) {
-                sentences.push(sentence);
-            }
-        }
-        sentences
+impl FleetSummary {
+    pub fn count(&mut self, verdict: Verdict) {
+        self.instances += 1;
+        *match verdict {
+            Verdict::Pass => &mut self.pass,
+            Verdict::Warn => &mut self.warn,
+            Verdict::Fail => &mut self.fail,
+            Verdict::Incomplete => &mut self.incomplete,
+        } += 1;
     }
 
     /// The worst instance decides: any failure, else any incomplete report, else healthy.
     pub fn exit(&self) -> Exit {
-        if self.summary.fail > 0 {
+        if self.fail > 0 {
             Exit::Failed
-        } else if self.summary.incomplete > 0 {
+        } else if self.incomplete > 0 {
             Exit::Incomplete
         } else {
             Exit::Healthy
         }
+    }
+}
+
+/// A fleet report's line for one instance: what its table row shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub instance_id: String,
+    pub name: Option<String>,
+    pub verdict: Verdict,
+    /// The id of the check to look at first.
+    pub first_problem: Option<String>,
+}
+
+/// What a fleet's reports add up to, read one report at a time: a fleet of thousands is never
+/// held in memory as reports, only as these rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetOverview {
+    pub rows: Vec<Row>,
+    pub summary: FleetSummary,
+    /// What the reports say was not observed, each sentence once, in order.
+    pub not_observed: Vec<String>,
+    /// The account and region of the first report.
+    pub account: Option<String>,
+    pub region: String,
+}
+
+impl FleetOverview {
+    pub fn of(reports: impl Iterator<Item = Report>) -> FleetOverview {
+        let mut overview = FleetOverview::default();
+        for report in reports {
+            if overview.rows.is_empty() {
+                overview.account.clone_from(&report.target.account);
+                overview.region.clone_from(&report.target.region);
+            }
+            overview.summary.count(report.verdict);
+            for group in &report.not_observed {
+                let sentence = group.sentence();
+                if !overview.not_observed.contains(&sentence) {
+                    overview.not_observed.push(sentence);
+                }
+            }
+            overview.rows.push(Row {
+                first_problem: report.first_problem().map(|f| f.id.clone()),
+                instance_id: report.target.instance_id,
+                name: report.target.name,
+                verdict: report.verdict,
+            });
+        }
+        overview
     }
 }
 

@@ -18,7 +18,7 @@ const SSO_PATH: &str = "/aws-reserved/sso.amazonaws.com/";
 pub(super) fn operator<'a>(ctx: &Context<'a>) -> Result<&'a OperatorFacts, Outcome> {
     ctx.facts
         .operator
-        .as_ref()
+        .as_deref()
         .ok_or_else(|| Outcome::skip("The operator's side was not observed."))
 }
 

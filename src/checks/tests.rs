@@ -7,6 +7,7 @@ use crate::facts::*;
 use crate::report::{Report, Stats, Status, Verdict};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 const ACCOUNT: &str = "111122223333";
 
@@ -104,7 +105,7 @@ pub fn private_with_endpoints() -> Facts {
             account: Some(ACCOUNT.into()),
             forward: None,
         },
-        operator: Some(OperatorFacts {
+        operator: Some(Arc::new(OperatorFacts {
             caller: Fetch::collected(Caller {
                 account: ACCOUNT.into(),
                 arn: format!("arn:aws:iam::{ACCOUNT}:user/oncall"),
@@ -150,7 +151,7 @@ pub fn private_with_endpoints() -> Facts {
                 ca_bundle: None,
                 dualstack: false,
             }),
-        }),
+        })),
         instance: None,
         aws: Some(AwsFacts {
             instance: Fetch::collected(Some(Instance {
@@ -180,7 +181,7 @@ pub fn private_with_endpoints() -> Facts {
                 platform_name: Some("Amazon Linux".into()),
             })),
             dhmc: Fetch::collected(DhmcSetting { role: None }),
-            network: NetworkFacts {
+            network: Arc::new(NetworkFacts {
                 route_tables: Fetch::collected(vec![RouteTable {
                     id: "rtb-main".into(),
                     main: true,
@@ -237,8 +238,8 @@ pub fn private_with_endpoints() -> Facts {
                 prefix_lists: BTreeMap::new(),
                 dns_support: Fetch::collected(true),
                 dns_hostnames: Fetch::collected(true),
-            },
-            iam: IamFacts {
+            }),
+            iam: Arc::new(IamFacts {
                 instance_profile: Fetch::collected(InstanceProfile {
                     name: "app".into(),
                     arn: format!("arn:aws:iam::{ACCOUNT}:instance-profile/app"),
@@ -259,15 +260,15 @@ pub fn private_with_endpoints() -> Facts {
                 )]),
                 inline_policies: Fetch::collected(vec![]),
                 permissions_boundary: Fetch::not_applicable("the role has no permissions boundary"),
-            },
+            }),
             console: Fetch::not_applicable("SSM lists the agent Online"),
-            session: SessionFacts {
+            session: Arc::new(SessionFacts {
                 document_name: DEFAULT_DOCUMENT.into(),
                 document: Fetch::collected(None),
                 bucket: Fetch::not_applicable("the session document does not exist"),
                 log_group: Fetch::not_applicable("the session document does not exist"),
                 key: Fetch::not_applicable("the session document does not exist"),
-            },
+            }),
         }),
     }
 }
@@ -277,21 +278,21 @@ pub fn public_with_igw() -> Facts {
     let mut f = private_with_endpoints();
     instance_mut(&mut f).public_ip = Some("203.0.113.10".into());
     tables_mut(&mut f)[0].routes.push(default_route("igw-1"));
-    f.aws_mut().network.vpc_endpoints = Fetch::collected(vec![]);
+    f.aws_mut().network_mut().vpc_endpoints = Fetch::collected(vec![]);
     f
 }
 
 /// A private subnet whose explicit route table sends 0.0.0.0/0 to an available NAT gateway.
 pub fn private_with_nat() -> Facts {
     let mut f = private_with_endpoints();
-    f.aws_mut().network.vpc_endpoints = Fetch::collected(vec![]);
+    f.aws_mut().network_mut().vpc_endpoints = Fetch::collected(vec![]);
     tables_mut(&mut f).push(RouteTable {
         id: "rtb-private".into(),
         main: false,
         subnet_ids: vec!["subnet-a".into()],
         routes: vec![default_route("nat-1")],
     });
-    f.aws_mut().network.nat_gateways = Fetch::collected(vec![NatGateway {
+    f.aws_mut().network_mut().nat_gateways = Fetch::collected(vec![NatGateway {
         id: "nat-1".into(),
         state: "available".into(),
         subnet_id: Some("subnet-b".into()),
@@ -324,22 +325,22 @@ fn collected_mut<T>(fetch: &mut Fetch<T>) -> &mut T {
 }
 
 fn tables_mut(f: &mut Facts) -> &mut Vec<RouteTable> {
-    collected_mut(&mut f.aws_mut().network.route_tables)
+    collected_mut(&mut f.aws_mut().network_mut().route_tables)
 }
 
 fn endpoints_mut(f: &mut Facts) -> &mut Vec<VpcEndpoint> {
-    collected_mut(&mut f.aws_mut().network.vpc_endpoints)
+    collected_mut(&mut f.aws_mut().network_mut().vpc_endpoints)
 }
 
 fn group_mut<'a>(f: &'a mut Facts, id: &str) -> &'a mut SecurityGroup {
-    collected_mut(&mut f.aws_mut().network.security_groups)
+    collected_mut(&mut f.aws_mut().network_mut().security_groups)
         .iter_mut()
         .find(|g| g.id == id)
         .expect("fixture group")
 }
 
 fn acls_mut(f: &mut Facts) -> &mut Vec<NetworkAcl> {
-    collected_mut(&mut f.aws_mut().network.network_acls)
+    collected_mut(&mut f.aws_mut().network_mut().network_acls)
 }
 
 fn agent_mut(f: &mut Facts) -> &mut AgentInfo {
@@ -350,22 +351,22 @@ fn agent_mut(f: &mut Facts) -> &mut AgentInfo {
 }
 
 fn operator_mut(f: &mut Facts) -> &mut Identity {
-    collected_mut(&mut f.operator.as_mut().expect("an operator section").identity)
+    collected_mut(&mut f.operator_mut().expect("an operator section").identity)
 }
 
 fn machine_mut(f: &mut Facts) -> &mut Machine {
-    collected_mut(&mut f.operator.as_mut().expect("an operator section").machine)
+    collected_mut(&mut f.operator_mut().expect("an operator section").machine)
 }
 
 fn set_policies(f: &mut Facts, attached: Vec<Policy>, inline: Vec<Policy>) {
-    f.aws_mut().iam.attached_policies = Fetch::collected(attached);
-    f.aws_mut().iam.inline_policies = Fetch::collected(inline);
+    f.aws_mut().iam_mut().attached_policies = Fetch::collected(attached);
+    f.aws_mut().iam_mut().inline_policies = Fetch::collected(inline);
 }
 
 /// The run is about `name`, an AWS-owned port-forwarding document that exists.
 fn use_document(f: &mut Facts, name: &str) {
     f.target.document = name.into();
-    let session = &mut f.aws_mut().session;
+    let session = f.aws_mut().session_mut();
     session.document_name = name.into();
     session.document = Fetch::collected(Some(SessionDocument {
         name: name.into(),
@@ -558,7 +559,7 @@ fn denied_describe_instances_is_an_error_not_a_verdict() {
 #[test]
 fn what_depends_on_an_error_is_an_error_carrying_its_cause() {
     let mut f = private_with_endpoints();
-    f.aws_mut().network.route_tables = Fetch::Denied {
+    f.aws_mut().network_mut().route_tables = Fetch::Denied {
         action: "ec2:DescribeRouteTables".into(),
         message: "not authorized".into(),
     };
@@ -613,11 +614,11 @@ fn a_denied_instance_profile_leaves_the_role_checks_in_error_not_skipped() {
         action: "iam:GetInstanceProfile".into(),
         message: "not authorized".into(),
     };
-    f.aws_mut().iam.instance_profile = denied.absent().unwrap();
-    f.aws_mut().iam.role = denied.absent().unwrap();
-    f.aws_mut().iam.attached_policies = denied.absent().unwrap();
-    f.aws_mut().iam.inline_policies = denied.absent().unwrap();
-    f.aws_mut().iam.permissions_boundary = denied.absent().unwrap();
+    f.aws_mut().iam_mut().instance_profile = denied.absent().unwrap();
+    f.aws_mut().iam_mut().role = denied.absent().unwrap();
+    f.aws_mut().iam_mut().attached_policies = denied.absent().unwrap();
+    f.aws_mut().iam_mut().inline_policies = denied.absent().unwrap();
+    f.aws_mut().iam_mut().permissions_boundary = denied.absent().unwrap();
     let report = run(&f);
     for id in [
         "iam.profile",
@@ -680,10 +681,8 @@ fn disabled_metadata_fails() {
 fn no_profile_fails_and_skips_role_checks() {
     let mut f = private_with_endpoints();
     instance_mut(&mut f).instance_profile_arn = None;
-    f.aws_mut().iam = IamFacts {
-        instance_profile: Fetch::not_applicable("no instance profile is attached"),
-        ..f.aws_mut().iam.clone()
-    };
+    f.aws_mut().iam_mut().instance_profile =
+        Fetch::not_applicable("no instance profile is attached");
     let report = run(&f);
     assert_eq!(fails(&report), set(&["iam.profile"]));
     assert_eq!(status(&report, "iam.trust"), Status::Skip);
@@ -708,7 +707,7 @@ fn no_profile_with_dhmc_passes_the_profile_check_and_leaves_the_role_to_iam_dhmc
 #[test]
 fn profile_without_role_fails() {
     let mut f = private_with_endpoints();
-    collected_mut(&mut f.aws_mut().iam.instance_profile)
+    collected_mut(&mut f.aws_mut().iam_mut().instance_profile)
         .role_names
         .clear();
     assert_eq!(fails(&run(&f)), set(&["iam.profile"]));
@@ -717,7 +716,7 @@ fn profile_without_role_fails() {
 #[test]
 fn role_not_trusting_ec2_fails_trust() {
     let mut f = private_with_endpoints();
-    collected_mut(&mut f.aws_mut().iam.role).trust_policy = json!({"Statement": [{"Effect": "Allow",
+    collected_mut(&mut f.aws_mut().iam_mut().role).trust_policy = json!({"Statement": [{"Effect": "Allow",
         "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
     let report = run(&f);
     assert_eq!(fails(&report), set(&["iam.trust"]));
@@ -792,7 +791,7 @@ fn not_action_allow_passes() {
 #[test]
 fn explicit_deny_beats_the_managed_allow_and_is_named() {
     let mut f = private_with_endpoints();
-    f.aws_mut().iam.inline_policies = Fetch::collected(vec![policy(
+    f.aws_mut().iam_mut().inline_policies = Fetch::collected(vec![policy(
         "guard",
         None,
         json!({"Statement": [{"Sid": "NoSessions", "Effect": "Deny", "Action": "ssmmessages:*", "Resource": "*"}]}),
@@ -810,7 +809,7 @@ fn explicit_deny_beats_the_managed_allow_and_is_named() {
 #[test]
 fn not_action_deny_blocks_everything_else() {
     let mut f = private_with_endpoints();
-    f.aws_mut().iam.inline_policies = Fetch::collected(vec![inline(
+    f.aws_mut().iam_mut().inline_policies = Fetch::collected(vec![inline(
         json!({"Statement": [{"Effect": "Deny", "NotAction": ["ssm:*", "ec2messages:*"], "Resource": "*"}]}),
     )]);
     let report = run(&f);
@@ -822,8 +821,8 @@ fn not_action_deny_blocks_everything_else() {
 fn permissions_boundary_limits_the_role() {
     let mut f = private_with_endpoints();
     let arn = format!("arn:aws:iam::{ACCOUNT}:policy/boundary");
-    collected_mut(&mut f.aws_mut().iam.role).permissions_boundary_arn = Some(arn.clone());
-    f.aws_mut().iam.permissions_boundary = Fetch::collected(policy(
+    collected_mut(&mut f.aws_mut().iam_mut().role).permissions_boundary_arn = Some(arn.clone());
+    f.aws_mut().iam_mut().permissions_boundary = Fetch::collected(policy(
         "boundary",
         Some(&arn),
         json!({"Statement": [{"Effect": "Allow", "Action": ["ssm:*", "ec2messages:*"], "Resource": "*"}]}),
@@ -836,7 +835,7 @@ fn permissions_boundary_limits_the_role() {
         message(&report, "iam.core-permissions")
     );
     // A boundary that allows the core actions leaves the role as it was.
-    f.aws_mut().iam.permissions_boundary = Fetch::collected(policy(
+    f.aws_mut().iam_mut().permissions_boundary = Fetch::collected(policy(
         "boundary",
         Some(&arn),
         json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
@@ -911,7 +910,7 @@ fn ec2messages_permissions_depend_on_the_agent_version() {
 #[test]
 fn unreadable_policy_document_is_an_error_naming_the_call() {
     let mut f = private_with_endpoints();
-    collected_mut(&mut f.aws_mut().iam.attached_policies)[0].document = Fetch::Denied {
+    collected_mut(&mut f.aws_mut().iam_mut().attached_policies)[0].document = Fetch::Denied {
         action: "iam:GetPolicyVersion".into(),
         message: "denied".into(),
     };
@@ -1024,7 +1023,7 @@ fn explicit_route_table_wins_over_the_main_table() {
 #[test]
 fn unavailable_nat_gateway_is_no_path() {
     let mut f = private_with_nat();
-    collected_mut(&mut f.aws_mut().network.nat_gateways)[0].state = "failed".into();
+    collected_mut(&mut f.aws_mut().network_mut().nat_gateways)[0].state = "failed".into();
     let report = run(&f);
     assert_eq!(fails(&report), set(&["network.route"]));
     assert!(message(&report, "network.route").contains("failed"));
@@ -1090,7 +1089,7 @@ fn pending_endpoint_is_not_present() {
 #[test]
 fn no_path_at_all_fails_route_only() {
     let mut f = private_with_endpoints();
-    f.aws_mut().network.vpc_endpoints = Fetch::collected(vec![]);
+    f.aws_mut().network_mut().vpc_endpoints = Fetch::collected(vec![]);
     let report = run(&f);
     assert_eq!(fails(&report), set(&["network.route"]));
     assert_eq!(status(&report, "vpce.present"), Status::Skip);
@@ -1112,7 +1111,7 @@ fn private_dns_off_fails_without_internet_and_warns_with_it() {
     assert!(fix.cli.as_ref().unwrap().contains("vpce-ssm"));
 
     let mut nat = private_with_nat();
-    *collected_mut(&mut nat.aws_mut().network.vpc_endpoints) = vec![VpcEndpoint {
+    *collected_mut(&mut nat.aws_mut().network_mut().vpc_endpoints) = vec![VpcEndpoint {
         private_dns_enabled: false,
         ..endpoint("ssm")
     }];
@@ -1146,7 +1145,7 @@ fn endpoint_group_must_admit_the_instance() {
         ..sg_rule("tcp", Some((443, 443)))
     }];
     f.aws_mut()
-        .network
+        .network_mut()
         .prefix_lists
         .insert("pl-1".into(), Fetch::collected(vec!["10.0.1.0/24".into()]));
     assert_eq!(status(&run(&f), "vpce.ingress-443"), Status::Pass);
@@ -1189,12 +1188,12 @@ fn endpoint_policy_must_allow_the_role() {
 #[test]
 fn vpc_dns_attributes_must_be_on_when_endpoints_carry_traffic() {
     let mut f = private_with_endpoints();
-    f.aws_mut().network.dns_support = Fetch::collected(false);
+    f.aws_mut().network_mut().dns_support = Fetch::collected(false);
     assert_eq!(fails(&run(&f)), set(&["vpc.dns-support"]));
     let mut f = private_with_endpoints();
-    f.aws_mut().network.dns_hostnames = Fetch::collected(false);
+    f.aws_mut().network_mut().dns_hostnames = Fetch::collected(false);
     assert_eq!(fails(&run(&f)), set(&["vpc.dns-hostnames"]));
-    f.aws_mut().network.dns_hostnames = Fetch::Denied {
+    f.aws_mut().network_mut().dns_hostnames = Fetch::Denied {
         action: "ec2:DescribeVpcAttribute".into(),
         message: "no".into(),
     };
@@ -1245,12 +1244,12 @@ fn egress_through_prefix_lists() {
         prefix_list_ids: vec!["pl-vpce".into()],
         ..sg_rule("tcp", Some((443, 443)))
     }];
-    f.aws_mut().network.prefix_lists.insert(
+    f.aws_mut().network_mut().prefix_lists.insert(
         "pl-vpce".into(),
         Fetch::collected(vec!["10.0.0.0/16".into()]),
     );
     assert_eq!(status(&run(&f), "network.egress-443"), Status::Pass);
-    f.aws_mut().network.prefix_lists.insert(
+    f.aws_mut().network_mut().prefix_lists.insert(
         "pl-vpce".into(),
         Fetch::Denied {
             action: "ec2:GetManagedPrefixListEntries".into(),
@@ -1363,17 +1362,11 @@ fn fixtures() -> Vec<(&'static str, Facts)> {
 
     let mut no_profile = public_with_igw();
     instance_mut(&mut no_profile).instance_profile_arn = None;
-    no_profile.aws_mut().iam = IamFacts {
-        instance_profile: Fetch::not_applicable("no instance profile is attached"),
-        role: Fetch::not_applicable("no instance profile is attached"),
-        attached_policies: Fetch::not_applicable("no instance profile is attached"),
-        inline_policies: Fetch::not_applicable("no instance profile is attached"),
-        permissions_boundary: Fetch::not_applicable("no instance profile is attached"),
-    };
+    no_profile.aws_mut().iam = Arc::new(IamFacts::unknown("no instance profile is attached"));
     no_profile.aws_mut().agent = Fetch::collected(None);
 
     let mut deny_policy = private_with_nat();
-    deny_policy.aws_mut().iam.inline_policies = Fetch::collected(vec![policy(
+    deny_policy.aws_mut().iam_mut().inline_policies = Fetch::collected(vec![policy(
         "guardrail",
         None,
         json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoInteractiveSessions",
@@ -1459,7 +1452,7 @@ fn the_path_is_plain_serialisable_data() {
         .collect();
     assert_eq!(services, ["ssm", "ssmmessages", "ec2messages"]);
     let mut gone = facts.clone();
-    gone.aws_mut().network.route_tables = Fetch::Denied {
+    gone.aws_mut().network_mut().route_tables = Fetch::Denied {
         action: "ec2:DescribeRouteTables".into(),
         message: "no".into(),
     };
@@ -1578,7 +1571,7 @@ fn the_operator_is_named_and_an_sso_role_recognised() {
     let arn = format!(
         "arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Ops_0123"
     );
-    let op = f.operator.as_mut().unwrap();
+    let op = f.operator_mut().unwrap();
     collected_mut(&mut op.caller).arn =
         format!("arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_Ops_0123/alice");
     let identity = operator_mut(&mut f);
@@ -1737,7 +1730,7 @@ fn the_document_is_checked_when_named_or_when_the_policy_asks() {
 fn the_partition_is_the_caller_s() {
     let mut f = private_with_endpoints();
     f.target.region = "cn-north-1".into();
-    let op = f.operator.as_mut().unwrap();
+    let op = f.operator_mut().unwrap();
     collected_mut(&mut op.caller).arn = format!("arn:aws-cn:iam::{ACCOUNT}:user/oncall");
     operator_policies(
         &mut f,
@@ -1860,6 +1853,6 @@ fn the_plugin_is_judged_by_its_version_and_the_fix_fits_the_machine() {
     assert!(message(&report, "operator.plugin").contains("SIGSEGV"));
 
     let mut f = private_with_endpoints();
-    f.operator.as_mut().unwrap().machine = Fetch::not_applicable("the machine was not probed");
+    f.operator_mut().unwrap().machine = Fetch::not_applicable("the machine was not probed");
     assert_eq!(status(&run(&f), "operator.plugin"), Status::Skip);
 }

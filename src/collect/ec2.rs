@@ -1,8 +1,10 @@
-//! EC2 questions: the instance, and its VPC's network objects (asked once per VPC, concurrently).
+//! EC2 questions: the instance, and its VPCs' network objects (each kind asked once for every VPC).
 
+use super::ledger::{Ledger, Scope};
 use super::{Aws, Missing, failure, incomplete, required};
 use crate::facts::*;
 use aws_sdk_ec2::types::{self as t, Filter, VpcAttributeName};
+use futures::future::join_all;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Drains a paginator into one list, each page one counted call under the concurrency limit; the
@@ -26,115 +28,212 @@ macro_rules! paged {
 }
 pub(super) use paged;
 
-fn vpc_filter(vpc_id: &str) -> Filter {
-    Filter::builder().name("vpc-id").values(vpc_id).build()
+/// EC2 takes at most this many values in one filter.
+const VALUES_PER_FILTER: usize = 200;
+
+fn vpc_filter(vpc_ids: &[&str]) -> Filter {
+    let values = vpc_ids.iter().map(|v| v.to_string()).collect();
+    Filter::builder()
+        .name("vpc-id")
+        .set_values(Some(values))
+        .build()
 }
 
 fn strings<'a>(items: impl IntoIterator<Item = Option<&'a str>>) -> Vec<String> {
     items.into_iter().flatten().map(str::to_string).collect()
 }
 
-impl Aws {
-    /// The instance's VPC: every object the network checks read, one concurrent round of calls.
-    pub(super) async fn network(&self, vpc: &str) -> NetworkFacts {
-        let ec2 = &self.ec2;
-        let (
-            route_tables,
-            nat_gateways,
-            network_acls,
-            subnets,
-            vpc_endpoints,
-            security_groups,
-            dns_support,
-            dns_hostnames,
-        ) = tokio::join!(
-            async {
-                paged!(
-                    self,
-                    "ec2:DescribeRouteTables",
-                    ec2.describe_route_tables().filters(vpc_filter(vpc)),
-                    |p| p
-                        .route_tables()
-                        .iter()
-                        .map(route_table)
-                        .collect::<Result<Vec<_>, _>>()
-                )
-            },
-            async {
-                paged!(
-                    self,
-                    "ec2:DescribeNatGateways",
-                    ec2.describe_nat_gateways().filter(vpc_filter(vpc)),
-                    |p| p
-                        .nat_gateways()
-                        .iter()
-                        .map(nat_gateway)
-                        .collect::<Result<Vec<_>, _>>()
-                )
-            },
-            async {
-                paged!(
-                    self,
-                    "ec2:DescribeNetworkAcls",
-                    ec2.describe_network_acls().filters(vpc_filter(vpc)),
-                    |p| p
-                        .network_acls()
-                        .iter()
-                        .map(network_acl)
-                        .collect::<Result<Vec<_>, _>>()
-                )
-            },
-            async {
-                paged!(
-                    self,
-                    "ec2:DescribeSubnets",
-                    ec2.describe_subnets().filters(vpc_filter(vpc)),
-                    |p| p
-                        .subnets()
-                        .iter()
-                        .map(subnet)
-                        .collect::<Result<Vec<_>, _>>()
-                )
-            },
-            async {
-                paged!(
-                    self,
-                    "ec2:DescribeVpcEndpoints",
-                    ec2.describe_vpc_endpoints().filters(vpc_filter(vpc)),
-                    |p| p
-                        .vpc_endpoints()
-                        .iter()
-                        .map(vpc_endpoint)
-                        .collect::<Result<Vec<_>, _>>()
-                )
-            },
-            async {
-                paged!(
-                    self,
-                    "ec2:DescribeSecurityGroups",
-                    ec2.describe_security_groups().filters(vpc_filter(vpc)),
-                    |p| p
-                        .security_groups()
-                        .iter()
-                        .map(security_group)
-                        .collect::<Result<Vec<_>, _>>()
-                )
-            },
-            self.vpc_attribute(vpc, VpcAttributeName::EnableDnsSupport),
-            self.vpc_attribute(vpc, VpcAttributeName::EnableDnsHostnames),
-        );
-        let prefix_lists = self.prefix_lists(&security_groups).await;
-        NetworkFacts {
-            route_tables,
-            nat_gateways,
-            network_acls,
-            subnets,
-            vpc_endpoints,
-            security_groups,
-            prefix_lists,
-            dns_support,
-            dns_hostnames,
+/// An object with the VPC it belongs to, so that one answer for many VPCs can be dealt out.
+type InVpc<T> = (String, T);
+
+/// The VPCs one question was asked for, and its answer.
+type Asked<'a, T> = (&'a [&'a str], Fetch<Vec<InVpc<T>>>);
+
+fn in_vpc<T>(vpc: Option<&str>, object: Result<T, Missing>) -> Result<InVpc<T>, Missing> {
+    Ok((required(vpc, "an object's VpcId")?.to_string(), object?))
+}
+
+/// Each VPC's share of the answers to questions asked for chunks of VPCs: a chunk's failure is
+/// each of its VPCs', and a VPC without any such object gets an empty list.
+fn deal<T: Clone>(answers: &[Asked<'_, T>]) -> BTreeMap<String, Fetch<Vec<T>>> {
+    let mut dealt = BTreeMap::new();
+    for (vpcs, answer) in answers {
+        for vpc in *vpcs {
+            let share = answer.as_ref().map(|all| {
+                all.iter()
+                    .filter(|(of, _)| of == vpc)
+                    .map(|(_, object)| object.clone())
+                    .collect()
+            });
+            dealt.insert(vpc.to_string(), share);
         }
+    }
+    dealt
+}
+
+/// One kind of network object for many VPCs: one paginated question per chunk of VPC ids (each
+/// `$objects` reads a page into `Result<Vec<InVpc<_>>, Missing>`), dealt out to the VPCs.
+macro_rules! per_vpc {
+    ($aws:expr, $chunks:expr, $action:literal, |$filter:ident| $request:expr, |$page:ident| $objects:expr) => {{
+        let answers = join_all($chunks.iter().map(|chunk| async move {
+            let $filter = vpc_filter(chunk);
+            (*chunk, paged!($aws, $action, $request, |$page| $objects))
+        }))
+        .await;
+        deal(&answers)
+    }};
+}
+
+/// The prefix lists the groups' rules reference.
+fn referenced(groups: &Fetch<Vec<SecurityGroup>>) -> BTreeSet<&str> {
+    groups
+        .value()
+        .into_iter()
+        .flatten()
+        .flat_map(|g| g.ingress.iter().chain(&g.egress))
+        .flat_map(|r| r.prefix_list_ids.iter().map(String::as_str))
+        .collect()
+}
+
+/// The answer dealt to `vpc`: every VPC asked about is dealt one.
+fn share<T>(dealt: &mut BTreeMap<String, Fetch<Vec<T>>>, vpc: &str) -> Fetch<Vec<T>> {
+    dealt.remove(vpc).unwrap_or_else(|| Fetch::Failed {
+        action: "ec2".into(),
+        reason: format!("no answer was dealt to {vpc}"),
+    })
+}
+
+impl Aws {
+    /// Every object the network checks read, for each VPC: each kind asked once for all of them
+    /// (a `vpc-id` filter with many values), beside the DNS attributes EC2 gives only per VPC.
+    pub(super) async fn networks(&self, vpcs: &[&str]) -> BTreeMap<String, NetworkFacts> {
+        let ec2 = &self.ec2;
+        let chunks: Vec<&[&str]> = vpcs.chunks(VALUES_PER_FILTER).collect();
+        let chunks = &chunks;
+        let described = Ledger::within(Scope::Vpcs, async {
+            let objects = tokio::join!(
+                async {
+                    per_vpc!(
+                        self,
+                        chunks,
+                        "ec2:DescribeRouteTables",
+                        |filter| ec2.describe_route_tables().filters(filter),
+                        |p| p
+                            .route_tables()
+                            .iter()
+                            .map(|o| in_vpc(o.vpc_id(), route_table(o)))
+                            .collect::<Result<Vec<_>, _>>()
+                    )
+                },
+                async {
+                    per_vpc!(
+                        self,
+                        chunks,
+                        "ec2:DescribeNatGateways",
+                        |filter| ec2.describe_nat_gateways().filter(filter),
+                        |p| p
+                            .nat_gateways()
+                            .iter()
+                            .map(|o| in_vpc(o.vpc_id(), nat_gateway(o)))
+                            .collect::<Result<Vec<_>, _>>()
+                    )
+                },
+                async {
+                    per_vpc!(
+                        self,
+                        chunks,
+                        "ec2:DescribeNetworkAcls",
+                        |filter| ec2.describe_network_acls().filters(filter),
+                        |p| p
+                            .network_acls()
+                            .iter()
+                            .map(|o| in_vpc(o.vpc_id(), network_acl(o)))
+                            .collect::<Result<Vec<_>, _>>()
+                    )
+                },
+                async {
+                    per_vpc!(
+                        self,
+                        chunks,
+                        "ec2:DescribeSubnets",
+                        |filter| ec2.describe_subnets().filters(filter),
+                        |p| p
+                            .subnets()
+                            .iter()
+                            .map(|o| in_vpc(o.vpc_id(), subnet(o)))
+                            .collect::<Result<Vec<_>, _>>()
+                    )
+                },
+                async {
+                    per_vpc!(
+                        self,
+                        chunks,
+                        "ec2:DescribeVpcEndpoints",
+                        |filter| ec2.describe_vpc_endpoints().filters(filter),
+                        |p| p
+                            .vpc_endpoints()
+                            .iter()
+                            .map(|o| in_vpc(o.vpc_id(), vpc_endpoint(o)))
+                            .collect::<Result<Vec<_>, _>>()
+                    )
+                },
+                async {
+                    per_vpc!(
+                        self,
+                        chunks,
+                        "ec2:DescribeSecurityGroups",
+                        |filter| ec2.describe_security_groups().filters(filter),
+                        |p| p
+                            .security_groups()
+                            .iter()
+                            .map(|o| in_vpc(o.vpc_id(), security_group(o)))
+                            .collect::<Result<Vec<_>, _>>()
+                    )
+                },
+            );
+            let all_referenced: BTreeSet<&str> = objects.5.values().flat_map(referenced).collect();
+            let prefix_lists = self.prefix_lists(all_referenced).await;
+            (objects, prefix_lists)
+        });
+        let attributes = join_all(vpcs.iter().map(|vpc| {
+            Ledger::within(Scope::Vpc(vpc.to_string()), async move {
+                tokio::join!(
+                    self.vpc_attribute(vpc, VpcAttributeName::EnableDnsSupport),
+                    self.vpc_attribute(vpc, VpcAttributeName::EnableDnsHostnames),
+                )
+            })
+        }));
+        let ((objects, prefix_lists), attributes) = tokio::join!(described, attributes);
+        let (
+            mut route_tables,
+            mut nat_gateways,
+            mut network_acls,
+            mut subnets,
+            mut vpc_endpoints,
+            mut security_groups,
+        ) = objects;
+        vpcs.iter()
+            .zip(attributes)
+            .map(|(vpc, (dns_support, dns_hostnames))| {
+                let security_groups = share(&mut security_groups, vpc);
+                let prefix_lists = referenced(&security_groups)
+                    .into_iter()
+                    .filter_map(|id| Some((id.to_string(), prefix_lists.get(id)?.clone())))
+                    .collect();
+                let network = NetworkFacts {
+                    route_tables: share(&mut route_tables, vpc),
+                    nat_gateways: share(&mut nat_gateways, vpc),
+                    network_acls: share(&mut network_acls, vpc),
+                    subnets: share(&mut subnets, vpc),
+                    vpc_endpoints: share(&mut vpc_endpoints, vpc),
+                    security_groups,
+                    prefix_lists,
+                    dns_support,
+                    dns_hostnames,
+                };
+                (vpc.to_string(), network)
+            })
+            .collect()
     }
 
     async fn vpc_attribute(&self, vpc_id: &str, attribute: VpcAttributeName) -> Fetch<bool> {
@@ -162,18 +261,8 @@ impl Aws {
         }
     }
 
-    /// Entries of every customer-managed prefix list the VPC's security group rules reference.
-    async fn prefix_lists(
-        &self,
-        groups: &Fetch<Vec<SecurityGroup>>,
-    ) -> BTreeMap<String, Fetch<Vec<String>>> {
-        let ids: BTreeSet<&str> = groups
-            .value()
-            .into_iter()
-            .flatten()
-            .flat_map(|g| g.ingress.iter().chain(&g.egress))
-            .flat_map(|r| r.prefix_list_ids.iter().map(String::as_str))
-            .collect();
+    /// Entries of each customer-managed prefix list named.
+    async fn prefix_lists(&self, ids: BTreeSet<&str>) -> BTreeMap<String, Fetch<Vec<String>>> {
         let fetches = ids.into_iter().map(|id| async move {
             let entries = paged!(
                 self,
@@ -189,10 +278,7 @@ impl Aws {
             );
             (id.to_string(), entries)
         });
-        futures::future::join_all(fetches)
-            .await
-            .into_iter()
-            .collect()
+        join_all(fetches).await.into_iter().collect()
     }
 }
 

@@ -33,52 +33,32 @@ impl Aws {
         dhmc_role: Option<&str>,
     ) -> (BTreeMap<String, IamFacts>, Option<IamFacts>) {
         let dhmc_role = dhmc_role.map(last_segment);
-        // A profile made by the console holds the role of the same name: asking for that role while
-        // the profile is read saves a round trip when right, and costs three refused calls when not.
-        let dhmc_parts = async {
+        // The profile names its role: no guess from the profile's name, which Terraform and
+        // CloudFormation rarely make the role's (a wrong guess costs three refused calls).
+        let profiles = join_all(profile_arns.iter().map(|arn| async move {
+            let scope = Scope::Profile(arn.to_string());
+            let profile = Ledger::within(scope, self.instance_profile(last_segment(arn))).await;
+            let role_name = profile.value().and_then(|p| p.role_names.first()).cloned();
+            (arn.to_string(), profile, role_name)
+        }));
+        // DHMC's role is known from the setting: read while the profiles are.
+        let role = |name: String| async move {
+            let parts = Ledger::within(Scope::Role(name.clone()), self.role_parts(&name)).await;
+            (name, parts)
+        };
+        let (profiles, dhmc_parts) = tokio::join!(profiles, async {
             match dhmc_role {
-                Some(name) => {
-                    let scope = Scope::Role(name.to_string());
-                    Some(Ledger::within(scope, self.role_parts(name)).await)
-                }
+                Some(name) => Some(role(name.to_string()).await),
                 None => None,
             }
-        };
-        let profiles_first = join_all(profile_arns.iter().map(|arn| async move {
-            let name = last_segment(arn);
-            // The guess is booked under the role it names: every profile holding that role
-            // shares it, and a wrong guess stays with this profile (its instances count the
-            // role its name guesses, see `scopes_of`).
-            let (profile, guess) = tokio::join!(
-                Ledger::within(Scope::Profile(arn.to_string()), self.instance_profile(name)),
-                Ledger::within(Scope::Role(name.to_string()), self.role_parts(name)),
-            );
-            (arn.to_string(), profile, name.to_string(), guess)
-        }));
-        let (first, dhmc_parts) = tokio::join!(profiles_first, dhmc_parts);
-        let mut roles: BTreeMap<String, RoleParts> = BTreeMap::new();
-        if let (Some(name), Some(parts)) = (dhmc_role, dhmc_parts) {
-            roles.insert(name.to_string(), parts);
-        }
-        let mut profiles = Vec::new();
-        for (arn, profile, guessed, guess) in first {
-            let role_name = profile.value().and_then(|p| p.role_names.first()).cloned();
-            if role_name.as_deref() == Some(guessed.as_str()) {
-                roles.entry(guessed).or_insert(guess);
-            }
-            profiles.push((arn, profile, role_name));
-        }
-        let unguessed: BTreeSet<String> = profiles
+        });
+        let mut roles: BTreeMap<String, RoleParts> = dhmc_parts.into_iter().collect();
+        let wanted: BTreeSet<String> = profiles
             .iter()
             .filter_map(|(_, _, role)| role.clone())
             .filter(|r| !roles.contains_key(r))
             .collect();
-        let fetched = join_all(unguessed.into_iter().map(|r| async move {
-            let parts = Ledger::within(Scope::Role(r.clone()), self.role_parts(&r)).await;
-            (r, parts)
-        }))
-        .await;
-        roles.extend(fetched);
+        roles.extend(join_all(wanted.into_iter().map(role)).await);
 
         let mut managed_arns: BTreeSet<&str> = BTreeSet::new();
         let mut inline_names: BTreeSet<(&str, &str)> = BTreeSet::new();
@@ -252,7 +232,8 @@ impl Aws {
         }
     }
 
-    /// A managed policy's default version: `GetPolicy` names it, `GetPolicyVersion` holds it.
+    /// A managed policy's default version: `GetPolicy` names it; its document is one AWS ships
+    /// with the tool, one read earlier by this `Aws` (a version never changes), or `GetPolicyVersion`'s.
     pub(super) async fn managed_policy(&self, arn: &str) -> Policy {
         let version = match self
             .call(self.iam.get_policy().policy_arn(arn).send())
@@ -268,23 +249,10 @@ impl Aws {
             Err(e) => failure("iam:GetPolicy", e),
         };
         let document = match version {
-            Fetch::Collected { value } => {
-                let request = self
-                    .iam
-                    .get_policy_version()
-                    .policy_arn(arn)
-                    .version_id(value);
-                match self.call(request.send()).await {
-                    Ok(out) => match out.policy_version().and_then(|v| v.document()) {
-                        Some(doc) => decode_policy("iam:GetPolicyVersion", doc),
-                        None => Fetch::Failed {
-                            action: "iam:GetPolicyVersion".into(),
-                            reason: format!("{arn}: the response held no document"),
-                        },
-                    },
-                    Err(e) => failure("iam:GetPolicyVersion", e),
-                }
-            }
+            Fetch::Collected { value } => match self.documents.known(arn, &value) {
+                Some(document) => Fetch::collected(document),
+                None => self.policy_version(arn, value).await,
+            },
             other => other.map(|_| serde_json::Value::Null),
         };
         Policy {
@@ -292,6 +260,28 @@ impl Aws {
             arn: Some(arn.to_string()),
             document,
         }
+    }
+
+    async fn policy_version(&self, arn: &str, version: String) -> Fetch<serde_json::Value> {
+        let request = self
+            .iam
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(&version);
+        let document = match self.call(request.send()).await {
+            Ok(out) => match out.policy_version().and_then(|v| v.document()) {
+                Some(doc) => decode_policy("iam:GetPolicyVersion", doc),
+                None => Fetch::Failed {
+                    action: "iam:GetPolicyVersion".into(),
+                    reason: format!("{arn}: the response held no document"),
+                },
+            },
+            Err(e) => failure("iam:GetPolicyVersion", e),
+        };
+        if let Some(read) = document.value() {
+            self.documents.remember(arn, version, read.clone());
+        }
+        document
     }
 
     pub(super) async fn inline_policy(&self, role: &str, name: &str) -> Policy {

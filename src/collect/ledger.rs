@@ -14,24 +14,30 @@ use std::time::{Duration, Instant};
 pub enum Scope {
     /// Every instance's: who is asking, which instances, DHMC, the agents.
     Run,
+    /// The network objects of every VPC in the selection, asked together.
+    Vpcs,
+    /// One VPC's own questions (its DNS attributes).
     Vpc(String),
-    /// An instance profile, read by its ARN (with the role of the same name guessed alongside).
+    /// An instance profile, read by its ARN.
     Profile(String),
     Role(String),
     /// A managed policy by ARN, or an inline one as `role/name`.
     Policy(String),
 }
 
-/// The calls booked against one scope, and when its last answer came (from the run's start).
+/// The requests booked against one scope (each attempt counts; `retries` of them were repeats),
+/// and when its last answer came (from the run's start).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Tally {
     pub calls: u32,
+    pub retries: u32,
     pub done_after: Duration,
 }
 
 impl Tally {
     fn add(&mut self, other: &Tally) {
         self.calls += other.calls;
+        self.retries += other.retries;
         self.done_after = self.done_after.max(other.done_after);
     }
 }
@@ -75,9 +81,12 @@ impl Ledger {
         }
     }
 
-    /// Books one call, as it is sent, against the current scope.
-    pub fn book() {
-        Ledger::update(|tally, _| tally.calls += 1);
+    /// Books one request, as it is sent, against the current scope.
+    pub fn book(retry: bool) {
+        Ledger::update(|tally, _| {
+            tally.calls += 1;
+            tally.retries += u32::from(retry);
+        });
     }
 
     /// Notes that an answer (or an error) came now for the current scope.
@@ -113,6 +122,7 @@ impl Ledger {
         let booked = self.scopes.lock().unwrap_or_else(|e| e.into_inner());
         Tally {
             calls: booked.values().map(|t| t.calls).sum(),
+            retries: booked.values().map(|t| t.retries).sum(),
             done_after: self.started.elapsed(),
         }
     }
@@ -128,21 +138,21 @@ mod tests {
         let vpc = |id: &str| Scope::Vpc(id.to_string());
         let asks = |n: u32| async move {
             for _ in 0..n {
-                Ledger::book();
+                Ledger::book(false);
                 tokio::task::yield_now().await;
                 Ledger::answered();
             }
         };
         ledger
             .run(Scope::Run, async {
-                Ledger::book();
+                Ledger::book(false);
                 tokio::join!(
                     Ledger::within(vpc("a"), asks(3)),
                     Ledger::within(vpc("b"), asks(5)),
                 );
             })
             .await;
-        Ledger::book(); // outside any collection: booked nowhere
+        Ledger::book(true); // outside any collection: booked nowhere
         assert_eq!(ledger.cost([&Scope::Run, &vpc("a")]).calls, 4);
         assert_eq!(ledger.cost([&Scope::Run, &vpc("b"), &vpc("b")]).calls, 6);
         assert_eq!(ledger.total().calls, 9);

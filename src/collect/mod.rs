@@ -3,12 +3,14 @@
 //! failed call becomes evidence for the checks instead of an abort.
 
 mod console;
+mod documents;
 mod ec2;
 mod guard;
 mod iam;
 mod ledger;
 mod operator;
 mod select;
+mod sent;
 mod session;
 mod ssm;
 
@@ -30,7 +32,7 @@ use ledger::{Ledger, Scope};
 pub use select::Selection;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How to reach AWS; everything else comes from the SDK's usual chain (env, profiles, SSO, IMDS).
@@ -115,11 +117,13 @@ pub struct Aws {
     logs: aws_sdk_cloudwatchlogs::Client,
     kms: aws_sdk_kms::Client,
     region: String,
-    calls: AtomicU32,
+    sent: Arc<sent::Sent>,
     limit: tokio::sync::Semaphore,
     /// Each collection's own: what has not arrived this long after it started is timed out.
     deadline: Duration,
     observe_operator: bool,
+    /// Policy documents by version, shipped or read by an earlier collection.
+    documents: documents::Documents,
 }
 
 /// The error every call still waiting when `--deadline` expires ends with.
@@ -165,6 +169,7 @@ impl Aws {
 
     /// Every client carries the [`guard::Guard`]: no call outside the least-privilege policy leaves.
     fn with_config(config: &aws_config::SdkConfig, region: String, deadline: Duration) -> Aws {
+        let counted = Arc::new(sent::Sent::default());
         macro_rules! guarded {
             ($sdk:ident) => {
                 guarded!($sdk, |builder| builder)
@@ -173,6 +178,7 @@ impl Aws {
                 $sdk::Client::from_conf(
                     $adjust($sdk::config::Builder::from(config))
                         .interceptor(guard::Guard)
+                        .interceptor(sent::Counting(Arc::clone(&counted)))
                         .retry_classifier(guard::RetryIncomplete)
                         .build(),
                 )
@@ -193,10 +199,11 @@ impl Aws {
             logs: guarded!(aws_sdk_cloudwatchlogs),
             kms: guarded!(aws_sdk_kms),
             region,
-            calls: AtomicU32::new(0),
+            sent: counted,
             limit: tokio::sync::Semaphore::new(CONCURRENCY),
             deadline,
             observe_operator: true,
+            documents: documents::Documents::default(),
         }
     }
 
@@ -223,20 +230,18 @@ impl Aws {
         bounded.await.unwrap_or_else(|_| expired())
     }
 
-    /// Runs one API request, counting it (each page counts).
+    /// Runs one API operation (its requests are counted as they are sent, see [`sent`]).
     #[allow(clippy::result_large_err)] // the SDK's own error type, passed through
     async fn call<T, E, F>(&self, request: F) -> Result<T, SdkError<E, HttpResponse>>
     where
         F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     {
-        let counted = async {
-            self.calls.fetch_add(1, Ordering::Relaxed);
-            Ledger::book();
+        let timed = async {
             let answer = request.await;
             Ledger::answered();
             answer
         };
-        self.limited(counted, || Err(self.expired())).await
+        self.limited(timed, || Err(self.expired())).await
     }
 
     /// Awaits one page of a paginator: a call when it yields a page, none when the stream ends.
@@ -244,16 +249,14 @@ impl Aws {
     where
         F: Future<Output = Option<Result<T, SdkError<E, HttpResponse>>>>,
     {
-        let counted = async {
+        let timed = async {
             let page = next.await;
             if page.is_some() {
-                self.calls.fetch_add(1, Ordering::Relaxed);
-                Ledger::book();
                 Ledger::answered();
             }
             page
         };
-        self.limited(counted, || Some(Err(self.expired()))).await
+        self.limited(timed, || Some(Err(self.expired()))).await
     }
 
     /// The region its clients ask.
@@ -266,9 +269,9 @@ impl Aws {
         self.observe_operator
     }
 
-    /// Calls made so far by every collection of this `Aws`.
+    /// Requests sent so far by every collection of this `Aws`, retries included.
     pub fn api_calls(&self) -> u32 {
-        self.calls.load(Ordering::Relaxed)
+        self.sent.requests()
     }
 
     /// Gathers the facts of every selected instance, each with the calls its facts cost and when
@@ -332,6 +335,7 @@ impl Aws {
                     .absent()
                     .unwrap_or_else(|| Fetch::not_applicable("not collected"));
                 let (operator, session) = tokio::join!(operator, Box::pin(self.session(document)));
+                let (operator, session) = (operator.map(Arc::new), Arc::new(session));
                 let facts = selection.instance_ids.iter().map(|id| {
                     let aws = AwsFacts {
                         instance: other.as_ref().map(|_| None),
@@ -362,6 +366,7 @@ impl Aws {
             .iter()
             .filter_map(|i| i.vpc_id.as_deref())
             .collect();
+        let vpcs: Vec<&str> = vpcs.into_iter().collect();
         let profiles: BTreeSet<&str> = instances
             .iter()
             .filter_map(|i| i.instance_profile_arn.as_deref())
@@ -373,31 +378,15 @@ impl Aws {
             true => dhmc.value().and_then(|d| d.role.as_deref()),
             false => None,
         };
-        // The session document's chain (document, key, key policy) runs beside IAM's.
-        let ((iam, dhmc_iam), networks, agents, operator, session) = tokio::join!(
-            self.iam_for_profiles(profiles, dhmc_role),
-            join_all(vpcs.into_iter().map(|v| async move {
-                let network = Ledger::within(Scope::Vpc(v.to_string()), self.network(v)).await;
-                (v.to_string(), network)
-            })),
-            async {
-                match early_agents {
-                    Some(agents) => agents,
-                    None => self.agents(&ids).await,
-                }
-            },
-            operator,
-            // The S3, Logs and KMS futures are large: on the heap, not in this one's state.
-            Box::pin(self.session(document)),
-        );
-        // IAM's own answer on the operator's requests, once their user or role is known; beside
-        // it, the consoles of the agents that are not Online.
         let one = match instances.as_slice() {
             [only] => Some(only),
             _ => None,
         };
+        // IAM's own answer on the operator's requests follows their user or role, and the
+        // consoles of the agents that are not Online follow the agents: each chain runs beside
+        // the others, so none waits for a round it does not depend on.
         let simulated = async {
-            match operator {
+            match operator.await {
                 Some(mut operator) => {
                     operator.simulation = self.simulate(&operator, one, document).await;
                     Some(operator)
@@ -405,8 +394,27 @@ impl Aws {
                 None => None,
             }
         };
-        let (operator, mut consoles) = tokio::join!(simulated, self.consoles(&instances, &agents));
-        let networks: BTreeMap<String, NetworkFacts> = networks.into_iter().collect();
+        let agents_and_consoles = async {
+            let agents = match early_agents {
+                Some(agents) => agents,
+                None => self.agents(&ids).await,
+            };
+            let consoles = self.consoles(&instances, &agents).await;
+            (agents, consoles)
+        };
+        // The session document's chain (document, key, key policy) runs beside IAM's.
+        let ((iam, dhmc_iam), networks, (agents, mut consoles), operator, session) = tokio::join!(
+            self.iam_for_profiles(profiles, dhmc_role),
+            self.networks(&vpcs),
+            agents_and_consoles,
+            simulated,
+            // The S3, Logs and KMS futures are large: on the heap, not in this one's state.
+            Box::pin(self.session(document)),
+        );
+        // Each VPC's, role's and the run's facts are held once, whatever the number of instances.
+        let (networks, iam) = (shared(networks), shared(iam));
+        let dhmc_iam = dhmc_iam.map(Arc::new);
+        let (operator, session) = (operator.map(Arc::new), Arc::new(session));
         let mut facts: Vec<Facts> = instances
             .into_iter()
             .map(|i| {
@@ -416,12 +424,12 @@ impl Aws {
                     dhmc: dhmc.clone(),
                     network: match &i.vpc_id {
                         Some(v) => networks[v].clone(),
-                        None => NetworkFacts::unknown("the instance is not in a VPC"),
+                        None => Arc::new(NetworkFacts::unknown("the instance is not in a VPC")),
                     },
                     iam: match (&i.instance_profile_arn, &dhmc_iam) {
                         (Some(p), _) => iam[p].clone(),
                         (None, Some(dhmc)) => dhmc.clone(),
-                        (None, None) => match dhmc.as_ref().take() {
+                        (None, None) => Arc::new(match dhmc.as_ref().take() {
                             Ok(_) => IamFacts::unknown("no instance profile is attached"),
                             // Whether DHMC hands out a role is unknown: so is the role.
                             Err(cause) => IamFacts {
@@ -430,7 +438,7 @@ impl Aws {
                                 ),
                                 ..IamFacts::unknown_because(&cause)
                             },
-                        },
+                        }),
                     },
                     console: consoles
                         .remove(&i.instance_id)
@@ -447,8 +455,8 @@ impl Aws {
                 instance: Fetch::collected(None),
                 agent: agents.for_instance(id),
                 dhmc: dhmc.clone(),
-                network: NetworkFacts::unknown("the instance was not found"),
-                iam: IamFacts::unknown("the instance was not found"),
+                network: Arc::new(NetworkFacts::unknown("the instance was not found")),
+                iam: Arc::new(IamFacts::unknown("the instance was not found")),
                 session: session.clone(),
                 console: Fetch::not_applicable("the instance was not found"),
             };
@@ -504,7 +512,7 @@ impl Aws {
         instance_id: &str,
         document: &str,
         aws: AwsFacts,
-        operator: &Option<OperatorFacts>,
+        operator: &Option<Arc<OperatorFacts>>,
         account: &Option<String>,
     ) -> Facts {
         Facts {
@@ -557,13 +565,10 @@ fn scopes_of(facts: &Facts) -> Vec<Scope> {
         return scopes;
     };
     if let Some(instance) = aws.ec2_instance() {
-        scopes.extend(instance.vpc_id.clone().map(Scope::Vpc));
-        if let Some(profile) = &instance.instance_profile_arn {
-            scopes.push(Scope::Profile(profile.clone()));
-            // The role asked for under the profile's own name, right or wrong.
-            let guessed = profile.rsplit('/').next().unwrap_or(profile);
-            scopes.push(Scope::Role(guessed.to_string()));
+        if let Some(vpc) = &instance.vpc_id {
+            scopes.extend([Scope::Vpcs, Scope::Vpc(vpc.clone())]);
         }
+        scopes.extend(instance.instance_profile_arn.clone().map(Scope::Profile));
     }
     let iam = &aws.iam;
     // The role the profile names, even when reading it was refused; without a profile, DHMC's.
@@ -593,6 +598,10 @@ fn scopes_of(facts: &Facts) -> Vec<Scope> {
     let policies = iam.attached_policies.value().into_iter().flatten();
     scopes.extend(policies.filter_map(|p| p.arn.clone()).map(Scope::Policy));
     scopes
+}
+
+fn shared<T>(each: BTreeMap<String, T>) -> BTreeMap<String, Arc<T>> {
+    each.into_iter().map(|(k, v)| (k, Arc::new(v))).collect()
 }
 
 fn ids_of(instances: &[crate::facts::Instance]) -> Vec<String> {
@@ -795,7 +804,6 @@ mod tests {
             Scope::Run,
             Scope::Vpc("vpc-1".into()),
             Scope::Profile(profile.into()),
-            Scope::Role("app".into()),
             Scope::Role("app-role".into()),
             Scope::Policy(core.into()),
         ] {
@@ -803,7 +811,7 @@ mod tests {
         }
         // A role that could not be read still counts its calls, by the name its profile gives.
         let mut denied = facts.clone();
-        denied.aws_mut().iam.role = Fetch::Denied {
+        denied.aws_mut().iam_mut().role = Fetch::Denied {
             action: "iam:GetRole".into(),
             message: "no".into(),
         };

@@ -1,9 +1,73 @@
-//! Several instances at once: a table with each instance's verdict and first problem.
+//! Several instances at once: a table with each instance's verdict and first problem. The
+//! instances' reports are judged as they are read, twice at most (the table and totals, then the
+//! JSON document or Markdown details), so a fleet of thousands is never in memory as reports.
 
-use super::{human, markdown};
-use crate::report::{FleetReport, Report, Verdict};
+use super::{Format, human, markdown};
+use crate::report::{FleetOverview, REPORT_SCHEMA_VERSION, Report, Stats, Verdict};
 use owo_colors::OwoColorize;
+use serde::ser::{SerializeStruct, Serializer};
 use std::fmt::Write;
+use std::io;
+
+/// Writes a fleet's report to `out`; `reports` yields the instances' reports in order, each time
+/// it is called. Returns what the reports added up to.
+pub fn write<I: Iterator<Item = Report>>(
+    reports: impl Fn() -> I,
+    stats: &Stats,
+    format: Format,
+    color: bool,
+    out: &mut impl io::Write,
+) -> io::Result<FleetOverview> {
+    let overview = FleetOverview::of(reports());
+    match format {
+        Format::Human => out.write_all(human(&overview, stats, color).as_bytes())?,
+        Format::Markdown => markdown(&overview, stats, reports(), out)?,
+        Format::Json => {
+            let document = Streamed {
+                reports: &reports,
+                overview: &overview,
+                stats,
+            };
+            serde_json::to_writer_pretty(&mut *out, &document)?;
+            out.write_all(b"\n")?;
+        }
+    }
+    Ok(overview)
+}
+
+/// The fleet's JSON document, its reports serialised as they are judged.
+struct Streamed<'a, F> {
+    reports: &'a F,
+    overview: &'a FleetOverview,
+    stats: &'a Stats,
+}
+
+impl<F, I> serde::Serialize for Streamed<'_, F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = Report>,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut document = serializer.serialize_struct("FleetReport", 4)?;
+        document.serialize_field("schema_version", &REPORT_SCHEMA_VERSION)?;
+        document.serialize_field("reports", &Each(self.reports))?;
+        document.serialize_field("summary", &self.overview.summary)?;
+        document.serialize_field("stats", self.stats)?;
+        document.end()
+    }
+}
+
+struct Each<'a, F>(&'a F);
+
+impl<F, I> serde::Serialize for Each<'_, F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = Report>,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq((self.0)())
+    }
+}
 
 fn verdict_word(v: Verdict) -> &'static str {
     match v {
@@ -12,11 +76,6 @@ fn verdict_word(v: Verdict) -> &'static str {
         Verdict::Fail => "✗ fail",
         Verdict::Incomplete => "? incomplete",
     }
-}
-
-fn first_problem(r: &Report) -> String {
-    r.first_problem()
-        .map_or_else(|| "-".to_string(), |f| f.id.clone())
 }
 
 fn truncate(text: &str, width: usize) -> String {
@@ -29,21 +88,18 @@ fn truncate(text: &str, width: usize) -> String {
     }
 }
 
-pub fn human(fleet: &FleetReport, color: bool) -> String {
+fn human(fleet: &FleetOverview, stats: &Stats, color: bool) -> String {
     let mut out = String::new();
     let s = &fleet.summary;
-    let first = fleet.reports.first().map(|r| &r.target);
     let _ = writeln!(
         out,
         "ssm-doctor · {} instance{} · account {} · {}\n",
         s.instances,
         if s.instances == 1 { "" } else { "s" },
-        first
-            .and_then(|t| t.account.as_deref())
-            .unwrap_or("unknown"),
-        first.map_or("", |t| t.region.as_str())
+        fleet.account.as_deref().unwrap_or("unknown"),
+        fleet.region
     );
-    if fleet.reports.is_empty() {
+    if fleet.rows.is_empty() {
         let _ = writeln!(out, "No instance matched.");
     } else {
         let _ = writeln!(
@@ -51,24 +107,24 @@ pub fn human(fleet: &FleetReport, color: bool) -> String {
             "{:<20} {:<18} {:<12} FIRST PROBLEM",
             "INSTANCE", "NAME", "VERDICT"
         );
-        for r in &fleet.reports {
+        for r in &fleet.rows {
             let verdict = format!("{:<12}", verdict_word(r.verdict));
             let verdict = match (color, r.verdict) {
                 (false, _) | (true, Verdict::Pass) => verdict,
                 (true, Verdict::Fail) => verdict.red().bold().to_string(),
                 (true, _) => verdict.yellow().to_string(),
             };
-            let name = truncate(r.target.name.as_deref().unwrap_or("-"), 18);
+            let name = truncate(r.name.as_deref().unwrap_or("-"), 18);
             let _ = writeln!(
                 out,
                 "{:<20} {name:<18} {verdict} {}",
-                r.target.instance_id,
-                first_problem(r)
+                r.instance_id,
+                r.first_problem.as_deref().unwrap_or("-")
             );
         }
     }
-    for sentence in fleet.not_observed() {
-        let _ = writeln!(out, "\n{}", human::wrap(&sentence, 80));
+    for sentence in &fleet.not_observed {
+        let _ = writeln!(out, "\n{}", human::wrap(sentence, 80));
     }
     let _ = writeln!(
         out,
@@ -77,7 +133,7 @@ pub fn human(fleet: &FleetReport, color: bool) -> String {
         s.warn,
         s.fail,
         s.incomplete,
-        human::cost(&fleet.stats)
+        human::cost(stats)
     );
     let headline = match (s.fail, s.incomplete) {
         (0, 0) => "✓ Every instance should be reachable with Session Manager.".to_string(),
@@ -91,58 +147,63 @@ pub fn human(fleet: &FleetReport, color: bool) -> String {
     out
 }
 
-pub fn markdown(fleet: &FleetReport) -> String {
-    let mut out = String::new();
+/// The table, then each instance that did not pass in full (its report read again).
+fn markdown(
+    fleet: &FleetOverview,
+    stats: &Stats,
+    reports: impl Iterator<Item = Report>,
+    out: &mut impl io::Write,
+) -> io::Result<()> {
+    let mut head = String::new();
     let s = &fleet.summary;
-    let region = fleet
-        .reports
-        .first()
-        .map_or("", |r| r.target.region.as_str());
     let _ = writeln!(
-        out,
-        "## ssm-doctor: {} instance{} in `{region}`\n",
+        head,
+        "## ssm-doctor: {} instance{} in `{}`\n",
         s.instances,
-        if s.instances == 1 { "" } else { "s" }
+        if s.instances == 1 { "" } else { "s" },
+        fleet.region
     );
     let _ = writeln!(
-        out,
+        head,
         "{} pass, {} warn, {} fail, {} incomplete{}\n",
         s.pass,
         s.warn,
         s.fail,
         s.incomplete,
-        human::cost(&fleet.stats)
+        human::cost(stats)
     );
-    if fleet.reports.is_empty() {
-        let _ = writeln!(out, "No instance matched.");
-        return out;
+    if fleet.rows.is_empty() {
+        let _ = writeln!(head, "No instance matched.");
+        return out.write_all(head.as_bytes());
     }
     let _ = writeln!(
-        out,
+        head,
         "| Instance | Name | Verdict | First problem |\n|---|---|---|---|"
     );
-    for r in &fleet.reports {
+    for r in &fleet.rows {
         let _ = writeln!(
-            out,
+            head,
             "| `{}` | {} | {} | {} |",
-            r.target.instance_id,
-            r.target.name.as_deref().unwrap_or("").replace('|', "\\|"),
+            r.instance_id,
+            r.name.as_deref().unwrap_or("").replace('|', "\\|"),
             verdict_word(r.verdict),
-            r.first_problem()
-                .map_or_else(|| "-".to_string(), |f| format!("`{}`", f.id))
+            r.first_problem
+                .as_deref()
+                .map_or_else(|| "-".to_string(), |id| format!("`{id}`"))
         );
     }
-    for sentence in fleet.not_observed() {
-        let _ = writeln!(out, "\n_{sentence}_");
+    for sentence in &fleet.not_observed {
+        let _ = writeln!(head, "\n_{sentence}_");
     }
-    for r in fleet.reports.iter().filter(|r| r.verdict != Verdict::Pass) {
-        let _ = writeln!(
+    out.write_all(head.as_bytes())?;
+    for r in reports.filter(|r| r.verdict != Verdict::Pass) {
+        writeln!(
             out,
             "\n<details><summary><code>{}</code>: {}</summary>\n\n{}\n</details>",
             r.target.instance_id,
             verdict_word(r.verdict),
-            markdown::render(r)
-        );
+            markdown::render(&r)
+        )?;
     }
-    out
+    Ok(())
 }

@@ -126,11 +126,16 @@ fn problem(out: &mut String, f: &Finding, paint: Paint) {
     let _ = writeln!(out, "{INDENT}{}", paint.dim(&format!("Docs: {}", f.docs)));
 }
 
-/// " · N API calls in M ms", or nothing for a report from a hand-made snapshot.
+/// " · N API calls (R retries) in M ms", or nothing for a report from a hand-made snapshot.
 pub fn cost(stats: &Stats) -> String {
+    let retries = match stats.retries {
+        0 => String::new(),
+        1 => " (1 retry)".to_string(),
+        n => format!(" ({n} retries)"),
+    };
     match stats.api_calls {
         0 => String::new(),
-        n => format!(" · {n} API calls in {} ms", stats.duration_ms),
+        n => format!(" · {n} API calls{retries} in {} ms", stats.duration_ms),
     }
 }
 

@@ -6,7 +6,7 @@ pub mod markdown;
 pub mod page;
 pub mod redact;
 
-use crate::report::{FleetReport, Report};
+use crate::report::Report;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -20,14 +20,6 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
         Format::Human => human::render(report, color),
         Format::Json => json(report),
         Format::Markdown => markdown::render(report),
-    }
-}
-
-pub fn render_fleet(fleet: &FleetReport, format: Format, color: bool) -> String {
-    match format {
-        Format::Human => fleet::human(fleet, color),
-        Format::Json => json(fleet),
-        Format::Markdown => fleet::markdown(fleet),
     }
 }
 

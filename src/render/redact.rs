@@ -5,8 +5,7 @@
 //! the human output's line wrapping) gets the same result.
 
 use crate::facts::{DEFAULT_DOCUMENT, Facts};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use crate::report::Report;
 use std::collections::{BTreeSet, HashMap};
 
 /// Characters that may belong to an AWS name or id: a match must not continue into one of them.
@@ -53,7 +52,7 @@ pub struct Redactor {
 }
 
 impl Redactor {
-    pub fn new(facts: &[Facts]) -> Redactor {
+    pub fn new<'a>(facts: impl IntoIterator<Item = &'a Facts>) -> Redactor {
         let mut names = BTreeSet::new();
         let mut addresses = BTreeSet::new();
         for f in facts {
@@ -73,32 +72,27 @@ impl Redactor {
         }
     }
 
-    /// A report or fleet report with the customer's data redacted: the target, and each check's
-    /// message, evidence and remediation. Ids, statuses, titles and links are the tool's own and
-    /// stay as they are, so the document keeps its schema whatever the customer's names.
-    pub fn value<T: Serialize + DeserializeOwned>(&mut self, value: &T) -> T {
-        let mut json = serde_json::to_value(value).expect("reports are plain data");
-        let reports: Vec<&mut serde_json::Value> = match json.get_mut("reports") {
-            Some(serde_json::Value::Array(reports)) => reports.iter_mut().collect(),
-            _ => vec![&mut json],
-        };
-        for report in reports {
-            for key in ["target", "checks"] {
-                let Some(part) = report.get_mut(key) else {
-                    continue;
-                };
-                match part {
-                    serde_json::Value::Array(checks) => {
-                        for check in checks {
-                            for field in ["message", "evidence", "remediation"] {
-                                if let Some(v) = check.get_mut(field) {
-                                    self.walk(v);
-                                }
+    /// A report with the customer's data redacted: the target, and each check's message, evidence
+    /// and remediation. Ids, statuses, titles and links are the tool's own and stay as they are,
+    /// so the document keeps its schema whatever the customer's names. A fleet's reports go
+    /// through one redactor in order, so each value keeps one pseudonym across them.
+    pub fn value(&mut self, report: &Report) -> Report {
+        let mut json = serde_json::to_value(report).expect("reports are plain data");
+        for key in ["target", "checks"] {
+            let Some(part) = json.get_mut(key) else {
+                continue;
+            };
+            match part {
+                serde_json::Value::Array(checks) => {
+                    for check in checks {
+                        for field in ["message", "evidence", "remediation"] {
+                            if let Some(v) = check.get_mut(field) {
+                                self.walk(v);
                             }
                         }
                     }
-                    target => self.walk(target),
                 }
+                target => self.walk(target),
             }
         }
         serde_json::from_value(json).expect("redaction rewrites free text only")
@@ -494,7 +488,7 @@ mod tests {
             addresses: crate::facts::Fetch::collected(vec!["10.9.8.7".into()]),
         });
         let aws = facts.aws.as_mut().expect("an AWS section");
-        aws.session.document =
+        aws.session_mut().document =
             crate::facts::Fetch::collected(Some(crate::facts::SessionDocument {
                 name: "Team-Shell".into(),
                 document_type: "Session".into(),

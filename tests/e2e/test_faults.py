@@ -492,3 +492,25 @@ def test_retries_recover(faulted) -> None:
     assert len(recovered) >= max(3, len(met) // 3), (
         f"only {len(recovered)} of {len(met)} faulted runs came out like the fault-free ones"
     )
+
+
+def test_stats_count_every_request_sent(faulted) -> None:
+    """stats.api_calls counts HTTP requests, retries included, and stats.retries the repeats: a
+    faulted run never reports fewer requests than the proxy received, nor fewer retries than the
+    requests it received again (identical key, operation and body). Most runs match exactly; a
+    request may be sent and never reach the proxy (a kept-alive connection it had closed), so
+    more is not a fault."""
+    exact, under = [], []
+    for fr in faulted.values():
+        if fr.run.report is None:
+            continue
+        stats = fr.run.report["stats"]
+        seen = len(fr.decisions)
+        again = sum(1 for d in fr.decisions if d.occurrence > 1)
+        if stats["api_calls"] < seen or stats["retries"] < again:
+            under.append(f"{fr.scenario.name} seed {fr.seed}: stats {stats}, proxy saw {seen} "
+                         f"requests, {again} of them again")
+        elif stats["api_calls"] == seen and stats["retries"] == again:
+            exact.append(fr)
+    assert not under, "\n".join(under)
+    assert len(exact) > len(faulted) // 2, f"only {len(exact)} of {len(faulted)} runs exact"

@@ -24,6 +24,7 @@ from fleet import (
     ACCOUNT,
     ASG_NAME,
     ECO_CHUNKS,
+    ECO_CUSTOMER_POLICIES,
     ECO_INLINE_POLICIES,
     ECO_MANAGED_POLICIES,
     ECO_PROFILES,
@@ -294,16 +295,21 @@ def test_fleet_api_economy(fleet: Fleet, emulator) -> None:
         run = fleet.runs[f"eco-{n}"]
         assert run.report is not None and len(run.report["reports"]) == n, run.describe()
         budget = call_budget(n, vpcs=ECO_VPCS, profiles=ECO_PROFILES,
-                             managed=ECO_MANAGED_POLICIES, inline=ECO_INLINE_POLICIES)
+                             managed=ECO_MANAGED_POLICIES, inline=ECO_INLINE_POLICIES,
+                             unshipped=ECO_CUSTOMER_POLICIES)
         over = {a: (k, budget.get(a, 0)) for a, k in calls[n].items() if k > budget.get(a, 0)}
         assert not over, f"{n} instances: (made, budget) {over}\n{context}"
         # the batching the fleet mode promises, exactly
         assert calls[n]["ec2:DescribeInstances"] == 1, context
         assert calls[n]["ssm:DescribeInstanceInformation"] == -(-n // 50), context
+        # one question per kind of network object for both VPCs; two DNS attributes per VPC
         for op in ("DescribeRouteTables", "DescribeSecurityGroups", "DescribeNetworkAcls"):
-            assert calls[n][f"ec2:{op}"] == ECO_VPCS, context
+            assert calls[n][f"ec2:{op}"] == 1, context
+        assert calls[n]["ec2:DescribeVpcAttribute"] == 2 * ECO_VPCS, context
         assert calls[n]["iam:GetInstanceProfile"] == ECO_PROFILES, context
-        assert calls[n]["iam:GetPolicyVersion"] == ECO_MANAGED_POLICIES, context
+        assert calls[n]["iam:GetRole"] == ECO_PROFILES, context
+        assert calls[n]["iam:GetPolicy"] == ECO_MANAGED_POLICIES, context
+        assert calls[n]["iam:GetPolicyVersion"] == ECO_CUSTOMER_POLICIES, context
         # each report counts the calls its own facts came from (docs/output.md): one number for
         # the instances of one VPC and profile, and never the other VPC's calls
         total = run.report["stats"]["api_calls"]

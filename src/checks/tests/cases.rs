@@ -55,11 +55,11 @@ const CASES: &[Case] = &[
     })),
     case("iam.profile", Status::Pass, private_with_endpoints),
     case("iam.profile", Status::Fail, || with(private_with_endpoints, |f| {
-        collected_mut(&mut f.aws_mut().iam.instance_profile).role_names.clear();
+        collected_mut(&mut f.aws_mut().iam_mut().instance_profile).role_names.clear();
     })),
     case("iam.trust", Status::Pass, private_with_endpoints),
     case("iam.trust", Status::Fail, || with(private_with_endpoints, |f| {
-        collected_mut(&mut f.aws_mut().iam.role).trust_policy = json!({"Statement": [{
+        collected_mut(&mut f.aws_mut().iam_mut().role).trust_policy = json!({"Statement": [{
             "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
             "Action": "sts:AssumeRole"}]});
     })),
@@ -81,7 +81,7 @@ const CASES: &[Case] = &[
     })),
     case("network.route", Status::Pass, private_with_nat),
     case("network.route", Status::Fail, || with(private_with_endpoints, |f| {
-        f.aws_mut().network.vpc_endpoints = Fetch::collected(vec![]);
+        f.aws_mut().network_mut().vpc_endpoints = Fetch::collected(vec![]);
     })),
     case("network.egress-443", Status::Pass, private_with_nat),
     case("network.egress-443", Status::Fail, || with(private_with_nat, https_egress_only_on_80)),
@@ -108,7 +108,7 @@ const CASES: &[Case] = &[
     })),
     case("vpc.dns-support", Status::Pass, private_with_endpoints),
     case("vpc.dns-support", Status::Fail, || with(private_with_endpoints, |f| {
-        f.aws_mut().network.dns_support = Fetch::collected(false);
+        f.aws_mut().network_mut().dns_support = Fetch::collected(false);
     })),
     case("session.forward", Status::Pass, || with(private_with_endpoints, |f| {
         f.target.forward = Some(Forward {
@@ -131,19 +131,19 @@ const CASES: &[Case] = &[
     case("session.document", Status::Pass, private_with_endpoints),
     case("session.document", Status::Fail, || with(private_with_endpoints, |f| {
         f.target.document = "Team-Shell".into();
-        f.aws_mut().session.document_name = "Team-Shell".into();
+        f.aws_mut().session_mut().document_name = "Team-Shell".into();
     })),
     case("session.logging", Status::Pass, logging_to_s3),
     case("session.logging", Status::Fail, || with(logging_to_s3, |f| {
-        f.aws_mut().session.bucket = Fetch::collected(None);
+        f.aws_mut().session_mut().bucket = Fetch::collected(None);
     })),
     case("session.kms", Status::Pass, encrypted_with_kms),
     case("session.kms", Status::Fail, || with(encrypted_with_kms, |f| {
-        f.aws_mut().session.key = Fetch::collected(None);
+        f.aws_mut().session_mut().key = Fetch::collected(None);
     })),
     case("operator.identity", Status::Pass, private_with_endpoints),
     case("operator.identity", Status::Warn, || with(private_with_endpoints, |f| {
-        let op = f.operator.as_mut().unwrap();
+        let op = f.operator_mut().unwrap();
         collected_mut(&mut op.caller).arn = format!("arn:aws:sts::{ACCOUNT}:federated-user/bob");
         op.identity = Fetch::not_applicable("a federated user");
     })),
@@ -153,7 +153,7 @@ const CASES: &[Case] = &[
     })),
     case("operator.network", Status::Pass, private_with_endpoints),
     case("operator.network", Status::Fail, || with(private_with_endpoints, |f| {
-        collected_mut(&mut f.operator.as_mut().unwrap().network).endpoints[0].tcp =
+        collected_mut(&mut f.operator_mut().unwrap().network).endpoints[0].tcp =
             Step::Failed { ms: 5000, error: "connection timed out".into() };
     })),
     case("local.metadata", Status::Pass, healthy_local),
@@ -176,7 +176,7 @@ const CASES: &[Case] = &[
     })),
     case("vpc.dns-hostnames", Status::Pass, private_with_endpoints),
     case("vpc.dns-hostnames", Status::Fail, || with(private_with_endpoints, |f| {
-        f.aws_mut().network.dns_hostnames = Fetch::collected(false);
+        f.aws_mut().network_mut().dns_hostnames = Fetch::collected(false);
     })),
 ];
 

@@ -317,7 +317,7 @@ fn the_operator_network_fails_on_a_broken_step_and_notes_the_flags() {
     assert_eq!(status(&report, "operator.network"), Status::Pass);
     assert!(message(&report, "operator.network").contains("TLSv1.3 in 11 ms"));
 
-    let net = collected_mut(&mut f.operator.as_mut().unwrap().network);
+    let net = collected_mut(&mut f.operator_mut().unwrap().network);
     net.ca_bundle = Some("/etc/corp-ca.pem".into());
     net.endpoints[0].tls = Step::Failed {
         ms: 5,

@@ -8,7 +8,7 @@ const KEY_ARN: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd
 /// The base with Session Manager preferences holding `settings`.
 fn with_preferences(settings: SessionSettings) -> Facts {
     let mut f = private_with_endpoints();
-    let session = &mut f.aws_mut().session;
+    let session = f.aws_mut().session_mut();
     session.document = Fetch::collected(Some(SessionDocument {
         name: DEFAULT_DOCUMENT.into(),
         document_type: "Session".into(),
@@ -23,7 +23,7 @@ fn role_may(f: &mut Facts, statements: serde_json::Value) {
         json!({"Version": "2012-10-17", "Statement": statements}),
     )];
     policies[0].name = "session-data".into();
-    f.aws_mut().iam.inline_policies = Fetch::collected(policies);
+    f.aws_mut().iam_mut().inline_policies = Fetch::collected(policies);
 }
 
 /// Logs to an encrypted bucket through an S3 gateway endpoint; the role may write there.
@@ -34,7 +34,7 @@ pub fn logging_to_s3() -> Facts {
         s3_encryption: true,
         ..SessionSettings::default()
     });
-    f.aws_mut().session.bucket = Fetch::collected(Some(Bucket {
+    f.aws_mut().session_mut().bucket = Fetch::collected(Some(Bucket {
         name: "session-logs".into(),
         encryption: Some("AES256".into()),
     }));
@@ -66,7 +66,7 @@ fn logging_to_cloudwatch() -> Facts {
         cloudwatch_encryption: true,
         ..SessionSettings::default()
     });
-    f.aws_mut().session.log_group = Fetch::collected(Some(LogGroup {
+    f.aws_mut().session_mut().log_group = Fetch::collected(Some(LogGroup {
         name: "/ssm/sessions".into(),
         kms_key: Some(KEY_ARN.into()),
     }));
@@ -94,7 +94,7 @@ pub fn encrypted_with_kms() -> Facts {
         kms_key: Some("alias/sessions".into()),
         ..SessionSettings::default()
     });
-    f.aws_mut().session.key = Fetch::collected(Some(Key {
+    f.aws_mut().session_mut().key = Fetch::collected(Some(Key {
         arn: KEY_ARN.into(),
         state: "Enabled".into(),
         account: ACCOUNT.into(),
@@ -128,7 +128,7 @@ pub fn dhmc_instance() -> Facts {
     f.aws_mut().dhmc = Fetch::collected(DhmcSetting {
         role: Some("service-role/AWSSystemsManagerDefaultEC2InstanceManagementRole".into()),
     });
-    let iam = &mut f.aws_mut().iam;
+    let iam = f.aws_mut().iam_mut();
     iam.instance_profile = Fetch::not_applicable("no instance profile is attached");
     iam.role = Fetch::collected(Role {
         name: "AWSSystemsManagerDefaultEC2InstanceManagementRole".into(),
@@ -163,7 +163,7 @@ fn without_saved_preferences_the_defaults_apply() {
 fn a_named_document_that_does_not_exist_fails() {
     let mut f = private_with_endpoints();
     f.target.document = "Team-Shell".into();
-    f.aws_mut().session.document_name = "Team-Shell".into();
+    f.aws_mut().session_mut().document_name = "Team-Shell".into();
     let report = run(&f);
     assert_eq!(status(&report, "session.document"), Status::Fail);
     assert!(message(&report, "session.document").contains("InvalidDocument"));
@@ -172,7 +172,7 @@ fn a_named_document_that_does_not_exist_fails() {
 #[test]
 fn a_document_of_another_type_fails() {
     let mut f = logging_to_s3();
-    if let Fetch::Collected { value: Some(d) } = &mut f.aws_mut().session.document {
+    if let Fetch::Collected { value: Some(d) } = &mut f.aws_mut().session_mut().document {
         d.document_type = "Command".into();
     }
     let report = run(&f);
@@ -205,10 +205,10 @@ fn run_as_warns_that_the_user_must_exist() {
 #[test]
 fn an_unreadable_document_is_an_error_and_so_are_its_dependents() {
     let mut f = private_with_endpoints();
-    f.aws_mut().session = SessionFacts::unknown_because(&Fetch::Denied {
+    f.aws_mut().session = Arc::new(SessionFacts::unknown_because(&Fetch::Denied {
         action: "ssm:GetDocument".into(),
         message: "not authorized".into(),
-    });
+    }));
     let report = run(&f);
     for id in ["session.document", "session.logging", "session.kms"] {
         assert_eq!(status(&report, id), Status::Error, "{id}");
@@ -253,7 +253,7 @@ fn an_enforced_encryption_needs_the_encryption_read_and_an_encrypted_bucket() {
     assert!(message(&report, "session.logging").contains("s3:GetEncryptionConfiguration"));
 
     let mut f = logging_to_s3();
-    f.aws_mut().session.bucket = Fetch::collected(Some(Bucket {
+    f.aws_mut().session_mut().bucket = Fetch::collected(Some(Bucket {
         name: "session-logs".into(),
         encryption: None,
     }));
@@ -265,7 +265,7 @@ fn an_enforced_encryption_needs_the_encryption_read_and_an_encrypted_bucket() {
 #[test]
 fn a_missing_bucket_fails() {
     let mut f = logging_to_s3();
-    f.aws_mut().session.bucket = Fetch::collected(None);
+    f.aws_mut().session_mut().bucket = Fetch::collected(None);
     let report = run(&f);
     assert_eq!(status(&report, "session.logging"), Status::Fail);
     assert!(message(&report, "session.logging").contains("does not exist"));
@@ -308,7 +308,7 @@ fn cloudwatch_with_an_encrypted_group_needs_describe_log_groups() {
 #[test]
 fn cloudwatch_requires_an_encrypted_group_when_the_preferences_say_so() {
     let mut f = logging_to_cloudwatch();
-    f.aws_mut().session.log_group = Fetch::collected(Some(LogGroup {
+    f.aws_mut().session_mut().log_group = Fetch::collected(Some(LogGroup {
         name: "/ssm/sessions".into(),
         kms_key: None,
     }));
@@ -361,7 +361,7 @@ fn a_key_policy_without_root_delegation_needs_to_name_the_role() {
     };
     // The key policy names someone else: the role's own IAM grant is not enough.
     let mut f = encrypted_with_kms();
-    if let Fetch::Collected { value: Some(key) } = &mut f.aws_mut().session.key {
+    if let Fetch::Collected { value: Some(key) } = &mut f.aws_mut().session_mut().key {
         key.policy = Fetch::collected(naming("arn:aws:iam::111122223333:role/admin"));
     }
     let report = run(&f);
@@ -369,7 +369,7 @@ fn a_key_policy_without_root_delegation_needs_to_name_the_role() {
 
     // The key policy names the role and the operator: that grants without any IAM policy.
     let mut f = encrypted_with_kms();
-    if let Fetch::Collected { value: Some(key) } = &mut f.aws_mut().session.key {
+    if let Fetch::Collected { value: Some(key) } = &mut f.aws_mut().session_mut().key {
         key.policy = Fetch::collected(json!({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"AWS": [
                 "arn:aws:iam::111122223333:role/app-role", "arn:aws:iam::111122223333:user/oncall"]},
@@ -407,12 +407,12 @@ fn without_the_operator_side_only_the_instance_side_is_judged() {
 #[test]
 fn a_disabled_or_missing_key_fails() {
     let mut f = encrypted_with_kms();
-    if let Fetch::Collected { value: Some(key) } = &mut f.aws_mut().session.key {
+    if let Fetch::Collected { value: Some(key) } = &mut f.aws_mut().session_mut().key {
         key.state = "Disabled".into();
     }
     assert_eq!(status(&run(&f), "session.kms"), Status::Fail);
     let mut f = encrypted_with_kms();
-    f.aws_mut().session.key = Fetch::collected(None);
+    f.aws_mut().session_mut().key = Fetch::collected(None);
     let report = run(&f);
     assert_eq!(status(&report, "session.kms"), Status::Fail);
     assert!(message(&report, "session.kms").contains("does not exist"));
@@ -453,18 +453,18 @@ fn dhmc_with_a_working_role_passes_and_the_profile_checks_agree() {
 #[test]
 fn dhmc_needs_a_role_that_exists_and_trusts_systems_manager() {
     let mut f = dhmc_instance();
-    f.aws_mut().iam = IamFacts {
+    f.aws_mut().iam = Arc::new(IamFacts {
         instance_profile: Fetch::not_applicable("no instance profile is attached"),
         ..IamFacts::unknown(
             "no role named AWSSystemsManagerDefaultEC2InstanceManagementRole exists",
         )
-    };
+    });
     let report = run(&f);
     assert_eq!(status(&report, "iam.dhmc"), Status::Fail);
     assert!(message(&report, "iam.dhmc").contains("no role named"));
 
     let mut f = dhmc_instance();
-    collected_mut(&mut f.aws_mut().iam.role).trust_policy = json!({"Statement": [{
+    collected_mut(&mut f.aws_mut().iam_mut().role).trust_policy = json!({"Statement": [{
         "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
     let report = run(&f);
     assert_eq!(status(&report, "iam.dhmc"), Status::Fail);
@@ -529,7 +529,7 @@ fn an_unreadable_operator_policy_leaves_kms_unknown_unless_the_instance_side_fai
 #[test]
 fn a_caller_without_iam_policies_leaves_only_the_instance_side_to_judge() {
     let mut f = encrypted_with_kms();
-    f.operator.as_mut().unwrap().identity =
+    f.operator_mut().unwrap().identity =
         Fetch::not_applicable("the account's root user: no IAM policy binds it");
     let report = run(&f);
     assert_eq!(status(&report, "session.kms"), Status::Pass);

@@ -19,7 +19,7 @@ fn simulated(action: &str, resource: &str, decision: &str, by_organizations: boo
 /// the instance.
 fn simulating(start: Simulated) -> Facts {
     let mut f = private_with_endpoints();
-    f.operator.as_mut().unwrap().simulation = Fetch::collected(vec![
+    f.operator_mut().unwrap().simulation = Fetch::collected(vec![
         start,
         simulated("ssm:TerminateSession", SESSION_ARN, "allowed", true),
         simulated("ssm:ResumeSession", SESSION_ARN, "allowed", true),
@@ -76,7 +76,7 @@ fn a_disagreement_is_a_warning_that_says_both_answers() {
 #[test]
 fn without_the_simulator_the_verdict_stands_unconfirmed() {
     let mut f = private_with_endpoints();
-    f.operator.as_mut().unwrap().simulation = Fetch::Denied {
+    f.operator_mut().unwrap().simulation = Fetch::Denied {
         action: "iam:SimulatePrincipalPolicy".into(),
         message: "not authorized".into(),
     };
