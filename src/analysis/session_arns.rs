@@ -1,7 +1,7 @@
 //! The resources of the operator's session requests, as IAM names them: what the operator check
 //! evaluates and what IAM's policy simulator is asked about, from the same words.
 
-use crate::facts::{Caller, Identity, IdentityKind};
+use crate::facts::{Caller, IdentityKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionArns {
@@ -17,7 +17,7 @@ impl SessionArns {
     /// `instance_account` is the instance owner's, when known; else the caller's.
     pub fn new(
         caller: &Caller,
-        identity: &Identity,
+        (kind, name): (IdentityKind, &str),
         region: &str,
         instance_account: Option<&str>,
         instance_id: &str,
@@ -33,9 +33,9 @@ impl SessionArns {
         } else {
             format!("arn:{partition}:ssm:{region}:{account}:document/{document}")
         };
-        let prefix = match identity.kind {
-            IdentityKind::User => &identity.name,
-            IdentityKind::Role => caller.arn.rsplit('/').next().unwrap_or(&identity.name),
+        let prefix = match kind {
+            IdentityKind::User => name,
+            IdentityKind::Role => caller.arn.rsplit('/').next().unwrap_or(name),
         };
         SessionArns {
             instance: format!(

@@ -164,7 +164,7 @@ pub fn permission(ctx: &Context) -> CheckResult {
     let document = &ctx.facts.target.document;
     let arns = SessionArns::new(
         caller,
-        identity,
+        (identity.kind, &identity.name),
         &ctx.facts.target.region,
         ctx.facts.account(),
         &ctx.facts.target.instance_id,

@@ -84,6 +84,24 @@ macro_rules! per_vpc {
     }};
 }
 
+/// Why a VPC's DNS attributes are not asked, if they are not: no interface endpoint of its uses
+/// private DNS, or its endpoints are unknown (and, with them, whether the attributes matter).
+fn dns_unasked(endpoints: &Fetch<Vec<VpcEndpoint>>) -> Option<Fetch<bool>> {
+    match endpoints.value() {
+        Some(list) if uses_private_dns(list) => None,
+        Some(_) => Some(Fetch::not_applicable(
+            "not asked: no interface endpoint with private DNS is in the VPC",
+        )),
+        None => endpoints.absent(),
+    }
+}
+
+fn uses_private_dns(endpoints: &[VpcEndpoint]) -> bool {
+    endpoints
+        .iter()
+        .any(|e| e.endpoint_type == "Interface" && e.private_dns_enabled)
+}
+
 /// The prefix lists the groups' rules reference.
 fn referenced(groups: &Fetch<Vec<SecurityGroup>>) -> BTreeSet<&str> {
     groups
@@ -111,7 +129,7 @@ impl Aws {
         let chunks: Vec<&[&str]> = vpcs.chunks(VALUES_PER_FILTER).collect();
         let chunks = &chunks;
         let described = Ledger::within(Scope::Vpcs, async {
-            let objects = tokio::join!(
+            tokio::join!(
                 async {
                     per_vpc!(
                         self,
@@ -190,20 +208,8 @@ impl Aws {
                             .collect::<Result<Vec<_>, _>>()
                     )
                 },
-            );
-            let all_referenced: BTreeSet<&str> = objects.5.values().flat_map(referenced).collect();
-            let prefix_lists = self.prefix_lists(all_referenced).await;
-            (objects, prefix_lists)
+            )
         });
-        let attributes = join_all(vpcs.iter().map(|vpc| {
-            Ledger::within(Scope::Vpc(vpc.to_string()), async move {
-                tokio::join!(
-                    self.vpc_attribute(vpc, VpcAttributeName::EnableDnsSupport),
-                    self.vpc_attribute(vpc, VpcAttributeName::EnableDnsHostnames),
-                )
-            })
-        }));
-        let ((objects, prefix_lists), attributes) = tokio::join!(described, attributes);
         let (
             mut route_tables,
             mut nat_gateways,
@@ -211,7 +217,25 @@ impl Aws {
             mut subnets,
             mut vpc_endpoints,
             mut security_groups,
-        ) = objects;
+        ) = described.await;
+        let all_referenced: BTreeSet<&str> =
+            security_groups.values().flat_map(referenced).collect();
+        let prefix_lists = Ledger::within(Scope::Vpcs, self.prefix_lists(all_referenced));
+        // The DNS attributes matter only to private DNS for interface endpoints (vpc.dns-*): a
+        // VPC without such an endpoint is not asked, which saves two calls per VPC.
+        let attributes = join_all(vpcs.iter().map(|vpc| {
+            let unasked = vpc_endpoints.get(*vpc).and_then(dns_unasked);
+            Ledger::within(Scope::Vpc(vpc.to_string()), async move {
+                match unasked {
+                    None => tokio::join!(
+                        self.vpc_attribute(vpc, VpcAttributeName::EnableDnsSupport),
+                        self.vpc_attribute(vpc, VpcAttributeName::EnableDnsHostnames),
+                    ),
+                    Some(why) => (why.clone(), why),
+                }
+            })
+        }));
+        let (prefix_lists, attributes) = tokio::join!(prefix_lists, attributes);
         vpcs.iter()
             .zip(attributes)
             .map(|(vpc, (dns_support, dns_hostnames))| {
@@ -455,6 +479,64 @@ fn security_group(g: &t::SecurityGroup) -> Result<SecurityGroup, Missing> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_for_many_vpcs_are_dealt_to_each() {
+        let first = ["vpc-a", "vpc-b"];
+        let second = ["vpc-c"];
+        let answers: Vec<Asked<'_, &str>> = vec![
+            (
+                &first,
+                Fetch::collected(vec![("vpc-a".into(), "rtb-1"), ("vpc-a".into(), "rtb-2")]),
+            ),
+            (
+                &second,
+                Fetch::Denied {
+                    action: "ec2:DescribeRouteTables".into(),
+                    message: "no".into(),
+                },
+            ),
+        ];
+        let mut dealt = deal(&answers);
+        assert_eq!(
+            share(&mut dealt, "vpc-a"),
+            Fetch::collected(vec!["rtb-1", "rtb-2"])
+        );
+        // A VPC the answer holds nothing for has none, not an unknown.
+        assert_eq!(share(&mut dealt, "vpc-b"), Fetch::collected(vec![]));
+        // A chunk's denial is each of its VPCs' own.
+        assert!(matches!(share(&mut dealt, "vpc-c"), Fetch::Denied { .. }));
+    }
+
+    #[test]
+    fn dns_attributes_are_asked_only_where_private_dns_is_used() {
+        let endpoint = |kind: &str, private_dns: bool| VpcEndpoint {
+            id: "vpce-1".into(),
+            service_name: "com.amazonaws.eu-west-1.ssm".into(),
+            endpoint_type: kind.into(),
+            state: "available".into(),
+            private_dns_enabled: private_dns,
+            subnet_ids: vec![],
+            security_group_ids: vec![],
+            policy: None,
+        };
+        let unasked = |list| dns_unasked(&Fetch::collected(list));
+        assert_eq!(unasked(vec![endpoint("Interface", true)]), None);
+        for list in [
+            vec![endpoint("Interface", false)],
+            vec![endpoint("Gateway", false)],
+            vec![],
+        ] {
+            assert!(matches!(unasked(list), Some(Fetch::NotApplicable { .. })));
+        }
+        // Unknown endpoints leave the attributes unknown for the same reason: without the
+        // endpoints no check can use them.
+        let denied = Fetch::Denied {
+            action: "ec2:DescribeVpcEndpoints".into(),
+            message: "no".into(),
+        };
+        assert!(matches!(dns_unasked(&denied), Some(Fetch::Denied { .. })));
+    }
 
     #[test]
     fn a_field_the_checks_need_is_never_defaulted() {

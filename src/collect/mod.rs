@@ -320,9 +320,10 @@ impl Aws {
             return Err(problem);
         }
         let account = caller.value().map(|c| c.account.clone());
-        let operator = async {
+        // The operator's facts; with the simulator's answers once the instances are known.
+        let operator = |session| async move {
             match self.observe_operator {
-                true => Some(self.operator(caller).await),
+                true => Some(self.operator(caller, session).await),
                 false => None,
             }
         };
@@ -334,7 +335,8 @@ impl Aws {
                 let cause = other
                     .absent()
                     .unwrap_or_else(|| Fetch::not_applicable("not collected"));
-                let (operator, session) = tokio::join!(operator, Box::pin(self.session(document)));
+                let (operator, session) =
+                    tokio::join!(operator(None), Box::pin(self.session(document)));
                 let (operator, session) = (operator.map(Arc::new), Arc::new(session));
                 let facts = selection.instance_ids.iter().map(|id| {
                     let aws = AwsFacts {
@@ -385,15 +387,7 @@ impl Aws {
         // IAM's own answer on the operator's requests follows their user or role, and the
         // consoles of the agents that are not Online follow the agents: each chain runs beside
         // the others, so none waits for a round it does not depend on.
-        let simulated = async {
-            match operator.await {
-                Some(mut operator) => {
-                    operator.simulation = self.simulate(&operator, one, document).await;
-                    Some(operator)
-                }
-                None => None,
-            }
-        };
+        let simulated = operator(Some((one, document)));
         let agents_and_consoles = async {
             let agents = match early_agents {
                 Some(agents) => agents,
@@ -548,8 +542,9 @@ impl Aws {
     }
 }
 
-/// Consoles read in one run at most: each is a call of its own.
-const CONSOLES: usize = 50;
+/// Consoles read in one run at most: each is a call of its own, so a fleet run reads a few and
+/// names the rest as not read (a one-instance run reads its own).
+const CONSOLES: usize = 10;
 
 /// What one collection gathered: each instance's facts with what they cost, and the whole's cost.
 pub struct Collected {

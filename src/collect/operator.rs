@@ -94,32 +94,42 @@ fn all_of<T>(parts: Vec<Fetch<Vec<T>>>) -> Fetch<Vec<T>> {
     Fetch::collected(policies)
 }
 
+/// What the simulator is asked about: who asks, on which instance (when one is diagnosed), with
+/// which document.
+pub(super) struct Asked<'a> {
+    pub caller: &'a Caller,
+    pub instance: Option<&'a Instance>,
+    pub document: &'a str,
+}
+
+fn not_simulated() -> Fetch<Vec<Simulated>> {
+    Fetch::not_applicable("not simulated")
+}
+
 impl Aws {
-    /// IAM's policy simulator on the session's requests, for the operator's user or role:
-    /// StartSession on `instance` (its tags as context; only when one instance is diagnosed), on
-    /// the document; ending and resuming their own sessions. (Not GenerateDataKey: the simulator
-    /// sees no key policy unless given one, and a key policy may grant on its own.)
-    pub(super) async fn simulate(
+    /// IAM's policy simulator on the session's requests, for the operator's user or role (`who`,
+    /// once its entity is read): StartSession on the instance (its tags as context; only when one
+    /// instance is diagnosed), on the document; ending and resuming their own sessions. (Not
+    /// GenerateDataKey: the simulator sees no key policy unless given one, and a key policy may
+    /// grant on its own.)
+    async fn simulate(
         &self,
-        operator: &OperatorFacts,
-        instance: Option<&Instance>,
-        document: &str,
+        session: &Asked<'_>,
+        who: (IdentityKind, &str),
+        entity: &Fetch<Entity>,
     ) -> Fetch<Vec<Simulated>> {
-        let (Some(caller), Some(identity)) = (operator.caller.value(), operator.identity.value())
-        else {
-            return Fetch::not_applicable("the operator's identity is unknown");
-        };
-        let entity = match identity.entity.as_ref().take() {
+        let entity = match entity.as_ref().take() {
             Ok(entity) => entity,
             Err(missing) => return missing,
         };
+        let instance = session.instance;
         let arns = SessionArns::new(
-            caller,
-            identity,
+            session.caller,
+            who,
             &self.region,
             instance.and_then(|i| i.owner_account.as_deref()),
             instance.map_or("", |i| &i.instance_id),
-            document,
+            session.document,
         );
         let actions = [
             "ssm:StartSession",
@@ -187,27 +197,59 @@ impl Aws {
         }
     }
 
-    /// The operator's facts, from the caller already asked for.
-    pub(super) async fn operator(&self, caller: Fetch<Caller>) -> OperatorFacts {
-        let identity = match caller.as_ref().take() {
-            Err(missing) => missing,
-            Ok(c) => match principal_of(&c.arn) {
-                Principal::User(name) => Fetch::collected(self.user_identity(name).await),
-                Principal::Role(name) => Fetch::collected(self.role_identity(name).await),
-                Principal::Other(why) => Fetch::not_applicable(why),
-            },
+    /// The operator's facts, from the caller already asked for; with the simulator's answers on
+    /// `session` (the instance when one is diagnosed, and the document), when given.
+    pub(super) async fn operator(
+        &self,
+        caller: Fetch<Caller>,
+        session: Option<(Option<&Instance>, &str)>,
+    ) -> OperatorFacts {
+        let unknown = || match session {
+            Some(_) => Fetch::not_applicable("the operator's identity is unknown"),
+            None => not_simulated(),
+        };
+        let (identity, simulation) = match caller.as_ref().take() {
+            Err(missing) => (missing, unknown()),
+            Ok(c) => {
+                let asked = session.map(|(instance, document)| Asked {
+                    caller: c,
+                    instance,
+                    document,
+                });
+                let identified = |(identity, simulation)| (Fetch::collected(identity), simulation);
+                match principal_of(&c.arn) {
+                    Principal::User(name) => {
+                        identified(self.user_identity(name, asked.as_ref()).await)
+                    }
+                    Principal::Role(name) => {
+                        identified(self.role_identity(name, asked.as_ref()).await)
+                    }
+                    Principal::Other(why) => (Fetch::not_applicable(why), unknown()),
+                }
+            }
         };
         OperatorFacts {
             caller,
             identity,
             machine: Fetch::not_applicable("probed apart from the AWS calls"),
-            simulation: Fetch::not_applicable("not simulated"),
+            simulation,
             network: Fetch::not_applicable("probed apart from the AWS calls"),
         }
     }
 
-    async fn role_identity(&self, name: &str) -> Identity {
+    /// A role's facts and, as soon as the role is read, the simulator's answers beside its
+    /// policies.
+    async fn role_identity(
+        &self,
+        name: &str,
+        asked: Option<&Asked<'_>>,
+    ) -> (Identity, Fetch<Vec<Simulated>>) {
         let parts = self.role_parts(name).await;
+        let entity = parts.role.as_ref().map(|r| Entity {
+            arn: r.arn.clone(),
+            permissions_boundary_arn: r.permissions_boundary_arn.clone(),
+            run_as: r.run_as.clone(),
+        });
         let boundary_arn = parts
             .role
             .as_ref()
@@ -216,27 +258,43 @@ impl Aws {
             .attached
             .as_ref()
             .map(|list| list.iter().map(|(arn, _)| arn.clone()).collect::<Vec<_>>());
-        let (attached_policies, inline_policies, permissions_boundary) = tokio::join!(
+        let (attached_policies, inline_policies, permissions_boundary, simulation) = tokio::join!(
             self.managed_policies(attached),
             each(&parts.inline, |n| self.inline_policy(name, n)),
             self.boundary(&boundary_arn),
+            self.simulate_if(asked, (IdentityKind::Role, name), &entity),
         );
-        Identity {
+        let identity = Identity {
             kind: IdentityKind::Role,
             name: name.to_string(),
-            entity: parts.role.map(|r| Entity {
-                arn: r.arn,
-                permissions_boundary_arn: r.permissions_boundary_arn,
-                run_as: r.run_as,
-            }),
+            entity,
             attached_policies,
             inline_policies,
             group_policies: Fetch::not_applicable("a role belongs to no group"),
             permissions_boundary,
+        };
+        (identity, simulation)
+    }
+
+    async fn simulate_if(
+        &self,
+        asked: Option<&Asked<'_>>,
+        who: (IdentityKind, &str),
+        entity: &Fetch<Entity>,
+    ) -> Fetch<Vec<Simulated>> {
+        match asked {
+            Some(asked) => self.simulate(asked, who, entity).await,
+            None => not_simulated(),
         }
     }
 
-    async fn user_identity(&self, name: &str) -> Identity {
+    /// A user's facts (groups included) and, as soon as the user is read, the simulator's
+    /// answers beside its policies.
+    async fn user_identity(
+        &self,
+        name: &str,
+        asked: Option<&Asked<'_>>,
+    ) -> (Identity, Fetch<Vec<Simulated>>) {
         let (entity, attached, inline, groups) = tokio::join!(
             self.user(name),
             async {
@@ -270,7 +328,7 @@ impl Aws {
             },
         );
         let boundary_arn = entity.as_ref().map(|e| e.permissions_boundary_arn.clone());
-        let (attached_policies, inline_policies, group_policies, permissions_boundary) = tokio::join!(
+        let (attached_policies, inline_policies, group_policies, permissions_boundary, simulation) = tokio::join!(
             self.managed_policies(attached),
             each(&inline, |n| self.user_policy(name, n)),
             async {
@@ -280,8 +338,9 @@ impl Aws {
                 }
             },
             self.boundary(&boundary_arn),
+            self.simulate_if(asked, (IdentityKind::User, name), &entity),
         );
-        Identity {
+        let identity = Identity {
             kind: IdentityKind::User,
             name: name.to_string(),
             entity,
@@ -289,7 +348,8 @@ impl Aws {
             inline_policies,
             group_policies,
             permissions_boundary,
-        }
+        };
+        (identity, simulation)
     }
 
     async fn managed_policies(&self, arns: Fetch<Vec<String>>) -> Fetch<Vec<Policy>> {

@@ -207,3 +207,72 @@ fn markdown(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::FleetSummary;
+    use std::cell::Cell;
+
+    fn reports() -> Vec<Report> {
+        [
+            include_str!("../../fixtures/healthy-private-endpoints.json"),
+            include_str!("../../fixtures/broken-no-instance-profile.json"),
+        ]
+        .iter()
+        .map(|text| {
+            let facts = crate::facts::parse_snapshot(text.as_bytes()).unwrap().0;
+            crate::checks::run(&facts[0], Stats::default())
+        })
+        .collect()
+    }
+
+    #[test]
+    fn a_fleet_is_written_from_its_reports_read_one_at_a_time() {
+        let all = reports();
+        let reads = Cell::new(0);
+        let each = || {
+            reads.set(reads.get() + 1);
+            all.clone().into_iter()
+        };
+        let stats = Stats {
+            api_calls: 7,
+            retries: 1,
+            duration_ms: 5,
+        };
+        let mut json = Vec::new();
+        let overview = write(each, &stats, Format::Json, false, &mut json).unwrap();
+        // Once for the totals, once for the document: never all held as a list by the writer.
+        assert_eq!(reads.get(), 2);
+        let document: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        // The fields in the order of the report's schema, the totals after the reports.
+        let text = String::from_utf8(json.clone()).unwrap();
+        let at = |key: &str| text.find(&format!("\n  \"{key}\":")).unwrap();
+        assert!(at("schema_version") < at("reports") && at("reports") < at("summary"));
+        assert!(at("summary") < at("stats"));
+        assert_eq!(document["reports"].as_array().unwrap().len(), 2);
+        let summary = FleetSummary {
+            instances: 2,
+            pass: 1,
+            fail: 1,
+            ..FleetSummary::default()
+        };
+        assert_eq!(overview.summary, summary);
+        assert_eq!(document["summary"], serde_json::to_value(&summary).unwrap());
+        assert_eq!(document["stats"]["retries"], 1);
+        assert!(json.ends_with(b"}\n"));
+
+        let mut human = Vec::new();
+        write(each, &stats, Format::Human, false, &mut human).unwrap();
+        let human = String::from_utf8(human).unwrap();
+        let row = human.lines().find(|l| l.contains("✗ fail")).unwrap();
+        assert!(row.ends_with(" iam.profile"), "{row}");
+        assert!(human.contains("7 API calls (1 retry) in 5 ms"), "{human}");
+
+        let mut markdown = Vec::new();
+        write(each, &stats, Format::Markdown, false, &mut markdown).unwrap();
+        let markdown = String::from_utf8(markdown).unwrap();
+        // Only the instance that did not pass has its report in full.
+        assert_eq!(markdown.matches("<details><summary><code>").count(), 1);
+    }
+}
