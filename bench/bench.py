@@ -129,6 +129,7 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 import emulator as e2e_emulator  # noqa: E402  (sets moto's environment before moto loads)
 from emulator import Emulator  # noqa: E402
+import endpoint_stubs  # noqa: E402
 
 
 def _nodelay_setup(self) -> None:  # noqa: ANN001
@@ -597,10 +598,10 @@ def tool_env(endpoint: str, access_key: str) -> dict[str, str]:
         AWS_SHARED_CREDENTIALS_FILE=str(OUT / "no-aws-credentials"),
         NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost",
         NO_COLOR="1",
-        # The operator's network probe asks DNS for the session endpoints: a closed loopback port
-        # answers at once, so no question leaves the machine and no run waits on one.
-        SSM_DOCTOR_RESOLVER="127.0.0.1:9",
     )
+    # The operator's network probe (DNS, TCP, TLS to the session endpoints) talks to the e2e
+    # suite's loopback stubs: nothing leaves the machine, and every step answers at once.
+    env.update(endpoint_stubs.environment())
     return env
 
 

@@ -319,25 +319,30 @@ impl FleetOverview {
     pub fn of(reports: impl Iterator<Item = Report>) -> FleetOverview {
         let mut overview = FleetOverview::default();
         for report in reports {
-            if overview.rows.is_empty() {
-                overview.account.clone_from(&report.target.account);
-                overview.region.clone_from(&report.target.region);
-            }
-            overview.summary.count(report.verdict);
-            for group in &report.not_observed {
-                let sentence = group.sentence();
-                if !overview.not_observed.contains(&sentence) {
-                    overview.not_observed.push(sentence);
-                }
-            }
-            overview.rows.push(Row {
-                first_problem: report.first_problem().map(|f| f.id.clone()),
-                instance_id: report.target.instance_id,
-                name: report.target.name,
-                verdict: report.verdict,
-            });
+            overview.add(&report);
         }
         overview
+    }
+
+    /// Counts one more instance's report.
+    pub fn add(&mut self, report: &Report) {
+        if self.rows.is_empty() {
+            self.account.clone_from(&report.target.account);
+            self.region.clone_from(&report.target.region);
+        }
+        self.summary.count(report.verdict);
+        for group in &report.not_observed {
+            let sentence = group.sentence();
+            if !self.not_observed.contains(&sentence) {
+                self.not_observed.push(sentence);
+            }
+        }
+        self.rows.push(Row {
+            instance_id: report.target.instance_id.clone(),
+            name: report.target.name.clone(),
+            verdict: report.verdict,
+            first_problem: report.first_problem().map(|f| f.id.clone()),
+        });
     }
 }
 

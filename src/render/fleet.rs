@@ -1,11 +1,13 @@
 //! Several instances at once: a table with each instance's verdict and first problem. The
-//! instances' reports are judged as they are read, twice at most (the table and totals, then the
-//! JSON document or Markdown details), so a fleet of thousands is never in memory as reports.
+//! instances' reports are judged as they are read (once for JSON, whose totals follow the
+//! reports; twice for Markdown, whose totals and table come first), so a fleet of thousands is
+//! never in memory as reports.
 
 use super::{Format, human, markdown};
 use crate::report::{FleetOverview, REPORT_SCHEMA_VERSION, Report, Stats, Verdict};
 use owo_colors::OwoColorize;
 use serde::ser::{SerializeStruct, Serializer};
+use std::cell::RefCell;
 use std::fmt::Write;
 use std::io;
 
@@ -18,27 +20,29 @@ pub fn write<I: Iterator<Item = Report>>(
     color: bool,
     out: &mut impl io::Write,
 ) -> io::Result<FleetOverview> {
+    if format == Format::Json {
+        let document = Streamed {
+            reports: &reports,
+            overview: RefCell::default(),
+            stats,
+        };
+        serde_json::to_writer_pretty(&mut *out, &document)?;
+        out.write_all(b"\n")?;
+        return Ok(document.overview.into_inner());
+    }
     let overview = FleetOverview::of(reports());
     match format {
-        Format::Human => out.write_all(human(&overview, stats, color).as_bytes())?,
         Format::Markdown => markdown(&overview, stats, reports(), out)?,
-        Format::Json => {
-            let document = Streamed {
-                reports: &reports,
-                overview: &overview,
-                stats,
-            };
-            serde_json::to_writer_pretty(&mut *out, &document)?;
-            out.write_all(b"\n")?;
-        }
+        _ => out.write_all(human(&overview, stats, color).as_bytes())?,
     }
     Ok(overview)
 }
 
-/// The fleet's JSON document, its reports serialised as they are judged.
+/// The fleet's JSON document, its reports serialised as they are judged and counted on the way:
+/// the totals follow them.
 struct Streamed<'a, F> {
     reports: &'a F,
-    overview: &'a FleetOverview,
+    overview: RefCell<FleetOverview>,
     stats: &'a Stats,
 }
 
@@ -50,14 +54,21 @@ where
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut document = serializer.serialize_struct("FleetReport", 4)?;
         document.serialize_field("schema_version", &REPORT_SCHEMA_VERSION)?;
-        document.serialize_field("reports", &Each(self.reports))?;
-        document.serialize_field("summary", &self.overview.summary)?;
+        let each = Each {
+            reports: self.reports,
+            overview: &self.overview,
+        };
+        document.serialize_field("reports", &each)?;
+        document.serialize_field("summary", &self.overview.borrow().summary)?;
         document.serialize_field("stats", self.stats)?;
         document.end()
     }
 }
 
-struct Each<'a, F>(&'a F);
+struct Each<'a, F> {
+    reports: &'a F,
+    overview: &'a RefCell<FleetOverview>,
+}
 
 impl<F, I> serde::Serialize for Each<'_, F>
 where
@@ -65,7 +76,7 @@ where
     I: Iterator<Item = Report>,
 {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq((self.0)())
+        serializer.collect_seq((self.reports)().inspect(|r| self.overview.borrow_mut().add(r)))
     }
 }
 
@@ -242,8 +253,8 @@ mod tests {
         };
         let mut json = Vec::new();
         let overview = write(each, &stats, Format::Json, false, &mut json).unwrap();
-        // Once for the totals, once for the document: never all held as a list by the writer.
-        assert_eq!(reads.get(), 2);
+        // Once: the totals are counted as the reports are written.
+        assert_eq!(reads.get(), 1);
         let document: serde_json::Value = serde_json::from_slice(&json).unwrap();
         // The fields in the order of the report's schema, the totals after the reports.
         let text = String::from_utf8(json.clone()).unwrap();
