@@ -220,7 +220,7 @@ impl Aws {
         ) = described.await;
         let all_referenced: BTreeSet<&str> =
             security_groups.values().flat_map(referenced).collect();
-        let prefix_lists = Ledger::within(Scope::Vpcs, self.prefix_lists(all_referenced));
+        let prefix_lists = self.prefix_lists(all_referenced);
         // The DNS attributes matter only to private DNS for interface endpoints (vpc.dns-*): a
         // VPC without such an endpoint is not asked, which saves two calls per VPC.
         let attributes = join_all(vpcs.iter().map(|vpc| {
@@ -288,18 +288,21 @@ impl Aws {
     /// Entries of each customer-managed prefix list named.
     async fn prefix_lists(&self, ids: BTreeSet<&str>) -> BTreeMap<String, Fetch<Vec<String>>> {
         let fetches = ids.into_iter().map(|id| async move {
-            let entries = paged!(
-                self,
-                "ec2:GetManagedPrefixListEntries",
-                self.ec2
-                    .get_managed_prefix_list_entries()
-                    .prefix_list_id(id),
-                |p| p
-                    .entries()
-                    .iter()
-                    .map(|e| required(e.cidr(), "an entry's Cidr").map(str::to_string))
-                    .collect::<Result<Vec<_>, _>>()
-            );
+            let entries = Ledger::within(Scope::PrefixList(id.to_string()), async {
+                paged!(
+                    self,
+                    "ec2:GetManagedPrefixListEntries",
+                    self.ec2
+                        .get_managed_prefix_list_entries()
+                        .prefix_list_id(id),
+                    |p| p
+                        .entries()
+                        .iter()
+                        .map(|e| required(e.cidr(), "an entry's Cidr").map(str::to_string))
+                        .collect::<Result<Vec<_>, _>>()
+                )
+            })
+            .await;
             (id.to_string(), entries)
         });
         join_all(fetches).await.into_iter().collect()

@@ -18,6 +18,8 @@ pub enum Scope {
     Vpcs,
     /// One VPC's own questions (its DNS attributes).
     Vpc(String),
+    /// A managed prefix list's entries, read once for every group that references it.
+    PrefixList(String),
     /// An instance profile, read by its ARN.
     Profile(String),
     Role(String),

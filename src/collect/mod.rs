@@ -563,6 +563,8 @@ fn scopes_of(facts: &Facts) -> Vec<Scope> {
         if let Some(vpc) = &instance.vpc_id {
             scopes.extend([Scope::Vpcs, Scope::Vpc(vpc.clone())]);
         }
+        let lists = aws.network.prefix_lists.keys();
+        scopes.extend(lists.map(|id| Scope::PrefixList(id.clone())));
         scopes.extend(instance.instance_profile_arn.clone().map(Scope::Profile));
     }
     let iam = &aws.iam;
