@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 /// The service setting that turns on Default Host Management Configuration.
 const DHMC_SETTING: &str = "/ssm/managed-instance/default-ec2-instance-management-role";
 
-/// `DescribeInstanceInformation` answers at most 50 instances a call (`MaxResults`): ids go 50 a call.
+/// `DescribeInstanceInformation` answers at most 50 instances a call: ids go 50 a call.
 const IDS_PER_CALL: usize = 50;
 
 /// The ids asked in one call, and SSM's answer keyed by instance id.
