@@ -320,10 +320,11 @@ impl Aws {
             return Err(problem);
         }
         let account = caller.value().map(|c| c.account.clone());
-        // The operator's facts; with the simulator's answers once the instances are known.
+        // The operator's facts (one copy for every instance); with the simulator's answers once
+        // the instances are known.
         let operator = |session| async move {
             match self.observe_operator {
-                true => Some(self.operator(caller, session).await),
+                true => Some(Arc::new(self.operator(caller, session).await)),
                 false => None,
             }
         };
@@ -337,7 +338,7 @@ impl Aws {
                     .unwrap_or_else(|| Fetch::not_applicable("not collected"));
                 let (operator, session) =
                     tokio::join!(operator(None), Box::pin(self.session(document)));
-                let (operator, session) = (operator.map(Arc::new), Arc::new(session));
+                let session = Arc::new(session);
                 let facts = selection.instance_ids.iter().map(|id| {
                     let aws = AwsFacts {
                         instance: other.as_ref().map(|_| None),
@@ -408,7 +409,7 @@ impl Aws {
         // Each VPC's, role's and the run's facts are held once, whatever the number of instances.
         let (networks, iam) = (shared(networks), shared(iam));
         let dhmc_iam = dhmc_iam.map(Arc::new);
-        let (operator, session) = (operator.map(Arc::new), Arc::new(session));
+        let session = Arc::new(session);
         let mut facts: Vec<Facts> = instances
             .into_iter()
             .map(|i| {
