@@ -157,10 +157,18 @@ pub struct AwsFacts {
     /// otherwise.
     #[serde(default = "console_not_read")]
     pub console: Fetch<Console>,
+    /// `ssm:GetConnectionStatus`: Session Manager's own answer, `connected` or `notconnected`, for
+    /// instances SSM knows (a few a run, those not Online first); not applicable otherwise.
+    #[serde(default = "connection_not_read")]
+    pub connection: Fetch<String>,
 }
 
 fn console_not_read() -> Fetch<Console> {
     Fetch::not_applicable("the console was not read")
+}
+
+fn connection_not_read() -> Fetch<String> {
+    Fetch::not_applicable("the connection status was not asked")
 }
 
 /// What the instance's serial console shows of the SSM agent.
@@ -464,6 +472,10 @@ pub struct AgentInfo {
     pub agent_version: Option<String>,
     pub is_latest_version: Option<bool>,
     pub platform_name: Option<String>,
+    /// When SSM gave this answer (RFC 3339, this machine's clock): what `last_ping` is measured
+    /// against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -587,8 +599,9 @@ pub struct SgRule {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IamFacts {
-    /// `iam:GetInstanceProfile`; not applicable when no profile is attached.
-    pub instance_profile: Fetch<InstanceProfile>,
+    /// `iam:GetInstanceProfile`; `None` when the attached profile no longer exists (deleted after
+    /// it was associated); not applicable when no profile is attached.
+    pub instance_profile: Fetch<Option<InstanceProfile>>,
     /// `iam:GetRole` of the profile's role: trust policy and permissions boundary.
     pub role: Fetch<Role>,
     /// `iam:ListAttachedRolePolicies` → `GetPolicy` → `GetPolicyVersion`.
@@ -686,6 +699,7 @@ impl AwsFacts {
             iam: Arc::new(IamFacts::unknown_because(cause)),
             session: Arc::new(SessionFacts::unknown_because(cause)),
             console: carry(cause),
+            connection: carry(cause),
         }
     }
 }
@@ -954,6 +968,13 @@ mod properties {
         let console = &upgraded[0].aws.as_ref().unwrap().console;
         assert!(matches!(console, Fetch::NotApplicable { .. }));
         today[0].aws_mut().console = console.clone();
+        // Nor Session Manager's connection status, nor when SSM was asked.
+        let connection = &upgraded[0].aws.as_ref().unwrap().connection;
+        assert!(matches!(connection, Fetch::NotApplicable { .. }));
+        today[0].aws_mut().connection = connection.clone();
+        if let Fetch::Collected { value: Some(a) } = &mut today[0].aws_mut().agent {
+            a.asked_at = None;
+        }
         assert_eq!(upgraded[0].aws, today[0].aws);
         assert!(
             upgraded[0].operator.is_none(),

@@ -1,6 +1,7 @@
 //! Derived knowledge that several checks share (the network path, address arithmetic, rule
 //! evaluation), computed from `Facts` without any I/O.
 
+pub mod backoff;
 pub mod core_actions;
 pub mod ipv4;
 pub mod nacl;

@@ -2,9 +2,9 @@
 
 use super::Context;
 use super::outcome::{CheckResult, Outcome, need};
-use crate::analysis::version;
+use crate::analysis::{backoff, version};
 use crate::catalog::{Signature, signatures};
-use crate::facts::AgentInfo;
+use crate::facts::{AgentInfo, Fetch};
 use crate::report::Status;
 use crate::text::one_line;
 
@@ -72,22 +72,67 @@ fn agent<'a>(ctx: &Context<'a>) -> Result<&'a AgentInfo, Outcome> {
 
 pub fn online(ctx: &Context) -> CheckResult {
     let a = agent(ctx)?;
-    let outcome = if a.ping_status == "Online" {
-        Outcome::pass("The agent is online.")
-    } else {
-        let seen = match &a.last_ping {
-            Some(t) => format!("last seen {t}"),
-            None => "never seen".to_string(),
-        };
-        Outcome::fail(format!(
-            "The agent is {} ({seen}). Fix what the other checks report, then restart the agent: \
-             after a failure it may back off for up to 30 minutes.",
+    // Session Manager's own answer, when asked: a denial leaves the verdict unknown, since either
+    // answer can overturn what the ping status says.
+    let connected = match &ctx.aws.connection {
+        Fetch::NotApplicable { .. } => None,
+        asked => Some(need(asked)? == "connected"),
+    };
+    let seen = match &a.last_ping {
+        Some(t) => format!("last ping {t}"),
+        None => "never pinged".to_string(),
+    };
+    let estimate = a
+        .last_ping
+        .as_deref()
+        .zip(a.asked_at.as_deref())
+        .and_then(|(ping, asked)| backoff::estimate(ping, asked));
+    let outcome = match (a.ping_status == "Online", connected) {
+        (true, None) => Outcome::pass("The agent is online."),
+        (true, Some(true)) => {
+            Outcome::pass("The agent is online, and Session Manager reports it connected.")
+        }
+        (true, Some(false)) => Outcome::fail(format!(
+            "SSM lists the agent Online ({seen}), but Session Manager reports it not connected \
+             (ssm:GetConnectionStatus): it reaches ssm but has no session channel, usually no \
+             path to ssmmessages or no permission for ssmmessages:* (see the other checks). \
+             Restart the agent after the fix."
+        )),
+        (false, Some(true)) => Outcome::warn(format!(
+            "SSM lists the agent {} ({seen}), but Session Manager reports it connected now: a fix \
+             has taken, and the ping status follows at the agent's next ping.",
             a.ping_status
-        ))
+        )),
+        (false, _) => Outcome::fail(format!(
+            "The agent is {} ({seen}). Fix what the other checks report. {} Restart the agent (or \
+             reboot) to end the back-off at once.",
+            a.ping_status,
+            next_attempt(estimate.as_ref())
+        )),
     };
     Ok(outcome
         .with("ping_status", &a.ping_status)
-        .with("last_ping", &a.last_ping))
+        .with("last_ping", &a.last_ping)
+        .with("connection", ctx.aws.connection.value())
+        .with("next_attempt_minutes", estimate.map(|e| e.next_in)))
+}
+
+/// When a backing-off agent will likely try again, as a sentence.
+fn next_attempt(estimate: Option<&backoff::Estimate>) -> String {
+    const SCHEDULE: &str = "a hibernating agent retries at intervals doubling from 5 to 60 \
+                            minutes, and sleeps 25–30 minutes after a credential denial";
+    match estimate {
+        Some(e) => format!(
+            "Its last ping was {} minutes before this run: if it has backed off since, its next \
+             attempt is likely within {} minutes ({SCHEDULE}).",
+            e.since_ping, e.next_in
+        ),
+        None => {
+            let mut said = SCHEDULE.to_string();
+            said[..1].make_ascii_uppercase();
+            format!("{said}.")
+        }
+    }
 }
 
 pub fn version(ctx: &Context) -> CheckResult {

@@ -105,6 +105,7 @@ impl<'a> Context<'a> {
                 .iam
                 .instance_profile
                 .value()
+                .and_then(Option::as_ref)
                 .map(|p| p.name.clone()),
             "role_name" => role.map(|r| r.name.clone()),
             "role_arn" => role.map(|r| r.arn.clone()),

@@ -20,7 +20,14 @@ pub fn profile(ctx: &Context) -> CheckResult {
     let Some(arn) = &i.instance_profile_arn else {
         return Ok(no_profile(ctx));
     };
-    let profile = need(&ctx.aws.iam.instance_profile)?;
+    let Some(profile) = need(&ctx.aws.iam.instance_profile)? else {
+        return Ok(Outcome::fail(format!(
+            "Instance profile {arn} is attached but no longer exists (deleted after it was \
+             associated): the agent gets no credentials."
+        ))
+        .with("instance_profile_arn", arn)
+        .with("exists", false));
+    };
     let outcome = match profile.role_names.first() {
         Some(role) => Outcome::pass(format!(
             "Instance profile {} is attached, with role {role}.",

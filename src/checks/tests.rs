@@ -179,6 +179,7 @@ pub fn private_with_endpoints() -> Facts {
                 agent_version: Some("3.3.1142.0".into()),
                 is_latest_version: Some(true),
                 platform_name: Some("Amazon Linux".into()),
+                asked_at: Some("2026-11-22T06:02:00Z".into()),
             })),
             dhmc: Fetch::collected(DhmcSetting { role: None }),
             network: Arc::new(NetworkFacts {
@@ -240,11 +241,11 @@ pub fn private_with_endpoints() -> Facts {
                 dns_hostnames: Fetch::collected(true),
             }),
             iam: Arc::new(IamFacts {
-                instance_profile: Fetch::collected(InstanceProfile {
+                instance_profile: Fetch::collected(Some(InstanceProfile {
                     name: "app".into(),
                     arn: format!("arn:aws:iam::{ACCOUNT}:instance-profile/app"),
                     role_names: vec!["app-role".into()],
-                }),
+                })),
                 role: Fetch::collected(Role {
                     name: "app-role".into(),
                     arn: format!("arn:aws:iam::{ACCOUNT}:role/app-role"),
@@ -262,6 +263,7 @@ pub fn private_with_endpoints() -> Facts {
                 permissions_boundary: Fetch::not_applicable("the role has no permissions boundary"),
             }),
             console: Fetch::not_applicable("SSM lists the agent Online"),
+            connection: Fetch::collected("connected".into()),
             session: Arc::new(SessionFacts {
                 document_name: DEFAULT_DOCUMENT.into(),
                 document: Fetch::collected(None),
@@ -341,6 +343,12 @@ fn group_mut<'a>(f: &'a mut Facts, id: &str) -> &'a mut SecurityGroup {
 
 fn acls_mut(f: &mut Facts) -> &mut Vec<NetworkAcl> {
     collected_mut(&mut f.aws_mut().network_mut().network_acls)
+}
+
+/// The agent stopped pinging, and Session Manager agrees it is not connected.
+fn lose_connection(f: &mut Facts) {
+    agent_mut(f).ping_status = "ConnectionLost".into();
+    f.aws_mut().connection = Fetch::collected("notconnected".into());
 }
 
 fn agent_mut(f: &mut Facts) -> &mut AgentInfo {
@@ -652,7 +660,7 @@ fn no_profile_with_an_unreadable_dhmc_setting_is_unknown_not_a_failure() {
 fn stopped_instance_fails_running_and_skips_agent_online() {
     let mut f = private_with_endpoints();
     instance_mut(&mut f).state = "stopped".into();
-    agent_mut(&mut f).ping_status = "ConnectionLost".into();
+    lose_connection(&mut f);
     let report = run(&f);
     assert_eq!(fails(&report), set(&["instance.running"]));
     assert_eq!(status(&report, "agent.online"), Status::Skip);
@@ -705,12 +713,81 @@ fn no_profile_with_dhmc_passes_the_profile_check_and_leaves_the_role_to_iam_dhmc
 }
 
 #[test]
+fn an_agent_backing_off_is_told_when_it_will_likely_try_again() {
+    let mut f = private_with_endpoints();
+    lose_connection(&mut f);
+    let agent = agent_mut(&mut f);
+    agent.last_ping = Some("2026-11-29T03:00:00Z".into());
+    agent.asked_at = Some("2026-11-29T03:20:00Z".into());
+    let report = run(&f);
+    assert_eq!(status(&report, "agent.online"), Status::Fail);
+    let said = message(&report, "agent.online");
+    assert!(said.contains("20 minutes before this run"), "{said}");
+    assert!(said.contains("within 15 minutes"), "{said}");
+    assert!(said.contains("Restart the agent"), "{said}");
+    let evidence = &finding(&report, "agent.online").evidence;
+    assert_eq!(evidence["next_attempt_minutes"], 15);
+    assert_eq!(evidence["connection"], "notconnected");
+}
+
+#[test]
+fn session_managers_own_answer_overrides_the_ping_status() {
+    // Online but not connected: it reaches ssm, not ssmmessages.
+    let mut f = private_with_endpoints();
+    f.aws_mut().connection = Fetch::collected("notconnected".into());
+    let report = run(&f);
+    assert_eq!(status(&report, "agent.online"), Status::Fail);
+    assert!(message(&report, "agent.online").contains("ssmmessages"));
+    // Lost by its ping status, connected by Session Manager's: the fix has taken.
+    let mut f = private_with_endpoints();
+    agent_mut(&mut f).ping_status = "ConnectionLost".into();
+    let report = run(&f);
+    assert_eq!(status(&report, "agent.online"), Status::Warn);
+    assert!(message(&report, "agent.online").contains("connected now"));
+    // Not asked (a fleet's later instances): the ping status alone decides.
+    let mut f = private_with_endpoints();
+    f.aws_mut().connection = Fetch::not_applicable("not asked");
+    assert_eq!(status(&run(&f), "agent.online"), Status::Pass);
+    // Denied: unknown, never a pass on the ping status alone.
+    let mut f = private_with_endpoints();
+    f.aws_mut().connection = Fetch::Denied {
+        action: "ssm:GetConnectionStatus".into(),
+        message: "no".into(),
+    };
+    let report = run(&f);
+    assert_eq!(status(&report, "agent.online"), Status::Error);
+    assert!(message(&report, "agent.online").contains("ssm:GetConnectionStatus"));
+}
+
+#[test]
 fn profile_without_role_fails() {
     let mut f = private_with_endpoints();
     collected_mut(&mut f.aws_mut().iam_mut().instance_profile)
+        .as_mut()
+        .unwrap()
         .role_names
         .clear();
     assert_eq!(fails(&run(&f)), set(&["iam.profile"]));
+}
+
+#[test]
+fn a_deleted_profile_fails_naming_its_arn_and_skips_the_role_checks() {
+    let mut f = private_with_endpoints();
+    let iam = f.aws_mut().iam_mut();
+    *iam = IamFacts {
+        instance_profile: Fetch::collected(None),
+        ..IamFacts::unknown("the instance profile does not exist")
+    };
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["iam.profile"]));
+    let said = message(&report, "iam.profile");
+    assert!(
+        said.contains(&format!("arn:aws:iam::{ACCOUNT}:instance-profile/app")),
+        "{said}"
+    );
+    assert!(said.contains("no longer exists"), "{said}");
+    assert_eq!(status(&report, "iam.trust"), Status::Skip);
+    assert_eq!(status(&report, "iam.core-permissions"), Status::Skip);
 }
 
 #[test]
@@ -935,7 +1012,7 @@ fn unregistered_agent_fails_and_skips_online_and_version() {
 #[test]
 fn an_offline_agent_points_at_the_failing_cause() {
     let mut f = private_with_endpoints();
-    agent_mut(&mut f).ping_status = "ConnectionLost".into();
+    lose_connection(&mut f);
     group_mut(&mut f, "sg-vpce").ingress.clear();
     let report = run(&f);
     assert_eq!(fails(&report), set(&["agent.online", "vpce.ingress-443"]));
@@ -946,11 +1023,11 @@ fn an_offline_agent_points_at_the_failing_cause() {
 #[test]
 fn connection_lost_fails_with_the_last_ping() {
     let mut f = private_with_endpoints();
-    agent_mut(&mut f).ping_status = "ConnectionLost".into();
+    lose_connection(&mut f);
     let report = run(&f);
     assert_eq!(fails(&report), set(&["agent.online"]));
     assert!(message(&report, "agent.online").contains("2026-11-22T06:00:00Z"));
-    assert!(message(&report, "agent.online").contains("restart"));
+    assert!(message(&report, "agent.online").contains("Restart the agent"));
 }
 
 #[test]
@@ -1381,14 +1458,14 @@ fn fixtures() -> Vec<(&'static str, Facts)> {
         "0.0.0.0/0",
         Some((443, 443)),
     ));
-    agent_mut(&mut nacl_blocks).ping_status = "ConnectionLost".into();
+    lose_connection(&mut nacl_blocks);
 
     let mut endpoint_sg = private_with_endpoints();
     group_mut(&mut endpoint_sg, "sg-vpce").ingress = vec![SgRule {
         cidrs: vec!["10.0.2.0/24".into()],
         ..sg_rule("tcp", Some((443, 443)))
     }];
-    agent_mut(&mut endpoint_sg).ping_status = "ConnectionLost".into();
+    lose_connection(&mut endpoint_sg);
 
     vec![
         ("healthy-private-endpoints", private_with_endpoints()),

@@ -38,7 +38,11 @@ impl Aws {
         let profiles = join_all(profile_arns.iter().map(|arn| async move {
             let scope = Scope::Profile(arn.to_string());
             let profile = Ledger::within(scope, self.instance_profile(last_segment(arn))).await;
-            let role_name = profile.value().and_then(|p| p.role_names.first()).cloned();
+            let role_name = profile
+                .value()
+                .and_then(Option::as_ref)
+                .and_then(|p| p.role_names.first())
+                .cloned();
             (arn.to_string(), profile, role_name)
         }));
         // DHMC's role is known from the setting: read while the profiles are.
@@ -115,7 +119,10 @@ impl Aws {
                     None => {
                         // What the profile's denial or failure hides is unknown for that reason.
                         let cause = profile.absent().unwrap_or_else(|| {
-                            Fetch::not_applicable("the instance profile holds no role")
+                            Fetch::not_applicable(match profile.value() {
+                                Some(None) => "the instance profile does not exist",
+                                _ => "the instance profile holds no role",
+                            })
                         });
                         IamFacts {
                             instance_profile: profile,
@@ -129,7 +136,7 @@ impl Aws {
         (profiles, dhmc)
     }
 
-    async fn instance_profile(&self, name: &str) -> Fetch<InstanceProfile> {
+    async fn instance_profile(&self, name: &str) -> Fetch<Option<InstanceProfile>> {
         match self
             .call(
                 self.iam
@@ -140,7 +147,7 @@ impl Aws {
             .await
         {
             Ok(out) => match out.instance_profile() {
-                Some(p) => Fetch::collected(InstanceProfile {
+                Some(p) => Fetch::collected(Some(InstanceProfile {
                     name: p.instance_profile_name().to_string(),
                     arn: p.arn().to_string(),
                     role_names: p
@@ -148,12 +155,16 @@ impl Aws {
                         .iter()
                         .map(|r| r.role_name().to_string())
                         .collect(),
-                }),
+                })),
                 None => Fetch::Failed {
                     action: "iam:GetInstanceProfile".into(),
                     reason: "the response held no instance profile".into(),
                 },
             },
+            // Deleted after it was associated: EC2 keeps the association, the agent gets nothing.
+            Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("NoSuchEntity") => {
+                Fetch::collected(None)
+            }
             Err(e) => failure("iam:GetInstanceProfile", e),
         }
     }
@@ -311,7 +322,7 @@ impl Aws {
 /// known even when `GetRole` itself was refused. `managed` and `inline` hold every policy that
 /// `parts` names, keyed as asked.
 fn assemble(
-    profile: Fetch<InstanceProfile>,
+    profile: Fetch<Option<InstanceProfile>>,
     role_name: &str,
     parts: &RoleParts,
     managed: &BTreeMap<String, Policy>,

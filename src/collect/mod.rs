@@ -16,8 +16,8 @@ mod ssm;
 
 use crate::exit::Exit;
 use crate::facts::{
-    AwsFacts, Caller, Console, FACTS_SCHEMA_VERSION, Facts, Fetch, IamFacts, NetworkFacts,
-    OperatorFacts, Target,
+    AgentInfo, AwsFacts, Caller, Console, FACTS_SCHEMA_VERSION, Facts, Fetch, IamFacts,
+    NetworkFacts, OperatorFacts, Target,
 };
 use crate::text::one_line;
 use aws_config::BehaviorVersion;
@@ -394,11 +394,14 @@ impl Aws {
                 Some(agents) => agents,
                 None => self.agents(&ids).await,
             };
-            let consoles = self.consoles(&instances, &agents).await;
-            (agents, consoles)
+            let (consoles, connections) = tokio::join!(
+                self.consoles(&instances, &agents),
+                self.connections(&instances, &agents)
+            );
+            (agents, consoles, connections)
         };
         // The session document's chain (document, key, key policy) runs beside IAM's.
-        let ((iam, dhmc_iam), networks, (agents, mut consoles), operator, session) = tokio::join!(
+        let ((iam, dhmc_iam), networks, (agents, mut consoles, mut connections), operator, session) = tokio::join!(
             self.iam_for_profiles(profiles, dhmc_role),
             self.networks(&vpcs),
             agents_and_consoles,
@@ -438,6 +441,9 @@ impl Aws {
                     console: consoles
                         .remove(&i.instance_id)
                         .unwrap_or_else(|| Fetch::not_applicable("not read")),
+                    connection: connections
+                        .remove(&i.instance_id)
+                        .unwrap_or_else(|| Fetch::not_applicable("not asked")),
                     instance: Fetch::collected(Some(i)),
                     session: session.clone(),
                 };
@@ -454,36 +460,41 @@ impl Aws {
                 iam: Arc::new(IamFacts::unknown("the instance was not found")),
                 session: session.clone(),
                 console: Fetch::not_applicable("the instance was not found"),
+                connection: Fetch::not_applicable("the instance was not found"),
             };
             self.facts(id, document, aws, &operator, &account)
         }));
         Ok(facts)
     }
 
-    /// The serial console of each instance SSM knows and does not list as Online (the first
-    /// [`CONSOLES`] of them); what the agents' answer hides of the others is unknown for its reason.
-    async fn consoles(
+    /// A follow-up read of some of the instances SSM answered for, `read` for each: those `rank`
+    /// gives a place (lowest first), at most `limit` of them; the others are named not read
+    /// (`skipped` says why), and what the agents' answer hides is unknown for its reason.
+    async fn follow_up<T, F>(
         &self,
         instances: &[crate::facts::Instance],
         agents: &ssm::Agents,
-    ) -> BTreeMap<String, Fetch<Console>> {
+        (limit, rank, skipped): (usize, Rank, &str),
+        read: impl Fn(String) -> F,
+    ) -> BTreeMap<String, Fetch<T>>
+    where
+        F: std::future::Future<Output = (String, Fetch<T>)>,
+    {
         let mut out = BTreeMap::new();
-        let mut offline = Vec::new();
+        let mut wanted = Vec::new();
         for i in instances {
             let id = i.instance_id.clone();
             match agents.for_instance(&id) {
-                Fetch::Collected { value: Some(a) } if a.ping_status == "Online" => {
-                    out.insert(id, Fetch::not_applicable("SSM lists the agent Online"));
-                }
-                Fetch::Collected { .. } if offline.len() < CONSOLES => offline.push(id),
-                Fetch::Collected { .. } => {
-                    out.insert(
-                        id,
-                        Fetch::not_applicable(format!(
-                            "not read: more than {CONSOLES} instances are offline in this run"
-                        )),
-                    );
-                }
+                Fetch::Collected { value } => match rank(value.as_ref()) {
+                    Some(place) => wanted.push((place, id)),
+                    None => {
+                        let why = match value {
+                            Some(a) => format!("SSM lists the agent {}", a.ping_status),
+                            None => "SSM does not know the instance".to_string(),
+                        };
+                        out.insert(id, Fetch::not_applicable(why));
+                    }
+                },
                 unknown => {
                     let cause = unknown.absent();
                     out.insert(
@@ -493,12 +504,56 @@ impl Aws {
                 }
             }
         }
-        let read = join_all(offline.into_iter().map(|id| async move {
-            let console = self.console(&id).await;
-            (id, console)
-        }));
-        out.extend(read.await);
+        wanted.sort_by_key(|(place, _)| *place);
+        let rest = wanted.split_off(limit.min(wanted.len()));
+        out.extend(
+            rest.into_iter()
+                .map(|(_, id)| (id, Fetch::not_applicable(skipped))),
+        );
+        out.extend(join_all(wanted.into_iter().map(|(_, id)| read(id))).await);
         out
+    }
+
+    /// The serial console of each instance SSM knows and does not list as Online (the first
+    /// [`CONSOLES`] of them).
+    async fn consoles(
+        &self,
+        instances: &[crate::facts::Instance],
+        agents: &ssm::Agents,
+    ) -> BTreeMap<String, Fetch<Console>> {
+        let rank: Rank = |a| a.is_none_or(|a| a.ping_status != "Online").then_some(0);
+        let skipped = format!("not read: more than {CONSOLES} instances are offline in this run");
+        self.follow_up(
+            instances,
+            agents,
+            (CONSOLES, rank, &skipped),
+            |id| async move {
+                let console = self.console(&id).await;
+                (id, console)
+            },
+        )
+        .await
+    }
+
+    /// Session Manager's connection status of the instances SSM knows, those not Online first
+    /// (at most [`CONSOLES`]: one call each).
+    async fn connections(
+        &self,
+        instances: &[crate::facts::Instance],
+        agents: &ssm::Agents,
+    ) -> BTreeMap<String, Fetch<String>> {
+        let rank: Rank = |a| a.map(|a| u8::from(a.ping_status == "Online"));
+        let skipped = format!("not asked: more than {CONSOLES} instances in this run");
+        self.follow_up(
+            instances,
+            agents,
+            (CONSOLES, rank, &skipped),
+            |id| async move {
+                let status = self.connection(&id).await;
+                (id, status)
+            },
+        )
+        .await
     }
 
     /// One instance's facts as this collection saw them: through the APIs and as the operator.
@@ -543,8 +598,11 @@ impl Aws {
     }
 }
 
-/// Consoles read in one run at most: each is a call of its own, so a fleet run reads a few and
-/// names the rest as not read (a one-instance run reads its own).
+/// Where an instance comes in a follow-up read, by what SSM knows of its agent; `None`: not read.
+type Rank = fn(Option<&AgentInfo>) -> Option<u8>;
+
+/// Consoles read (and connection statuses asked) in one run at most: each is a call of its own, so
+/// a fleet run reads a few and names the rest as not read (a one-instance run reads its own).
 const CONSOLES: usize = 10;
 
 /// What one collection gathered: each instance's facts with what they cost, and the whole's cost.
@@ -573,6 +631,7 @@ fn scopes_of(facts: &Facts) -> Vec<Scope> {
     let mut role_names: Vec<String> = iam
         .instance_profile
         .value()
+        .and_then(Option::as_ref)
         .map(|p| p.role_names.clone())
         .unwrap_or_default();
     let profile_less = aws

@@ -3,12 +3,13 @@
 use super::ec2::paged;
 use super::{Aws, Missing, failure, incomplete, required};
 use crate::facts::{AgentInfo, DhmcSetting, Fetch};
-use aws_sdk_ssm::primitives::DateTimeFormat;
+use aws_sdk_ssm::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_ssm::types::{
     InstanceInformation, InstanceInformationFilter, InstanceInformationFilterKey,
 };
 use futures::future::join_all;
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 /// The service setting that turns on Default Host Management Configuration.
 const DHMC_SETTING: &str = "/ssm/managed-instance/default-ec2-instance-management-role";
@@ -60,10 +61,33 @@ impl Aws {
                 .iter()
                 .map(agent)
                 .collect::<Result<Vec<_>, _>>());
-            (ids.to_vec(), answer.map(|list| list.into_iter().collect()))
+            let asked_at = DateTime::from(SystemTime::now())
+                .fmt(DateTimeFormat::DateTime)
+                .ok();
+            let answer = answer.map(|list| {
+                list.into_iter()
+                    .map(|(id, info)| {
+                        let asked_at = asked_at.clone();
+                        (id, AgentInfo { asked_at, ..info })
+                    })
+                    .collect()
+            });
+            (ids.to_vec(), answer)
         }))
         .await;
         Agents { chunks }
+    }
+
+    /// Session Manager's own answer on whether the instance is ready for sessions.
+    pub(super) async fn connection(&self, instance_id: &str) -> Fetch<String> {
+        let request = self.ssm.get_connection_status().target(instance_id);
+        match self.call(request.send()).await {
+            Ok(out) => match out.status() {
+                Some(status) => Fetch::collected(status.as_str().to_string()),
+                None => incomplete("ssm:GetConnectionStatus", Missing("the Status".into())),
+            },
+            Err(e) => failure("ssm:GetConnectionStatus", e),
+        }
     }
 
     pub(super) async fn dhmc(&self) -> Fetch<DhmcSetting> {
@@ -106,6 +130,7 @@ fn agent(i: &InstanceInformation) -> Result<(String, AgentInfo), Missing> {
         agent_version: i.agent_version().map(str::to_string),
         is_latest_version: i.is_latest_version(),
         platform_name: i.platform_name().map(str::to_string),
+        asked_at: None,
     };
     let id = required(i.instance_id(), "an agent's InstanceId")?;
     Ok((id.to_string(), info))

@@ -367,7 +367,7 @@ fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<Str
         entries.iter().for_each(|c| address(c));
     }
     let iam = &aws.iam;
-    if let Some(p) = iam.instance_profile.value() {
+    if let Some(Some(p)) = iam.instance_profile.value() {
         names.insert(p.name.clone());
         names.extend(p.role_names.iter().cloned());
     }

@@ -55,7 +55,7 @@ const CASES: &[Case] = &[
     })),
     case("iam.profile", Status::Pass, private_with_endpoints),
     case("iam.profile", Status::Fail, || with(private_with_endpoints, |f| {
-        collected_mut(&mut f.aws_mut().iam_mut().instance_profile).role_names.clear();
+        collected_mut(&mut f.aws_mut().iam_mut().instance_profile).as_mut().unwrap().role_names.clear();
     })),
     case("iam.trust", Status::Pass, private_with_endpoints),
     case("iam.trust", Status::Fail, || with(private_with_endpoints, |f| {
@@ -73,7 +73,7 @@ const CASES: &[Case] = &[
     })),
     case("agent.online", Status::Pass, private_with_endpoints),
     case("agent.online", Status::Fail, || with(private_with_endpoints, |f| {
-        agent_mut(f).ping_status = "ConnectionLost".into();
+        lose_connection(f);
     })),
     case("agent.version", Status::Pass, private_with_endpoints),
     case("agent.version", Status::Fail, || with(private_with_endpoints, |f| {

@@ -5,7 +5,7 @@ use super::*;
 /// The base with the agent lost and these console lines.
 pub fn offline_with(lines: &[&str]) -> Facts {
     let mut f = private_with_endpoints();
-    agent_mut(&mut f).ping_status = "ConnectionLost".into();
+    lose_connection(&mut f);
     f.aws_mut().console = Fetch::collected(Console {
         captured: Some("2026-11-28T06:00:00Z".into()),
         empty: false,
