@@ -1,6 +1,8 @@
 //! What the binary does with parsed arguments: explain, list, or diagnose (from AWS or a snapshot).
 
+use crate::analysis::ip_ranges::IpRanges;
 use crate::catalog::Catalog;
+use crate::checks::Reference;
 use crate::cli::{self, Cli, Command, Diagnose, shown, validate_instance_id};
 use crate::collect::{Aws, Selection, Settings, SetupError};
 use crate::diagnose::{self, Answer, Diagnosis, Session, Source};
@@ -16,6 +18,7 @@ use clap::Parser;
 use std::cell::RefCell;
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A message for stderr and the exit code to leave with.
@@ -139,7 +142,14 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
         unmanaged: args.unmanaged,
         from_stdin,
     };
-    let diagnosis = match &args.facts {
+    // A bad --ip-ranges file is said before anything is asked of AWS.
+    let reference = Reference {
+        ip_ranges: match &args.ip_ranges {
+            Some(path) => Some(Arc::new(ip_ranges(path)?)),
+            None => None,
+        },
+    };
+    let mut diagnosis = match &args.facts {
         Some(path) => {
             let (facts, fleet) = load_facts(path, &selection.instance_ids)?;
             let source = Source::Snapshot { facts, fleet };
@@ -157,6 +167,7 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
             from_aws(args, &selection)?
         }
     };
+    diagnosis.reference = reference;
     if let Some(path) = &args.save_facts {
         save_facts(path, &diagnosis)?;
     }
@@ -194,6 +205,14 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
             }
         }
     }
+}
+
+/// `--ip-ranges`: AWS's ip-ranges.json, read whole.
+fn ip_ranges(path: &std::path::Path) -> Result<IpRanges, Failure> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("cannot read --ip-ranges {shown}: {e}")))?;
+    IpRanges::parse(&text).map_err(|why| usage(format!("--ip-ranges {shown} {why}")))
 }
 
 /// `--save-facts`: one instance's facts as an object, a fleet's as an array.

@@ -179,6 +179,12 @@ pub struct Diagnose {
     #[arg(long, conflicts_with = "facts")]
     pub no_operator: bool,
 
+    /// AWS's published address ranges (ip-ranges.json from
+    /// https://ip-ranges.amazonaws.com/ip-ranges.json, downloaded beforehand): security groups
+    /// that open 443 only to some public ranges are then judged against the region's AMAZON ranges
+    #[arg(long, value_name = "FILE")]
+    pub ip_ranges: Option<PathBuf>,
+
     /// Ask this DNS server (IP or IP:PORT) instead of the system's when probing your machine's
     /// path to Session Manager's endpoints
     #[arg(long, value_name = "IP[:PORT]", env = "SSM_DOCTOR_RESOLVER", value_parser = parse_resolver)]

@@ -2,7 +2,7 @@
 //! it cost. Callable again and again — a watch re-runs it every few seconds — since every call has
 //! its own counts, durations and deadline. The CLI only wires arguments to it and renders.
 
-use crate::checks;
+use crate::checks::{self, Reference};
 use crate::collect::{Aws, Selection, SetupError, Tally};
 use crate::facts::{DEFAULT_DOCUMENT, Facts, Fetch, Forward, OperatorFacts};
 use crate::probe;
@@ -39,6 +39,8 @@ pub struct Diagnosis {
     pub instances: Vec<(Facts, Stats)>,
     pub fleet: bool,
     pub stats: Stats,
+    /// What the user supplied besides the facts (`--ip-ranges`).
+    pub reference: Reference,
 }
 
 /// What a run answers: one instance's report, or a fleet's.
@@ -51,13 +53,15 @@ pub enum Answer<'a> {
 pub struct Fleet<'a> {
     instances: &'a [(Facts, Stats)],
     pub stats: &'a Stats,
+    reference: &'a Reference,
 }
 
 impl<'a> Fleet<'a> {
     pub fn reports(&self) -> impl Iterator<Item = Report> + 'a {
+        let reference = self.reference;
         self.instances
             .iter()
-            .map(|(facts, stats)| checks::run(facts, stats.clone()))
+            .map(move |(facts, stats)| checks::judge(facts, stats.clone(), reference))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -174,6 +178,7 @@ pub async fn diagnose(source: Source<'_>, session: &Session) -> Result<Diagnosis
             .collect(),
         fleet,
         stats: stats(&calls, started.elapsed()),
+        reference: Reference::default(),
     })
 }
 
@@ -190,10 +195,15 @@ impl Diagnosis {
     /// (Online), and then the answer is the fleet's "no instance matched".
     pub fn answer(&self) -> Answer<'_> {
         match (self.fleet, self.instances.as_slice()) {
-            (false, [(facts, stats)]) => Answer::One(Box::new(checks::run(facts, stats.clone()))),
+            (false, [(facts, stats)]) => Answer::One(Box::new(checks::judge(
+                facts,
+                stats.clone(),
+                &self.reference,
+            ))),
             (_, instances) => Answer::Fleet(Fleet {
                 instances,
                 stats: &self.stats,
+                reference: &self.reference,
             }),
         }
     }

@@ -440,8 +440,12 @@ pub struct Instance {
     pub state: String,
     pub vpc_id: Option<String>,
     pub subnet_id: Option<String>,
+    /// The primary private IPv4 address; `None` for an IPv6-only instance.
     pub private_ip: Option<String>,
     pub public_ip: Option<String>,
+    /// The primary network interface's IPv6 addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipv6_addresses: Vec<String>,
     pub security_group_ids: Vec<String>,
     /// ARN of the attached instance profile, if any.
     pub instance_profile_arn: Option<String>,
@@ -513,6 +517,9 @@ pub struct RouteTable {
 pub struct Route {
     /// IPv4 CIDR, or `None` for IPv6/prefix-list destinations.
     pub destination: Option<String>,
+    /// IPv6 CIDR (`::/0`, `64:ff9b::/96`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_ipv6: Option<String>,
     pub destination_prefix_list: Option<String>,
     /// `igw-…`, `nat-…`, `vgw-…`, `tgw-…`, `pcx-…`, `eni-…`, `local`, …
     pub target: String,
@@ -548,6 +555,9 @@ pub struct NaclEntry {
     pub action: String,
     /// IPv4 CIDR; `None` for IPv6 entries.
     pub cidr: Option<String>,
+    /// IPv6 CIDR; `None` for IPv4 entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_cidr: Option<String>,
     pub port_from: Option<i32>,
     pub port_to: Option<i32>,
 }
@@ -555,9 +565,18 @@ pub struct NaclEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Subnet {
     pub id: String,
-    pub cidr: String,
+    /// The IPv4 CIDR; `None` for an IPv6-only subnet.
+    pub cidr: Option<String>,
     pub availability_zone: Option<String>,
     pub map_public_ip_on_launch: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipv6_cidrs: Vec<String>,
+    /// IPv6-only (no IPv4 range at all).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ipv6_native: bool,
+    /// The Amazon DNS server answers synthesised IPv6 addresses (64:ff9b::/96) for IPv4-only names.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dns64: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -574,6 +593,10 @@ pub struct VpcEndpoint {
     pub security_group_ids: Vec<String>,
     /// The endpoint policy, decoded; `None` means the default full-access policy.
     pub policy: Option<serde_json::Value>,
+    /// `ipv4`, `dualstack` or `ipv6`: which instances' addresses it answers; `None` when not said
+    /// (IPv4, AWS's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address_type: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -896,7 +919,8 @@ pub mod build {
             egress,
             protocol: if ports.is_some() { "6" } else { "-1" }.to_string(),
             action: action.to_string(),
-            cidr: Some(cidr.to_string()),
+            cidr: Some(cidr.to_string()).filter(|c| !c.contains(':')),
+            ipv6_cidr: Some(cidr.to_string()).filter(|c| c.contains(':')),
             port_from: ports.map(|p| p.0),
             port_to: ports.map(|p| p.1),
         }

@@ -2,8 +2,9 @@
 //! evaluation), computed from `Facts` without any I/O.
 
 pub mod backoff;
+pub mod cidr;
 pub mod core_actions;
-pub mod ipv4;
+pub mod ip_ranges;
 pub mod nacl;
 pub mod path;
 #[cfg(test)]

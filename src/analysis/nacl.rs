@@ -4,7 +4,7 @@
 //! so a rule can match it entirely (it decides) or only partly (it decides for part of the traffic,
 //! which the report mentions but which does not end the walk).
 
-use crate::analysis::ipv4::Cidr;
+use crate::analysis::cidr::Cidr;
 use crate::facts::{NaclEntry, NetworkAcl};
 use serde::Serialize;
 
@@ -45,7 +45,8 @@ pub fn evaluate(acl: &NetworkAcl, egress: bool, peer: Cidr, ports: (i32, i32)) -
     entries.sort_by_key(|e| e.rule_number);
     let mut partial_denies = Vec::new();
     for entry in entries {
-        let Some(cidr) = entry.cidr.as_deref().and_then(Cidr::parse) else {
+        let range = entry.cidr.as_deref().or(entry.ipv6_cidr.as_deref());
+        let Some(cidr) = range.and_then(Cidr::parse) else {
             continue;
         };
         let (from, to) = entry_ports(entry);

@@ -1,13 +1,22 @@
 //! How the agent's HTTPS traffic leaves the instance, service by service (see
 //! `docs/check-semantics.md`, "The network path, per service").
 
-use crate::analysis::ipv4::Cidr;
+use crate::analysis::cidr::Cidr;
 use crate::analysis::version;
-use crate::facts::{AgentInfo, AwsFacts, Fetch, Instance, NatGateway, RouteTable, VpcEndpoint};
+use crate::facts::{
+    AgentInfo, AwsFacts, Fetch, Instance, NatGateway, RouteTable, Subnet, VpcEndpoint,
+};
 use serde::Serialize;
 
 /// Agents from this version on use ssmmessages instead of ec2messages when they can.
 pub const EC2MESSAGES_OPTIONAL_FROM: &str = "3.3.40.0";
+
+/// The first agent that reaches Systems Manager over IPv6, through the dual-stack endpoints
+/// (`UseDualStackEndpoint` in its configuration).
+pub const DUAL_STACK_FROM: &str = "3.3.3270.0";
+
+/// Where DNS64 puts the IPv4 internet inside IPv6 (RFC 6052), for a NAT gateway to translate.
+pub const NAT64_PREFIX: &str = "64:ff9b::/96";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -40,6 +49,16 @@ pub enum Internet<'a> {
     Nat {
         gateway: &'a str,
     },
+    /// An IPv6 address reaches the IPv4 endpoints through a NAT gateway: DNS64 on the subnet
+    /// synthesises their addresses in `64:ff9b::/96`, which is routed to the gateway.
+    Nat64 {
+        gateway: &'a str,
+    },
+    /// Only over IPv6 (`::/0` to an egress-only or internet gateway): the regional endpoints are
+    /// IPv4-only, so the agent must use the dual-stack ones ([`DUAL_STACK_FROM`]).
+    Ipv6 {
+        gateway: &'a str,
+    },
     /// The default route leaves through something ssm-doctor cannot see past (TGW, VGW, peering, appliance).
     Opaque {
         target: &'a str,
@@ -50,14 +69,37 @@ pub enum Internet<'a> {
 }
 
 impl Internet<'_> {
+    /// A way out to the public endpoints (over IPv6, for an agent that uses the dual-stack ones).
     pub fn carries_traffic(&self) -> bool {
-        matches!(self, Internet::Igw { .. } | Internet::Nat { .. })
+        matches!(
+            self,
+            Internet::Igw { .. }
+                | Internet::Nat { .. }
+                | Internet::Nat64 { .. }
+                | Internet::Ipv6 { .. }
+        )
+    }
+
+    /// The addresses the agent's connections go to on this path, as the instance sees them.
+    pub fn destination(&self) -> Cidr {
+        match self {
+            Internet::Nat64 { .. } => Cidr::parse(NAT64_PREFIX).expect("a valid prefix"),
+            Internet::Ipv6 { .. } => Cidr::ANY6,
+            _ => Cidr::ANY,
+        }
     }
 
     pub fn describe(&self) -> String {
         match self {
             Internet::Igw { gateway } => format!("internet gateway {gateway}"),
             Internet::Nat { gateway } => format!("NAT gateway {gateway}"),
+            Internet::Nat64 { gateway } => {
+                format!("NAT gateway {gateway} by NAT64 (DNS64 on the subnet)")
+            }
+            Internet::Ipv6 { gateway } if gateway.starts_with("eigw-") => {
+                format!("egress-only internet gateway {gateway} over IPv6")
+            }
+            Internet::Ipv6 { gateway } => format!("internet gateway {gateway} over IPv6"),
             Internet::Opaque { target } => format!("{target} (not inspected)"),
             Internet::None { reason } => reason.clone(),
         }
@@ -70,14 +112,27 @@ pub struct ServiceRoute<'a> {
     pub need: Need,
     /// The VPC's interface endpoint for this service, if any.
     pub endpoint: Option<&'a VpcEndpoint>,
+    /// The instance has no IPv4 address: an endpoint must answer IPv6 to carry the service.
+    pub ipv6_only: bool,
 }
 
 impl ServiceRoute<'_> {
     /// Private DNS makes the public service name resolve to an available endpoint inside the VPC.
     pub fn carried_by_endpoint(&self) -> bool {
-        self.endpoint
-            .is_some_and(|e| e.state.eq_ignore_ascii_case("available") && e.private_dns_enabled)
+        self.endpoint.is_some_and(|e| {
+            e.state.eq_ignore_ascii_case("available")
+                && e.private_dns_enabled
+                && (!self.ipv6_only || answers_ipv6(e))
+        })
     }
+}
+
+/// Whether an endpoint has IPv6 addresses (`dualstack` or `ipv6`).
+pub fn answers_ipv6(endpoint: &VpcEndpoint) -> bool {
+    matches!(
+        endpoint.ip_address_type.as_deref(),
+        Some("dualstack" | "ipv6")
+    )
 }
 
 /// The path as plain data: serialisable, for a snapshot or a picture of the path.
@@ -109,9 +164,19 @@ impl<'a> Path<'a> {
             .filter(|(s, _)| s.carried_by_endpoint())
     }
 
-    /// The instance's private address as a /32, if it has one.
+    /// The instance's private IPv4 address as a /32, else its first IPv6 address as a /128.
     pub fn instance_ip(&self) -> Option<Cidr> {
-        self.instance.private_ip.as_deref().and_then(Cidr::parse)
+        let v6 = self.instance.ipv6_addresses.first();
+        self.instance
+            .private_ip
+            .as_ref()
+            .or(v6)
+            .and_then(|a| Cidr::parse(a))
+    }
+
+    /// The instance has IPv6 addresses only.
+    pub fn ipv6_only(&self) -> bool {
+        self.instance.private_ip.is_none() && !self.instance.ipv6_addresses.is_empty()
     }
 
     /// Services whose traffic goes out through the internet path (no carrying endpoint).
@@ -190,13 +255,22 @@ pub fn analyse<'a>(facts: &'a AwsFacts, region: &str) -> Result<Path<'a>, Gap> {
         })?;
     let nats = fact(&facts.network.nat_gateways)?;
     let endpoints = fact(&facts.network.vpc_endpoints)?;
+    // DNS64 matters to IPv6 addresses only: the subnets are not needed otherwise.
+    let subnet = match instance.ipv6_addresses.is_empty() {
+        true => None,
+        false => fact(&facts.network.subnets)?
+            .iter()
+            .find(|s| &s.id == subnet_id),
+    };
     let agent = facts.agent.value().and_then(Option::as_ref);
+    let ipv6_only = instance.private_ip.is_none() && !instance.ipv6_addresses.is_empty();
     let services = service_needs(agent)
         .into_iter()
         .map(|(service, need)| ServiceRoute {
             service,
             need,
             endpoint: endpoint_for(endpoints, region, service),
+            ipv6_only,
         })
         .collect();
     Ok(Path {
@@ -204,7 +278,7 @@ pub fn analyse<'a>(facts: &'a AwsFacts, region: &str) -> Result<Path<'a>, Gap> {
         vpc_id,
         subnet_id,
         route_table,
-        internet: internet_path(route_table, nats, instance),
+        internet: internet_path(route_table, nats, instance, subnet),
         services,
     })
 }
@@ -220,7 +294,40 @@ pub fn effective_route_table<'a>(
         .or_else(|| tables.iter().find(|t| t.main))
 }
 
+/// The way out for the instance's addresses: IPv4 first (what the agent uses by default), then
+/// IPv6 (NAT64, else the dual-stack endpoints) when IPv4 leads nowhere.
 fn internet_path<'a>(
+    table: &'a RouteTable,
+    nats: &'a [NatGateway],
+    instance: &Instance,
+    subnet: Option<&Subnet>,
+) -> Internet<'a> {
+    let v4 = instance
+        .private_ip
+        .is_some()
+        .then(|| ipv4_path(table, nats, instance));
+    if let Some(path @ (Internet::Igw { .. } | Internet::Nat { .. } | Internet::Opaque { .. })) = v4
+    {
+        return path;
+    }
+    let v6 = (!instance.ipv6_addresses.is_empty()).then(|| ipv6_path(table, nats, subnet));
+    match (v4, v6) {
+        (_, Some(path)) if path.carries_traffic() => path,
+        (Some(v4), _) => v4,
+        (None, Some(Internet::None { reason })) => Internet::None {
+            reason: format!(
+                "{} has IPv6 addresses only, and {reason}",
+                instance.instance_id
+            ),
+        },
+        (None, Some(other)) => other,
+        (None, None) => Internet::None {
+            reason: format!("{} has no private IP address", instance.instance_id),
+        },
+    }
+}
+
+fn ipv4_path<'a>(
     table: &'a RouteTable,
     nats: &'a [NatGateway],
     instance: &Instance,
@@ -255,25 +362,91 @@ fn internet_path<'a>(
         };
     }
     if target.starts_with("nat-") {
-        return match nats.iter().find(|n| n.id == target) {
-            Some(nat) if nat.connectivity.as_deref() == Some("private") => {
-                Internet::Opaque { target }
-            }
-            Some(nat) if nat.state == "available" => Internet::Nat { gateway: target },
-            Some(nat) => Internet::None {
-                reason: format!(
-                    "the default route goes to NAT gateway {target}, which is {}",
-                    nat.state
-                ),
-            },
-            None => Internet::None {
-                reason: format!(
-                    "the default route goes to NAT gateway {target}, which does not exist"
-                ),
-            },
+        return match nat(target, nats) {
+            Ok(()) => Internet::Nat { gateway: target },
+            Err(other) => other,
         };
     }
     Internet::Opaque { target }
+}
+
+/// A NAT gateway that translates to the internet, or the path it leaves instead.
+fn nat<'a>(target: &'a str, nats: &[NatGateway]) -> Result<(), Internet<'a>> {
+    match nats.iter().find(|n| n.id == target) {
+        Some(nat) if nat.connectivity.as_deref() == Some("private") => {
+            Err(Internet::Opaque { target })
+        }
+        Some(nat) if nat.state == "available" => Ok(()),
+        Some(nat) => Err(Internet::None {
+            reason: format!(
+                "the route goes to NAT gateway {target}, which is {}",
+                nat.state
+            ),
+        }),
+        None => Err(Internet::None {
+            reason: format!("the route goes to NAT gateway {target}, which does not exist"),
+        }),
+    }
+}
+
+/// IPv6: NAT64 when DNS64 is on and `64:ff9b::/96` leads to a NAT gateway (the IPv4 endpoints
+/// are then reached as they are), else `::/0` to an egress-only or internet gateway.
+fn ipv6_path<'a>(
+    table: &'a RouteTable,
+    nats: &'a [NatGateway],
+    subnet: Option<&Subnet>,
+) -> Internet<'a> {
+    let active = |r: &&crate::facts::Route| r.state != "blackhole";
+    let nat64 = Cidr::parse(NAT64_PREFIX).expect("a valid prefix");
+    let to_nat64 = table.routes.iter().filter(active).find(|r| {
+        r.target.starts_with("nat-")
+            && r.destination_ipv6
+                .as_deref()
+                .and_then(Cidr::parse)
+                .is_some_and(|d| d.covers(nat64))
+    });
+    let dns64 = subnet.is_some_and(|s| s.dns64);
+    let mut not_nat64 = None;
+    if let (true, Some(route)) = (dns64, to_nat64) {
+        match nat(&route.target, nats) {
+            Ok(()) => {
+                return Internet::Nat64 {
+                    gateway: &route.target,
+                };
+            }
+            Err(other) => not_nat64 = Some(other),
+        }
+    }
+    let default = table
+        .routes
+        .iter()
+        .find(|r| r.destination_ipv6.as_deref() == Some("::/0"));
+    match default {
+        Some(r) if r.state == "blackhole" => Internet::None {
+            reason: format!(
+                "the IPv6 default route of {} to {} is a blackhole",
+                table.id, r.target
+            ),
+        },
+        Some(r) if r.target.starts_with("eigw-") || r.target.starts_with("igw-") => {
+            Internet::Ipv6 { gateway: &r.target }
+        }
+        Some(r) => Internet::Opaque { target: &r.target },
+        None => not_nat64.unwrap_or_else(|| Internet::None {
+            reason: match (dns64, to_nat64) {
+                (false, Some(_)) => format!(
+                    "route table {} has no IPv6 default route (::/0), and DNS64 is off on the \
+                     subnet, so its {NAT64_PREFIX} route to a NAT gateway is never used",
+                    table.id
+                ),
+                _ => format!(
+                    "route table {} has no IPv6 default route (::/0) and no {NAT64_PREFIX} route \
+                     to a NAT gateway (NAT64)",
+                    table.id
+                ),
+            },
+        }),
+    }
 }
 
 /// The VPC's interface endpoint for a service; the one that carries traffic wins over a broken twin.

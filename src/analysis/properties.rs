@@ -2,7 +2,7 @@
 //! network so that generated ranges nest and overlap often, which is where the arithmetic can go
 //! wrong.
 
-use super::ipv4::Cidr;
+use super::cidr::Cidr;
 use super::nacl::evaluate;
 use super::security_group::{Destination, Reach, grants, reaches};
 use crate::facts::build::{nacl_entry, sg_rule};
@@ -99,6 +99,7 @@ fn entry() -> impl Strategy<Value = NaclEntry> {
                 protocol: protocol.to_string(),
                 action: if allow { "allow" } else { "deny" }.to_string(),
                 cidr,
+                ipv6_cidr: None,
                 port_from: has_ports.then_some(from),
                 port_to: has_ports.then_some(to),
             }
@@ -139,6 +140,7 @@ fn any_entry() -> impl Strategy<Value = NaclEntry> {
                 protocol,
                 action,
                 cidr,
+                ipv6_cidr: None,
                 port_from,
                 port_to,
             },

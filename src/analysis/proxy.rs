@@ -2,7 +2,7 @@
 //! `net/http/httpproxy` (upper-case variables first; `HTTPS_PROXY` for `https://` and `wss://`
 //! URLs, `HTTP_PROXY` for `http://` ones such as IMDS; `NO_PROXY` names hosts reached directly).
 
-use super::ipv4::Cidr;
+use super::cidr::Cidr;
 use std::fmt;
 
 /// The proxy variables a program reads, for one environment (`lookup` gives a variable's value).

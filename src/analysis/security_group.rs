@@ -1,7 +1,7 @@
 //! Security group evaluation: which peers a set of groups lets TCP traffic reach on a port.
 //! Groups are stateful, so only the direction that opens the connection matters.
 
-use crate::analysis::ipv4::Cidr;
+use crate::analysis::cidr::Cidr;
 use crate::facts::{Fetch, SecurityGroup, SgRule};
 use std::collections::BTreeMap;
 
@@ -48,7 +48,7 @@ pub fn grants<'a>(groups: &[&'a SecurityGroup], egress: bool, port: i32) -> Vec<
         };
         for rule in rules.iter().filter(|r| carries_tcp_port(r, port)) {
             let g = group.id.as_str();
-            out.extend(rule.cidrs.iter().map(|c| Grant {
+            out.extend(rule.cidrs.iter().chain(&rule.ipv6_cidrs).map(|c| Grant {
                 group: g,
                 peer: Peer::Cidr(c),
             }));

@@ -1,9 +1,11 @@
 //! What the checks share: the facts, the network path derived once from them, and the values of
 //! the remediation placeholders.
 
-use crate::analysis::ipv4::Cidr;
+use crate::analysis::cidr::Cidr;
+use crate::analysis::ip_ranges::IpRanges;
 use crate::analysis::nacl::acl_for_subnet;
 use crate::analysis::path::{self, Gap, Path};
+use crate::checks::Reference;
 use crate::checks::outcome::{Outcome, need};
 use crate::facts::{AwsFacts, Facts, Fetch, Instance};
 use std::cell::OnceCell;
@@ -14,6 +16,8 @@ pub struct Context<'a> {
     /// The AWS section. The engine runs AWS-side checks only when it was observed; should one run
     /// without it anyway, it reads every fact as not collected rather than crash.
     pub aws: &'a AwsFacts,
+    /// AWS's published ranges, when the user supplied them.
+    pub ip_ranges: Option<&'a IpRanges>,
     path: OnceCell<Result<Path<'a>, Gap>>,
 }
 
@@ -40,10 +44,11 @@ fn gap_outcome(gap: &Gap) -> Outcome {
 }
 
 impl<'a> Context<'a> {
-    pub fn new(facts: &'a Facts) -> Context<'a> {
+    pub fn new(facts: &'a Facts, reference: &'a Reference) -> Context<'a> {
         Context {
             facts,
             aws: facts.aws.as_ref().unwrap_or(&NOT_OBSERVED),
+            ip_ranges: reference.ip_ranges.as_deref(),
             path: OnceCell::new(),
         }
     }
@@ -64,7 +69,7 @@ impl<'a> Context<'a> {
     pub fn instance_ip(&self) -> Result<Cidr, Outcome> {
         self.path()?
             .instance_ip()
-            .ok_or_else(|| Outcome::error("The instance has no private IPv4 address."))
+            .ok_or_else(|| Outcome::error("The instance has no private IP address."))
     }
 
     /// The ARN that IAM sees as the resource of `ssm:UpdateInstanceInformation`.

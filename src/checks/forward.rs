@@ -6,7 +6,7 @@ use super::Context;
 use super::network::instance_groups;
 use super::outcome::{CheckResult, Outcome, need};
 use super::tally::Tally;
-use crate::analysis::ipv4::Cidr;
+use crate::analysis::cidr::Cidr;
 use crate::analysis::nacl::{self, EPHEMERAL, acl_for_subnet};
 use crate::analysis::path::Path;
 use crate::analysis::security_group::{Destination, Reach, grants, reaches};
@@ -34,7 +34,7 @@ pub fn forward(ctx: &Context) -> CheckResult {
     let instance_ip = ctx.instance_ip()?;
     let mut tally = Tally::default();
     for address in addresses {
-        let Some(dest) = Cidr::parse(address) else {
+        let Some(dest) = Cidr::parse(address).filter(|c| !c.is_v6()) else {
             tally
                 .unknown
                 .push(format!("{address} is not an IPv4 address"));
@@ -66,9 +66,12 @@ pub fn forward(ctx: &Context) -> CheckResult {
             &format!("{to} (instance side)"),
         );
         if inside {
-            let theirs = subnets
-                .iter()
-                .find(|s| Cidr::parse(&s.cidr).is_some_and(|c| c.covers(dest)));
+            let theirs = subnets.iter().find(|s| {
+                s.cidr
+                    .as_deref()
+                    .and_then(Cidr::parse)
+                    .is_some_and(|c| c.covers(dest))
+            });
             if let Some(subnet) = theirs.filter(|s| s.id != path.subnet_id) {
                 let acl = acl_for_subnet(acls, &subnet.id);
                 acl_leg(

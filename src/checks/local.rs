@@ -5,7 +5,7 @@ use super::Context;
 use super::agent::Explained;
 use super::endpoints::{broken_step, steps};
 use super::outcome::{CheckResult, Outcome, need};
-use crate::analysis::ipv4::Cidr;
+use crate::analysis::cidr::Cidr;
 use crate::analysis::proxy::{ProxyEnv, merged};
 use crate::facts::{Fetch, InstanceFacts, ProxySettings, Reach, Step};
 use crate::report::Status;

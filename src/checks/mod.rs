@@ -20,12 +20,14 @@ mod tally;
 mod vpc;
 mod vpce;
 
+use crate::analysis::ip_ranges::IpRanges;
 use crate::catalog::{Catalog, CheckPage, fill};
 use crate::facts::{Facts, Vantage};
 use crate::report::{Finding, NotObserved, Remediation, Report, ReportTarget, Stats, Status};
 pub use context::Context;
 use outcome::{CheckResult, Outcome};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub struct Check {
     pub id: &'static str,
@@ -177,9 +179,21 @@ pub static REGISTRY: &[Check] = &[
     },
 ];
 
+/// What the user supplies besides the facts, the same for every instance of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Reference {
+    /// AWS's published ranges (`--ip-ranges`): they decide egress narrower than the internet.
+    pub ip_ranges: Option<Arc<IpRanges>>,
+}
+
 /// Runs every check over the facts; `stats` is what gathering them cost.
 pub fn run(facts: &Facts, stats: Stats) -> Report {
-    run_catalog(Catalog::get(), logic, facts, stats)
+    judge(facts, stats, &Reference::default())
+}
+
+/// Runs every check over the facts, with what the user supplied besides them.
+pub fn judge(facts: &Facts, stats: Stats, reference: &Reference) -> Report {
+    run_catalog(Catalog::get(), logic, (facts, reference), stats)
 }
 
 /// Runs the checks of `catalog` whose vantage point the facts were observed from, in catalogue
@@ -187,10 +201,10 @@ pub fn run(facts: &Facts, stats: Stats) -> Report {
 fn run_catalog(
     catalog: &Catalog,
     logic: impl Fn(&str) -> fn(&Context) -> CheckResult,
-    facts: &Facts,
+    (facts, reference): (&Facts, &Reference),
     stats: Stats,
 ) -> Report {
-    let ctx = Context::new(facts);
+    let ctx = Context::new(facts, reference);
     let mut done: BTreeMap<&str, usize> = BTreeMap::new();
     let mut unobserved: BTreeMap<&str, Vantage> = BTreeMap::new();
     let mut findings: Vec<Finding> = Vec::with_capacity(REGISTRY.len());

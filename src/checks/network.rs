@@ -3,13 +3,16 @@
 use super::Context;
 use super::outcome::{CheckResult, Outcome, need};
 use super::tally::Tally;
-use crate::analysis::ipv4::Cidr;
+use crate::analysis::cidr::Cidr;
+use crate::analysis::ip_ranges::coverage;
 use crate::analysis::nacl::{self, EPHEMERAL, NaclDecision, acl_for_subnet};
-use crate::analysis::path::{Internet, Need, Path};
-use crate::analysis::security_group::{Destination, Reach, grants, reaches};
-use crate::facts::{NetworkAcl, SecurityGroup, Subnet, VpcEndpoint};
+use crate::analysis::path::{DUAL_STACK_FROM, Internet, NAT64_PREFIX, Need, Path};
+use crate::analysis::security_group::{Destination, Grant, Peer, Reach, grants, reaches};
+use crate::analysis::version;
+use crate::facts::{Fetch, NetworkAcl, SecurityGroup, Subnet, VpcEndpoint};
 use crate::report::Status;
 use serde_json::json;
+use std::collections::BTreeMap;
 
 const HTTPS: i32 = 443;
 /// Covers Linux (32768–60999) and Windows (49152–65535) ephemeral ports, not every OS's.
@@ -32,6 +35,7 @@ pub fn route(ctx: &Context) -> CheckResult {
     let all_by_endpoint = required.iter().all(|s| s.carried_by_endpoint());
     let any_endpoint = path.endpoints_are_the_path();
     let outcome = match &path.internet {
+        Internet::Ipv6 { .. } if !all_by_endpoint => over_ipv6(ctx, &table, &path.internet),
         internet if internet.carries_traffic() => Outcome::pass(format!(
             "{table} reaches the internet through {}.",
             internet.describe()
@@ -59,7 +63,7 @@ pub fn route(ctx: &Context) -> CheckResult {
              interface endpoints for ssm/ssmmessages.",
             path.vpc_id
         )),
-        _ => unreachable!("carries_traffic covers Igw and Nat"),
+        _ => unreachable!("carries_traffic covers the other kinds"),
     };
     Ok(outcome
         .with("route_table_id", &rt.id)
@@ -75,6 +79,34 @@ pub fn route(ctx: &Context) -> CheckResult {
         ))
 }
 
+/// A path over IPv6 only: the agent must use the dual-stack endpoints, which it can from
+/// [`DUAL_STACK_FROM`] when configured to; an agent that is online there evidently does.
+fn over_ipv6(ctx: &Context, table: &str, internet: &Internet) -> Outcome {
+    let way = format!(
+        "{table} reaches the internet only over IPv6, through {}",
+        internet.describe()
+    );
+    let region = &ctx.facts.target.region;
+    let nat64 =
+        format!("or add NAT64: DNS64 on the subnet and {NAT64_PREFIX} routed to a NAT gateway");
+    let agent = ctx.aws.agent.value().and_then(Option::as_ref);
+    let known = agent.and_then(|a| Some((a, a.agent_version.as_deref()?)));
+    match known.map(|(a, v)| (a, v, version::at_least(v, DUAL_STACK_FROM))) {
+        Some((_, v, Some(false))) => Outcome::fail(format!(
+            "{way}, and agent {v} is older than {DUAL_STACK_FROM}, the first that reaches Systems \
+             Manager over IPv6 (the regional endpoints are IPv4-only): update the agent, {nat64}."
+        )),
+        Some((a, v, Some(true))) if a.ping_status == "Online" => Outcome::pass(format!(
+            "{way}; agent {v} is online, so it uses the dual-stack endpoints."
+        )),
+        _ => Outcome::warn(format!(
+            "{way}: the regional endpoints are IPv4-only, so the agent must be {DUAL_STACK_FROM} \
+             or later with UseDualStackEndpoint on in amazon-ssm-agent.json (it then uses \
+             ssm.{region}.api.aws), {nat64}."
+        )),
+    }
+}
+
 fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
     items.collect::<Vec<_>>().join(", ")
 }
@@ -85,6 +117,8 @@ enum Hop<'a> {
     Internet {
         services: Vec<&'static str>,
         opaque: bool,
+        /// Where the connections go as the instance sees them (`0.0.0.0/0`, `::/0`, NAT64's).
+        destination: Cidr,
     },
     Endpoint {
         service: &'static str,
@@ -110,22 +144,29 @@ fn hops<'a>(path: &Path<'a>) -> Vec<Hop<'a>> {
             Hop::Internet {
                 services: internet_services,
                 opaque,
+                destination: path.internet.destination(),
             },
         );
     }
     out
 }
 
-fn subnet_cidrs(subnets: &[Subnet], ids: &[String]) -> Result<Vec<Cidr>, Outcome> {
+/// The ranges of the subnets `ids` in one family: an IPv6-only instance reaches endpoints over
+/// IPv6.
+fn subnet_cidrs(subnets: &[Subnet], ids: &[String], v6: bool) -> Result<Vec<Cidr>, Outcome> {
     ids.iter()
         .map(|id| {
-            subnets
-                .iter()
-                .find(|s| &s.id == id)
-                .and_then(|s| Cidr::parse(&s.cidr))
-                .ok_or_else(|| {
-                    Outcome::error(format!("Subnet {id} was not among the VPC's subnets."))
-                })
+            let subnet = subnets.iter().find(|s| &s.id == id).ok_or_else(|| {
+                Outcome::error(format!("Subnet {id} was not among the VPC's subnets."))
+            })?;
+            let range = match v6 {
+                true => subnet.ipv6_cidrs.first(),
+                false => subnet.cidr.as_ref(),
+            };
+            range.and_then(|r| Cidr::parse(r)).ok_or_else(|| {
+                let family = if v6 { "IPv6" } else { "IPv4" };
+                Outcome::error(format!("Subnet {id} has no {family} range."))
+            })
         })
         .collect()
 }
@@ -152,24 +193,30 @@ pub fn egress_443(ctx: &Context) -> CheckResult {
     let lists = &ctx.aws.network.prefix_lists;
     let group_ids = path.instance.security_group_ids.join(", ");
     let mut tally = Tally::default();
+    let v6 = path.ipv6_only();
     for hop in hops(path) {
         match hop {
-            Hop::Internet { services, opaque } => {
+            Hop::Internet {
+                services,
+                opaque,
+                destination,
+            } => {
                 let what = format!("the internet for {}", services.join(", "));
                 let dest = Destination {
                     groups: &[],
-                    cidrs: vec![Cidr::ANY],
+                    cidrs: vec![destination],
                 };
                 match reaches(&granted, &dest, lists) {
                     Reach::Yes(via) => tally.fine.push(format!("{what} via {}", via.join(", "))),
                     Reach::Unknown(p) => tally.unknown.push(format!("{what}: {p}")),
-                    Reach::No(_) if opaque || allows_some_public_range(&granted) => {
-                        tally.doubtful.push(format!(
-                            "{what}: only narrower ranges are open on 443, which may not cover the \
-                             regional endpoints"
-                        ))
+                    Reach::No(_) if opaque => tally.doubtful.push(format!(
+                        "{what}: only narrower ranges are open on 443, which may not cover the \
+                         regional endpoints"
+                    )),
+                    Reach::No(_) => {
+                        let open = open_ranges(&granted, lists, destination.is_v6());
+                        narrow(ctx, &mut tally, &what, destination, &open);
                     }
-                    Reach::No(_) => tally.failing.push(format!("{what} (0.0.0.0/0)")),
                 }
             }
             Hop::Endpoint {
@@ -185,7 +232,7 @@ pub fn egress_443(ctx: &Context) -> CheckResult {
                 );
                 let dest = Destination {
                     groups: &endpoint.security_group_ids,
-                    cidrs: subnet_cidrs(subnets, &endpoint.subnet_ids)?,
+                    cidrs: subnet_cidrs(subnets, &endpoint.subnet_ids, v6)?,
                 };
                 match reaches(&granted, &dest, lists) {
                     Reach::Yes(via) => tally.fine.push(format!("{what} via {}", via.join(", "))),
@@ -226,16 +273,97 @@ fn cidr_list(cidrs: &[Cidr]) -> String {
         .join(", ")
 }
 
-fn allows_some_public_range(granted: &[crate::analysis::security_group::Grant]) -> bool {
-    const PRIVATE: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
-    granted.iter().any(|g| match g.peer {
-        crate::analysis::security_group::Peer::Cidr(c) => Cidr::parse(c).is_some_and(|c| {
-            !PRIVATE
-                .iter()
-                .any(|p| Cidr::parse(p).is_some_and(|p| p.covers(c)))
-        }),
-        _ => false,
-    })
+/// The ranges of one family that the grants open, prefix lists' entries included.
+fn open_ranges(
+    granted: &[Grant],
+    lists: &BTreeMap<String, Fetch<Vec<String>>>,
+    v6: bool,
+) -> Vec<Cidr> {
+    let mut open: Vec<Cidr> = granted
+        .iter()
+        .flat_map(|g| match g.peer {
+            Peer::Cidr(c) => vec![c],
+            Peer::PrefixList(id) => lists
+                .get(id)
+                .and_then(Fetch::value)
+                .map(|entries| entries.iter().map(String::as_str).collect())
+                .unwrap_or_default(),
+            Peer::Group(_) => vec![],
+        })
+        .filter_map(Cidr::parse)
+        .filter(|c| c.is_v6() == v6)
+        .collect();
+    open.sort();
+    open.dedup();
+    open
+}
+
+/// Judges egress open to ranges narrower than the internet: those that cannot hold a public
+/// endpoint fail; public ones are a doubt, unless AWS's published ranges (`--ip-ranges`) decide.
+fn narrow(ctx: &Context, tally: &mut Tally, what: &str, destination: Cidr, open: &[Cidr]) {
+    let public: Vec<Cidr> = open
+        .iter()
+        .copied()
+        .filter(|c| c.special().is_none())
+        .collect();
+    if open.is_empty() {
+        return tally.failing.push(format!("{what} ({destination})"));
+    }
+    if public.is_empty() {
+        let kinds = open
+            .iter()
+            .map(|c| format!("{c} ({})", c.special().unwrap_or("special")));
+        return tally.failing.push(format!(
+            "{what}: only {} is open, which cannot hold the regional public endpoints",
+            listed(kinds)
+        ));
+    }
+    let shown = listed(public.iter().map(ToString::to_string));
+    let region = &ctx.facts.target.region;
+    // NAT64 hides the IPv4 addresses the published ranges are written in.
+    let Some(ranges) = ctx
+        .ip_ranges
+        .filter(|_| !destination.is_v6() || destination == Cidr::ANY6)
+    else {
+        return tally.doubtful.push(format!(
+            "{what}: only {shown} is open (narrower than {destination}), which may not hold the \
+             regional endpoints (--ip-ranges with AWS's ip-ranges.json decides)"
+        ));
+    };
+    let amazon = ranges.amazon(region, destination.is_v6());
+    let source = format!("ip-ranges.json of {}", ranges.created);
+    let c = coverage(&amazon, &public);
+    if amazon.is_empty() {
+        tally.doubtful.push(format!(
+            "{what}: only {shown} is open, and {source} lists no AMAZON range of {region}"
+        ));
+    } else if c.covered == c.total {
+        tally.fine.push(format!(
+            "{what} via {shown}, which hold all {} AMAZON ranges of {region} ({source})",
+            c.total
+        ));
+    } else if c.touched == 0 {
+        tally.failing.push(format!(
+            "{what}: only {shown} is open, which holds none of the {} AMAZON ranges of {region} \
+             ({source})",
+            c.total
+        ));
+    } else {
+        tally.doubtful.push(format!(
+            "{what}: only {shown} is open, which holds {} of the {} AMAZON ranges of {region} \
+             ({source}): the endpoints' addresses may fall outside them",
+            c.covered, c.total
+        ));
+    }
+}
+
+/// Up to five items, then how many more.
+fn listed(items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    match items.len() {
+        0..=5 => items.join(", "),
+        n => format!("{} and {} more", items[..5].join(", "), n - 5),
+    }
 }
 
 /// One direction of one flow through one ACL, judged.
@@ -258,23 +386,28 @@ pub fn nacl(ctx: &Context) -> CheckResult {
     })?;
     let instance_ip = ctx.instance_ip()?;
     let mut legs = Vec::new();
+    let v6 = path.ipv6_only();
     for hop in hops(path) {
         match hop {
-            Hop::Internet { .. } => {
+            Hop::Internet { destination, .. } => {
                 legs.push(Leg {
                     acl: own,
                     egress: true,
-                    peer: Cidr::ANY,
-                    what: "the internet".into(),
+                    peer: destination,
+                    what: match destination.is_v6() {
+                        true => format!("the internet over IPv6 ({destination})"),
+                        false => "the internet".into(),
+                    },
                 });
             }
             Hop::Endpoint {
                 service, endpoint, ..
             } => {
-                for (subnet_id, cidr) in endpoint
-                    .subnet_ids
-                    .iter()
-                    .zip(subnet_cidrs(subnets, &endpoint.subnet_ids)?)
+                for (subnet_id, cidr) in
+                    endpoint
+                        .subnet_ids
+                        .iter()
+                        .zip(subnet_cidrs(subnets, &endpoint.subnet_ids, v6)?)
                 {
                     if subnet_id == path.subnet_id {
                         continue; // traffic inside one subnet never crosses its ACL

@@ -91,6 +91,7 @@ fn endpoint(service: &str) -> VpcEndpoint {
         subnet_ids: vec!["subnet-b".into()],
         security_group_ids: vec!["sg-vpce".into()],
         policy: None,
+        ip_address_type: None,
     }
 }
 
@@ -162,6 +163,7 @@ pub fn private_with_endpoints() -> Facts {
                 subnet_id: Some("subnet-a".into()),
                 private_ip: Some("10.0.1.10".into()),
                 public_ip: None,
+                ipv6_addresses: vec![],
                 security_group_ids: vec!["sg-inst".into()],
                 instance_profile_arn: Some(format!("arn:aws:iam::{ACCOUNT}:instance-profile/app")),
                 metadata: MetadataOptions {
@@ -189,6 +191,7 @@ pub fn private_with_endpoints() -> Facts {
                     subnet_ids: vec![],
                     routes: vec![Route {
                         destination: Some("10.0.0.0/16".into()),
+                        destination_ipv6: None,
                         destination_prefix_list: None,
                         target: "local".into(),
                         state: "active".into(),
@@ -203,15 +206,21 @@ pub fn private_with_endpoints() -> Facts {
                 subnets: Fetch::collected(vec![
                     Subnet {
                         id: "subnet-a".into(),
-                        cidr: "10.0.1.0/24".into(),
+                        cidr: Some("10.0.1.0/24".into()),
                         availability_zone: Some("eu-west-1a".into()),
                         map_public_ip_on_launch: false,
+                        ipv6_cidrs: vec![],
+                        ipv6_native: false,
+                        dns64: false,
                     },
                     Subnet {
                         id: "subnet-b".into(),
-                        cidr: "10.0.2.0/24".into(),
+                        cidr: Some("10.0.2.0/24".into()),
                         availability_zone: Some("eu-west-1b".into()),
                         map_public_ip_on_launch: false,
+                        ipv6_cidrs: vec![],
+                        ipv6_native: false,
+                        dns64: false,
                     },
                 ]),
                 vpc_endpoints: Fetch::collected(vec![
@@ -306,6 +315,7 @@ pub fn private_with_nat() -> Facts {
 fn default_route(target: &str) -> Route {
     Route {
         destination: Some("0.0.0.0/0".into()),
+        destination_ipv6: None,
         destination_prefix_list: None,
         target: target.into(),
         state: "active".into(),
@@ -1558,7 +1568,12 @@ fn checks_of_an_unobserved_vantage_point_are_one_line_not_a_row_of_skips() {
         |_| Ok(super::Outcome::fail("judged"))
     };
     let mut facts = private_with_endpoints();
-    let report = super::run_catalog(&catalog, judged, &facts, Stats::default());
+    let report = super::run_catalog(
+        &catalog,
+        judged,
+        (&facts, &Default::default()),
+        Stats::default(),
+    );
     let ran: Vec<&str> = report.checks.iter().map(|f| f.id.as_str()).collect();
     assert_eq!(ran, ["a.api", "b.caller"]);
     assert_eq!(report.summary.skip, 0);
@@ -1598,7 +1613,12 @@ fn checks_of_an_unobserved_vantage_point_are_one_line_not_a_row_of_skips() {
 
     facts.instance = local::healthy_local().instance;
     facts.operator = None;
-    let report = super::run_catalog(&catalog, judged, &facts, Stats::default());
+    let report = super::run_catalog(
+        &catalog,
+        judged,
+        (&facts, &Default::default()),
+        Stats::default(),
+    );
     let ran: Vec<&str> = report.checks.iter().map(|f| f.id.as_str()).collect();
     assert_eq!(ran, ["a.api", "a.inside", "b.needs-inside"]);
     assert_eq!(report.not_observed[0].vantage, Vantage::Operator);
@@ -1623,7 +1643,9 @@ fn today_s_checks_all_run_on_facts_gathered_through_aws() {
 }
 mod cases;
 mod console;
+mod egress;
 mod forward;
+mod ipv6;
 mod local;
 mod preferences;
 mod simulation;

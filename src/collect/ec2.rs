@@ -319,8 +319,19 @@ pub(super) fn instance(i: &t::Instance, owner: Option<&str>) -> Result<Instance,
             .to_string(),
         vpc_id: i.vpc_id().map(str::to_string),
         subnet_id: i.subnet_id().map(str::to_string),
-        private_ip: i.private_ip_address().map(str::to_string),
+        // An IPv6-only instance has no private IPv4 address (moto puts its IPv6 one there).
+        private_ip: i
+            .private_ip_address()
+            .filter(|a| !a.contains(':'))
+            .map(str::to_string),
         public_ip: i.public_ip_address().map(str::to_string),
+        ipv6_addresses: strings(
+            i.network_interfaces()
+                .iter()
+                .filter(|n| n.attachment().and_then(|a| a.device_index()) == Some(0))
+                .flat_map(|n| n.ipv6_addresses())
+                .map(|a| a.ipv6_address()),
+        ),
         security_group_ids: strings(i.security_groups().iter().map(|g| g.group_id())),
         instance_profile_arn: i
             .iam_instance_profile()
@@ -355,6 +366,7 @@ fn route_table(rt: &t::RouteTable) -> Result<RouteTable, Missing> {
     let routes = rt.routes().iter().map(|r| {
         Ok(Route {
             destination: r.destination_cidr_block().map(str::to_string),
+            destination_ipv6: r.destination_ipv6_cidr_block().map(str::to_string),
             destination_prefix_list: r.destination_prefix_list_id().map(str::to_string),
             target: [
                 r.gateway_id(),
@@ -405,6 +417,7 @@ fn network_acl(a: &t::NetworkAcl) -> Result<NetworkAcl, Missing> {
                 .as_str()
                 .to_string(),
             cidr: e.cidr_block().map(str::to_string),
+            ipv6_cidr: e.ipv6_cidr_block().map(str::to_string),
             port_from: e.port_range().and_then(|p| p.from()),
             port_to: e.port_range().and_then(|p| p.to()),
         })
@@ -420,9 +433,16 @@ fn network_acl(a: &t::NetworkAcl) -> Result<NetworkAcl, Missing> {
 fn subnet(s: &t::Subnet) -> Result<Subnet, Missing> {
     Ok(Subnet {
         id: required(s.subnet_id(), "a SubnetId")?.to_string(),
-        cidr: required(s.cidr_block(), "a subnet's CidrBlock")?.to_string(),
+        cidr: s.cidr_block().map(str::to_string),
         availability_zone: s.availability_zone().map(str::to_string),
         map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
+        ipv6_cidrs: strings(
+            s.ipv6_cidr_block_association_set()
+                .iter()
+                .map(|a| a.ipv6_cidr_block()),
+        ),
+        ipv6_native: s.ipv6_native().unwrap_or(false),
+        dns64: s.enable_dns64().unwrap_or(false),
     })
 }
 
@@ -449,6 +469,7 @@ fn vpc_endpoint(e: &t::VpcEndpoint) -> Result<VpcEndpoint, Missing> {
         policy: e.policy_document().map(|p| {
             serde_json::from_str(p).unwrap_or_else(|_| serde_json::Value::String(p.to_string()))
         }),
+        ip_address_type: e.ip_address_type().map(|t| t.as_str().to_string()),
     })
 }
 
@@ -522,6 +543,7 @@ mod tests {
             subnet_ids: vec![],
             security_group_ids: vec![],
             policy: None,
+            ip_address_type: None,
         };
         let unasked = |list| dns_unasked(&Fetch::collected(list));
         assert_eq!(unasked(vec![endpoint("Interface", true)]), None);

@@ -326,7 +326,7 @@ fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<Str
         names.insert(key.arn.rsplit('/').next().unwrap_or(&key.arn).to_string());
     }
     let mut address = |cidr: &str| {
-        if cidr != "0.0.0.0/0" {
+        if cidr != "0.0.0.0/0" && cidr != "::/0" {
             addresses.insert(cidr.to_string());
             if let Some((ip, _)) = cidr.split_once('/') {
                 addresses.insert(ip.to_string());
@@ -338,11 +338,12 @@ fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<Str
         i.private_ip
             .iter()
             .chain(&i.public_ip)
+            .chain(&i.ipv6_addresses)
             .for_each(|ip| address(ip));
     }
     let net = &aws.network;
     for s in net.subnets.value().into_iter().flatten() {
-        address(&s.cidr);
+        s.cidr.iter().chain(&s.ipv6_cidrs).for_each(|c| address(c));
     }
     // Security group names are left alone: reports name groups by id, and group names are often
     // plain words ("endpoints") that would be replaced wherever the prose uses them.
@@ -354,13 +355,15 @@ fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<Str
     for a in net.network_acls.value().into_iter().flatten() {
         a.entries
             .iter()
-            .filter_map(|e| e.cidr.as_deref())
+            .flat_map(|e| e.cidr.as_deref().into_iter().chain(e.ipv6_cidr.as_deref()))
             .for_each(&mut address);
     }
     for t in net.route_tables.value().into_iter().flatten() {
         t.routes
             .iter()
-            .filter_map(|r| r.destination.as_deref())
+            .flat_map(|r| {
+                (r.destination.as_deref().into_iter()).chain(r.destination_ipv6.as_deref())
+            })
             .for_each(&mut address);
     }
     for entries in net.prefix_lists.values().filter_map(|p| p.value()) {

@@ -45,6 +45,7 @@ pub fn logging_to_s3() -> Facts {
     });
     tables_mut(&mut f)[0].routes.push(Route {
         destination: None,
+        destination_ipv6: None,
         destination_prefix_list: Some("pl-6da54004".into()),
         target: "vpce-s3".into(),
         state: "active".into(),
