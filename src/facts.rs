@@ -503,6 +503,61 @@ pub struct NetworkFacts {
     pub prefix_lists: BTreeMap<String, Fetch<Vec<String>>>,
     pub dns_support: Fetch<bool>,
     pub dns_hostnames: Fetch<bool>,
+    /// How names resolve inside the VPC, asked when it lacks endpoints of its own and routes to
+    /// other networks (a transit gateway, peering, a VPN): where central endpoints would be.
+    #[serde(default = "dns_not_read")]
+    pub dns: Fetch<VpcDns>,
+}
+
+fn dns_not_read() -> Fetch<VpcDns> {
+    Fetch::not_applicable("this snapshot was saved before the VPC's DNS was read")
+}
+
+/// What answers names asked inside a VPC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VpcDns {
+    /// The DHCP options' `domain-name-servers`; `AmazonProvidedDNS` is the Route 53 Resolver
+    /// (the default, also when the VPC has no options set).
+    pub servers: Fetch<Vec<String>>,
+    /// `route53:ListHostedZonesByVPC`: private hosted zones associated with the VPC, whatever
+    /// account owns them.
+    pub zones: Fetch<Vec<HostedZone>>,
+    /// Route 53 Resolver rules associated with the VPC.
+    pub rules: Fetch<Vec<ResolverRule>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostedZone {
+    pub id: String,
+    /// Lowercase, without the final dot.
+    pub name: String,
+    pub owner: Option<String>,
+    /// The records named like a Systems Manager endpoint (`route53:ListResourceRecordSets`);
+    /// not applicable for a zone that holds none of those names.
+    pub records: Fetch<Vec<DnsRecord>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnsRecord {
+    /// Lowercase, without the final dot.
+    pub name: String,
+    /// `A`, `AAAA`, `CNAME`, …
+    pub kind: String,
+    /// An alias record's target name (lowercase, without the final dot).
+    pub alias: Option<String>,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResolverRule {
+    pub id: String,
+    /// Lowercase, without the final dot.
+    pub domain: String,
+    /// `FORWARD`, `SYSTEM` or `RECURSIVE`.
+    pub kind: String,
+    /// Where a forwarding rule sends queries (`ip:port`).
+    pub targets: Vec<String>,
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -750,6 +805,7 @@ impl NetworkFacts {
             prefix_lists: BTreeMap::new(),
             dns_support: carry(cause),
             dns_hostnames: carry(cause),
+            dns: carry(cause),
         }
     }
 }
@@ -992,6 +1048,10 @@ mod properties {
         let console = &upgraded[0].aws.as_ref().unwrap().console;
         assert!(matches!(console, Fetch::NotApplicable { .. }));
         today[0].aws_mut().console = console.clone();
+        // Nor the VPC's DNS.
+        let dns = &upgraded[0].aws.as_ref().unwrap().network.dns;
+        assert!(matches!(dns, Fetch::NotApplicable { reason } if reason.contains("saved before")));
+        today[0].aws_mut().network_mut().dns = dns.clone();
         // Nor Session Manager's connection status, nor when SSM was asked.
         let connection = &upgraded[0].aws.as_ref().unwrap().connection;
         assert!(matches!(connection, Fetch::NotApplicable { .. }));

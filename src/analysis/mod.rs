@@ -2,6 +2,7 @@
 //! evaluation), computed from `Facts` without any I/O.
 
 pub mod backoff;
+pub mod central;
 pub mod cidr;
 pub mod core_actions;
 pub mod ip_ranges;

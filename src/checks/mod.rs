@@ -4,6 +4,7 @@
 //! in `checks/*.toml` and are joined in by [`run`].
 
 mod agent;
+mod central;
 mod context;
 mod endpoints;
 mod forward;
@@ -84,6 +85,10 @@ pub static REGISTRY: &[Check] = &[
     Check {
         id: "network.route",
         run: network::route,
+    },
+    Check {
+        id: "network.dns-central",
+        run: central::dns_central,
     },
     Check {
         id: "network.egress-443",

@@ -1,6 +1,7 @@
 //! network.*: the instance's own subnet: route, security groups, network ACL.
 
 use super::Context;
+use super::central;
 use super::outcome::{CheckResult, Outcome, need};
 use super::tally::Tally;
 use crate::analysis::cidr::Cidr;
@@ -34,6 +35,15 @@ pub fn route(ctx: &Context) -> CheckResult {
         .collect();
     let all_by_endpoint = required.iter().all(|s| s.carried_by_endpoint());
     let any_endpoint = path.endpoints_are_the_path();
+    let central = match path.internet.carries_traffic() {
+        true => None,
+        false => central::central_path(ctx, path),
+    };
+    // Where the VPC's DNS was read, network.dns-central says what answers each name.
+    let see_dns = match ctx.aws.network.dns.value() {
+        Some(_) => " (see network.dns-central)",
+        None => "",
+    };
     let outcome = match &path.internet {
         Internet::Ipv6 { .. } if !all_by_endpoint => over_ipv6(ctx, &table, &path.internet),
         internet if internet.carries_traffic() => Outcome::pass(format!(
@@ -44,9 +54,13 @@ pub fn route(ctx: &Context) -> CheckResult {
             "{table} has no internet path; interface endpoints carry {}.",
             names(required.iter().map(|s| s.service))
         )),
+        _ if central.is_some() => Outcome::pass(format!(
+            "{table} leads to central endpoints for {}, in other networks{see_dns}.",
+            names(central.iter().flat_map(|c| c.services.iter().copied()))
+        )),
         Internet::Opaque { target } => Outcome::warn(format!(
             "{table} sends 0.0.0.0/0 to {target}, which ssm-doctor cannot see past: make sure it \
-             leads to the internet (or to endpoints reachable by DNS) for {}.",
+             leads to the internet (or to endpoints reachable by DNS) for {}{see_dns}.",
             names(
                 required
                     .iter()
@@ -60,7 +74,7 @@ pub fn route(ctx: &Context) -> CheckResult {
         )),
         Internet::None { reason } => Outcome::fail(format!(
             "No path to Systems Manager: {reason}, there is no route to a NAT gateway, and {} has no \
-             interface endpoints for ssm/ssmmessages.",
+             interface endpoints for ssm/ssmmessages{see_dns}.",
             path.vpc_id
         )),
         _ => unreachable!("carries_traffic covers the other kinds"),
@@ -125,9 +139,15 @@ enum Hop<'a> {
         endpoint: &'a VpcEndpoint,
         need: Need,
     },
+    /// Central endpoints in other networks (network.dns-central): their addresses, or the ranges
+    /// routed there.
+    Central {
+        services: Vec<&'static str>,
+        destinations: Vec<Cidr>,
+    },
 }
 
-fn hops<'a>(path: &Path<'a>) -> Vec<Hop<'a>> {
+fn hops<'a>(ctx: &Context<'a>, path: &Path<'a>) -> Vec<Hop<'a>> {
     let mut out: Vec<Hop> = path
         .carrying_endpoints()
         .map(|(s, e)| Hop::Endpoint {
@@ -138,7 +158,20 @@ fn hops<'a>(path: &Path<'a>) -> Vec<Hop<'a>> {
         .collect();
     let internet_services: Vec<_> = path.internet_bound().map(|s| s.service).collect();
     let opaque = matches!(path.internet, Internet::Opaque { .. });
-    if !internet_services.is_empty() && (path.internet.carries_traffic() || opaque) {
+    let carries = path.internet.carries_traffic();
+    // Private answers in other networks take the traffic the internet would otherwise carry.
+    let central = (!carries)
+        .then(|| central::central_path(ctx, path))
+        .flatten();
+    if let Some(c) = central {
+        out.insert(
+            0,
+            Hop::Central {
+                services: c.services,
+                destinations: c.destinations,
+            },
+        );
+    } else if !internet_services.is_empty() && (carries || opaque) {
         out.insert(
             0,
             Hop::Internet {
@@ -194,7 +227,7 @@ pub fn egress_443(ctx: &Context) -> CheckResult {
     let group_ids = path.instance.security_group_ids.join(", ");
     let mut tally = Tally::default();
     let v6 = path.ipv6_only();
-    for hop in hops(path) {
+    for hop in hops(ctx, path) {
         match hop {
             Hop::Internet {
                 services,
@@ -217,6 +250,27 @@ pub fn egress_443(ctx: &Context) -> CheckResult {
                         let open = open_ranges(&granted, lists, destination.is_v6());
                         narrow(ctx, &mut tally, &what, destination, &open);
                     }
+                }
+            }
+            Hop::Central {
+                services,
+                destinations,
+            } => {
+                let what = format!("the central endpoints for {}", services.join(", "));
+                let dest = Destination {
+                    groups: &[],
+                    cidrs: destinations.clone(),
+                };
+                match reaches(&granted, &dest, lists) {
+                    Reach::Yes(via) => tally.fine.push(format!("{what} via {}", via.join(", "))),
+                    Reach::Unknown(p) => tally.unknown.push(format!("{what}: {p}")),
+                    Reach::No(missing) if missing.len() == destinations.len() => {
+                        tally.failing.push(format!("{what} ({})", cidr_list(&missing)))
+                    }
+                    Reach::No(missing) => tally.doubtful.push(format!(
+                        "{what}: 443 is not open to {}, routed to other networks, where they may be",
+                        cidr_list(&missing)
+                    )),
                 }
             }
             Hop::Endpoint {
@@ -387,7 +441,7 @@ pub fn nacl(ctx: &Context) -> CheckResult {
     let instance_ip = ctx.instance_ip()?;
     let mut legs = Vec::new();
     let v6 = path.ipv6_only();
-    for hop in hops(path) {
+    for hop in hops(ctx, path) {
         match hop {
             Hop::Internet { destination, .. } => {
                 legs.push(Leg {
@@ -399,6 +453,22 @@ pub fn nacl(ctx: &Context) -> CheckResult {
                         false => "the internet".into(),
                     },
                 });
+            }
+            Hop::Central {
+                services,
+                destinations,
+            } => {
+                for destination in destinations {
+                    legs.push(Leg {
+                        acl: own,
+                        egress: true,
+                        peer: destination,
+                        what: format!(
+                            "the central endpoints for {} ({destination})",
+                            services.join(", ")
+                        ),
+                    });
+                }
             }
             Hop::Endpoint {
                 service, endpoint, ..

@@ -2,6 +2,7 @@
 
 use super::ledger::{Ledger, Scope};
 use super::{Aws, Missing, failure, incomplete, required};
+use crate::analysis::central;
 use crate::facts::*;
 use aws_sdk_ec2::types::{self as t, Filter, VpcAttributeName};
 use futures::future::join_all;
@@ -29,7 +30,7 @@ macro_rules! paged {
 pub(super) use paged;
 
 /// EC2 takes at most this many values in one filter.
-const VALUES_PER_FILTER: usize = 200;
+pub(super) const VALUES_PER_FILTER: usize = 200;
 
 fn vpc_filter(vpc_ids: &[&str]) -> Filter {
     let values = vpc_ids.iter().map(|v| v.to_string()).collect();
@@ -39,7 +40,7 @@ fn vpc_filter(vpc_ids: &[&str]) -> Filter {
         .build()
 }
 
-fn strings<'a>(items: impl IntoIterator<Item = Option<&'a str>>) -> Vec<String> {
+pub(super) fn strings<'a>(items: impl IntoIterator<Item = Option<&'a str>>) -> Vec<String> {
     items.into_iter().flatten().map(str::to_string).collect()
 }
 
@@ -235,10 +236,31 @@ impl Aws {
                 }
             })
         }));
-        let (prefix_lists, attributes) = tokio::join!(prefix_lists, attributes);
+        // How names resolve matters where central endpoints could answer them.
+        let mut dns_unasked: BTreeMap<&str, Fetch<VpcDns>> = vpcs
+            .iter()
+            .filter_map(|vpc| {
+                let tables = route_tables.get(*vpc)?;
+                let endpoints = vpc_endpoints.get(*vpc)?;
+                Some((*vpc, central::unasked(tables, endpoints, &self.region)?))
+            })
+            .collect();
+        let dns_asked: Vec<&str> = vpcs
+            .iter()
+            .copied()
+            .filter(|vpc| !dns_unasked.contains_key(vpc))
+            .collect();
+        let (prefix_lists, attributes, mut dns) =
+            tokio::join!(prefix_lists, attributes, self.vpc_dns(&dns_asked));
         vpcs.iter()
             .zip(attributes)
             .map(|(vpc, (dns_support, dns_hostnames))| {
+                let dns = match dns_unasked.remove(vpc) {
+                    Some(why) => why,
+                    None => dns
+                        .remove(*vpc)
+                        .map_or_else(|| Fetch::not_applicable("not asked"), Fetch::collected),
+                };
                 let security_groups = share(&mut security_groups, vpc);
                 let prefix_lists = referenced(&security_groups)
                     .into_iter()
@@ -254,6 +276,7 @@ impl Aws {
                     prefix_lists,
                     dns_support,
                     dns_hostnames,
+                    dns,
                 };
                 (vpc.to_string(), network)
             })

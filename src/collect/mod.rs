@@ -3,6 +3,7 @@
 //! failed call becomes evidence for the checks instead of an abort.
 
 mod console;
+mod dns;
 mod documents;
 mod ec2;
 mod guard;
@@ -116,6 +117,8 @@ pub struct Aws {
     s3: aws_sdk_s3::Client,
     logs: aws_sdk_cloudwatchlogs::Client,
     kms: aws_sdk_kms::Client,
+    route53: aws_sdk_route53::Client,
+    resolver: aws_sdk_route53resolver::Client,
     region: String,
     sent: Arc<sent::Sent>,
     limit: tokio::sync::Semaphore,
@@ -198,6 +201,8 @@ impl Aws {
                 .force_path_style(custom_s3)),
             logs: guarded!(aws_sdk_cloudwatchlogs),
             kms: guarded!(aws_sdk_kms),
+            route53: guarded!(aws_sdk_route53),
+            resolver: guarded!(aws_sdk_route53resolver),
             region,
             sent: counted,
             limit: tokio::sync::Semaphore::new(CONCURRENCY),

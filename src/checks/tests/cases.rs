@@ -3,6 +3,7 @@
 //! `every_check_has_a_failing_and_a_passing_case`, so no check lands untested; adding a check adds
 //! its two rows here (the detailed tests beside them say why and how).
 
+use super::central::hub_and_spoke;
 use super::console::{NO_CREDENTIALS, STARTED, offline_with};
 use super::local::{
     ACCESS_DENIED, agent_stopped, healthy_local, imds_down, log_with, proxy_without_imds_exemption,
@@ -80,6 +81,13 @@ const CASES: &[Case] = &[
         agent_mut(f).agent_version = Some("2.3.50.0".into());
     })),
     case("network.route", Status::Pass, private_with_nat),
+    case("network.dns-central", Status::Pass, hub_and_spoke),
+    case("network.dns-central", Status::Fail, || with(hub_and_spoke, |f| {
+        let dns = f.aws_mut().network_mut().dns.clone();
+        let Fetch::Collected { value: mut dns } = dns else { unreachable!() };
+        dns.zones = Fetch::collected(vec![]);
+        f.aws_mut().network_mut().dns = Fetch::collected(dns);
+    })),
     case("network.route", Status::Fail, || with(private_with_endpoints, |f| {
         f.aws_mut().network_mut().vpc_endpoints = Fetch::collected(vec![]);
     })),

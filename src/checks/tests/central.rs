@@ -1,0 +1,216 @@
+//! network.dns-central and the route through central endpoints: a spoke VPC without endpoints
+//! of its own, whose names private hosted zones (or Resolver rules) answer with a hub's.
+
+use super::*;
+
+const REGION: &str = "eu-west-1";
+
+fn name(service: &str) -> String {
+    format!("{service}.{REGION}.amazonaws.com")
+}
+
+fn hub_alias(service: &str) -> String {
+    format!("vpce-0hub{service}-abcd1234.{service}.{REGION}.vpce.amazonaws.com")
+}
+
+/// A zone named like the service, aliasing the hub's endpoint at its apex.
+fn zone_for(service: &str) -> HostedZone {
+    HostedZone {
+        id: format!("Z{service}"),
+        name: name(service),
+        owner: Some(ACCOUNT.into()),
+        records: Fetch::collected(vec![DnsRecord {
+            name: name(service),
+            kind: "A".into(),
+            alias: Some(hub_alias(service)),
+            values: vec![],
+        }]),
+    }
+}
+
+fn dns_mut(f: &mut Facts) -> &mut VpcDns {
+    collected_mut(&mut f.aws_mut().network_mut().dns)
+}
+
+/// A spoke: no endpoints, no internet, 10.0.0.0/8 to a transit gateway; every name shared.
+pub fn hub_and_spoke() -> Facts {
+    let mut f = private_with_endpoints();
+    f.aws_mut().network_mut().vpc_endpoints = Fetch::collected(vec![]);
+    tables_mut(&mut f)[0].routes.push(Route {
+        destination: Some("10.0.0.0/8".into()),
+        ..default_route("tgw-1")
+    });
+    f.aws_mut().network_mut().dns = Fetch::collected(VpcDns {
+        servers: Fetch::collected(vec!["AmazonProvidedDNS".into()]),
+        zones: Fetch::collected(["ssm", "ssmmessages", "ec2messages"].map(zone_for).to_vec()),
+        rules: Fetch::collected(vec![]),
+    });
+    f
+}
+
+#[test]
+fn a_spoke_whose_every_name_is_shared_is_healthy() {
+    let report = run(&hub_and_spoke());
+    assert!(fails(&report).is_empty(), "{:?}", fails(&report));
+    assert!(statuses(&report, Status::Error).is_empty());
+    assert_eq!(status(&report, "network.dns-central"), Status::Pass);
+    let said = message(&report, "network.dns-central");
+    assert!(
+        said.contains("vpce-0hubssmmessages") && said.contains("tgw-1"),
+        "{said}"
+    );
+    assert_eq!(status(&report, "network.route"), Status::Pass);
+    assert!(message(&report, "network.route").contains("central endpoints"));
+    assert_eq!(status(&report, "network.egress-443"), Status::Pass);
+    assert_eq!(status(&report, "network.nacl"), Status::Pass);
+}
+
+#[test]
+fn a_name_the_zones_do_not_cover_fails_when_no_internet_path_is_left() {
+    let mut f = hub_and_spoke();
+    collected_mut(&mut dns_mut(&mut f).zones).retain(|z| !z.name.starts_with("ssmmessages."));
+    let report = run(&f);
+    assert_eq!(
+        fails(&report),
+        set(&["network.dns-central", "network.route"])
+    );
+    let said = message(&report, "network.dns-central");
+    assert!(
+        said.contains("ssmmessages.eu-west-1.amazonaws.com has no private answer"),
+        "{said}"
+    );
+    assert!(!said.contains("ssm.eu-west-1.amazonaws.com has"), "{said}");
+    assert!(message(&report, "network.route").contains("network.dns-central"));
+    // With a NAT gateway, the uncovered name takes the internet path instead.
+    let mut f = hub_and_spoke();
+    collected_mut(&mut dns_mut(&mut f).zones).retain(|z| !z.name.starts_with("ssmmessages."));
+    tables_mut(&mut f)[0].routes.push(default_route("nat-1"));
+    f.aws_mut().network_mut().nat_gateways = Fetch::collected(vec![NatGateway {
+        id: "nat-1".into(),
+        state: "available".into(),
+        subnet_id: Some("subnet-b".into()),
+        connectivity: Some("public".into()),
+    }]);
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Pass);
+    assert!(message(&report, "network.dns-central").contains("through NAT gateway nat-1"));
+}
+
+#[test]
+fn a_parent_zone_without_the_record_makes_the_name_unresolvable() {
+    let mut f = hub_and_spoke();
+    dns_mut(&mut f).zones = Fetch::collected(vec![HostedZone {
+        id: "Zregion".into(),
+        name: format!("{REGION}.amazonaws.com"),
+        owner: None,
+        records: Fetch::collected(vec![zone_for("ssm").records.value().unwrap()[0].clone()]),
+    }]);
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Fail);
+    let said = message(&report, "network.dns-central");
+    assert!(
+        said.contains("ssmmessages.eu-west-1.amazonaws.com does not resolve"),
+        "{said}"
+    );
+}
+
+#[test]
+fn an_alias_to_another_services_endpoint_fails() {
+    let mut f = hub_and_spoke();
+    let zones = collected_mut(&mut dns_mut(&mut f).zones);
+    let messages = zones
+        .iter_mut()
+        .find(|z| z.name.starts_with("ssmmessages."))
+        .unwrap();
+    collected_mut(&mut messages.records)[0].alias = Some(hub_alias("ssm"));
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Fail);
+    assert!(
+        message(&report, "network.dns-central").contains("an endpoint for ssm, not ssmmessages")
+    );
+}
+
+#[test]
+fn an_address_the_route_table_does_not_route_fails() {
+    let mut f = hub_and_spoke();
+    let zones = collected_mut(&mut dns_mut(&mut f).zones);
+    for z in zones.iter_mut() {
+        let r = &mut collected_mut(&mut z.records)[0];
+        r.alias = None;
+        r.values = vec!["172.20.1.10".into()];
+    }
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Fail);
+    assert!(message(&report, "network.dns-central").contains("has no route to 172.20.1.10/32"));
+    // Routed to the transit gateway, the address is the path, and the security group is judged
+    // against it.
+    tables_mut(&mut f)[0].routes.push(Route {
+        destination: Some("172.16.0.0/12".into()),
+        ..default_route("tgw-1")
+    });
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Pass);
+    assert_eq!(status(&report, "network.route"), Status::Pass);
+    group_mut(&mut f, "sg-inst").egress = vec![SgRule {
+        cidrs: vec!["10.0.0.0/8".into()],
+        ..sg_rule("tcp", Some((443, 443)))
+    }];
+    let report = run(&f);
+    assert_eq!(fails(&report), set(&["network.egress-443"]));
+    assert!(message(&report, "network.egress-443").contains("172.20.1.10/32"));
+}
+
+#[test]
+fn forwarding_rules_other_servers_and_unreadable_zones() {
+    // A Resolver rule for the whole domain forwards every name to the hub's resolver.
+    let mut f = hub_and_spoke();
+    let dns = dns_mut(&mut f);
+    dns.zones = Fetch::collected(vec![]);
+    dns.rules = Fetch::collected(vec![ResolverRule {
+        id: "rslvr-rr-hub".into(),
+        domain: "amazonaws.com".into(),
+        kind: "FORWARD".into(),
+        targets: vec!["10.1.0.2:53".into()],
+        owner: None,
+    }]);
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Pass);
+    assert!(message(&report, "network.dns-central").contains("rslvr-rr-hub"));
+    assert_eq!(status(&report, "network.route"), Status::Pass);
+    // The DHCP options name other servers: beyond what the APIs show.
+    let mut f = hub_and_spoke();
+    dns_mut(&mut f).servers = Fetch::collected(vec!["10.9.0.2".into()]);
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Warn);
+    assert!(message(&report, "network.dns-central").contains("10.9.0.2"));
+    // The network account's zones, shared with the spoke: their records are not readable here.
+    let mut f = hub_and_spoke();
+    for z in collected_mut(&mut dns_mut(&mut f).zones) {
+        z.owner = Some("999988887777".into());
+        z.records = Fetch::Denied {
+            action: "route53:ListResourceRecordSets".into(),
+            message: "not this account's zone".into(),
+        };
+    }
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Pass);
+    assert!(message(&report, "network.dns-central").contains("account 999988887777"));
+}
+
+#[test]
+fn unread_dns_is_an_error_naming_the_call_and_not_asked_dns_is_a_skip() {
+    let mut f = hub_and_spoke();
+    dns_mut(&mut f).zones = Fetch::Denied {
+        action: "route53:ListHostedZonesByVPC".into(),
+        message: "no".into(),
+    };
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Error);
+    assert!(
+        message(&report, "network.dns-central").contains("denied: route53:ListHostedZonesByVPC")
+    );
+    // The route check does not pass on what it cannot see.
+    assert_eq!(status(&report, "network.route"), Status::Fail);
+    let report = run(&private_with_endpoints());
+    assert_eq!(status(&report, "network.dns-central"), Status::Skip);
+}

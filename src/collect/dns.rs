@@ -1,0 +1,310 @@
+//! How names resolve inside the VPCs that may use central endpoints: the DHCP options' DNS
+//! servers (EC2), the private hosted zones associated with each VPC and their records for the
+//! Systems Manager names (Route 53), and the Resolver rules associated with it.
+
+use super::ec2::{VALUES_PER_FILTER, paged, strings};
+use super::ledger::{Ledger, Scope};
+use super::{Aws, Missing, failure, required};
+use crate::analysis::central::{AMAZON_DNS, SERVICES, dns_name, holds, service_name};
+use crate::facts::{DnsRecord, Fetch, HostedZone, ResolverRule, VpcDns};
+use aws_sdk_ec2::types::Filter;
+use aws_sdk_route53::types::VpcRegion;
+use futures::future::join_all;
+use std::collections::{BTreeMap, BTreeSet};
+
+impl Aws {
+    /// Each VPC's DNS: its servers, zones and rules, each kind asked as few times as the APIs
+    /// allow (the zones one VPC at a time: Route 53 lists them by VPC only).
+    pub(super) async fn vpc_dns(&self, vpcs: &[&str]) -> BTreeMap<String, VpcDns> {
+        if vpcs.is_empty() {
+            return BTreeMap::new();
+        }
+        let (servers, rules, zones) = tokio::join!(
+            Ledger::within(Scope::Vpcs, self.dns_servers(vpcs)),
+            Ledger::within(Scope::Vpcs, self.resolver_rules()),
+            join_all(
+                vpcs.iter()
+                    .map(|vpc| { Ledger::within(Scope::Vpc(vpc.to_string()), self.zones_of(vpc)) })
+            ),
+        );
+        let names: Vec<String> = SERVICES
+            .iter()
+            .map(|s| service_name(s, &self.region))
+            .collect();
+        // Each zone that holds a Systems Manager name is read once, whatever VPCs share it.
+        let wanted: BTreeMap<String, Vec<&str>> = zones
+            .iter()
+            .filter_map(Fetch::value)
+            .flatten()
+            .map(|(id, name, _)| {
+                let held = names.iter().filter(|n| holds(name, n)).map(String::as_str);
+                (id.clone(), held.collect::<Vec<_>>())
+            })
+            .filter(|(_, held)| !held.is_empty())
+            .collect();
+        let records: BTreeMap<String, Fetch<Vec<DnsRecord>>> =
+            join_all(wanted.into_iter().map(|(zone, held)| async move {
+                let records = Ledger::within(Scope::Vpcs, self.records(&zone, &held)).await;
+                (zone, records)
+            }))
+            .await
+            .into_iter()
+            .collect();
+        vpcs.iter()
+            .zip(zones)
+            .map(|(vpc, zones)| {
+                let zones = zones.map(|list| {
+                    list.into_iter()
+                        .map(|(id, name, owner)| HostedZone {
+                            records: records.get(id.as_str()).cloned().unwrap_or_else(|| {
+                                Fetch::not_applicable("the zone holds no Systems Manager name")
+                            }),
+                            id,
+                            name,
+                            owner,
+                        })
+                        .collect()
+                });
+                let dns = VpcDns {
+                    servers: servers.as_ref().map(|by_vpc| {
+                        by_vpc
+                            .get(*vpc)
+                            .cloned()
+                            .unwrap_or_else(|| vec![AMAZON_DNS.to_string()])
+                    }),
+                    zones,
+                    rules: rules
+                        .as_ref()
+                        .map(|by_vpc| by_vpc.get(*vpc).cloned().unwrap_or_default()),
+                };
+                (vpc.to_string(), dns)
+            })
+            .collect()
+    }
+
+    /// Each VPC's DNS servers, from its DHCP options set (none, or the default set, is the
+    /// Route 53 Resolver).
+    async fn dns_servers(&self, vpcs: &[&str]) -> Fetch<BTreeMap<String, Vec<String>>> {
+        let options = join_all(vpcs.chunks(VALUES_PER_FILTER).map(|chunk| {
+            let filter = Filter::builder()
+                .name("vpc-id")
+                .set_values(Some(chunk.iter().map(|v| v.to_string()).collect()))
+                .build();
+            async move {
+                paged!(
+                    self,
+                    "ec2:DescribeVpcs",
+                    self.ec2.describe_vpcs().filters(filter),
+                    |p| p
+                        .vpcs()
+                        .iter()
+                        .map(|v| Ok((
+                            required(v.vpc_id(), "a VpcId")?.to_string(),
+                            v.dhcp_options_id().map(str::to_string)
+                        )))
+                        .collect::<Result<Vec<_>, Missing>>()
+                )
+            }
+        }))
+        .await;
+        let mut of_vpc: Vec<(String, Option<String>)> = Vec::new();
+        for chunk in options {
+            match chunk.take() {
+                Ok(value) => of_vpc.extend(value),
+                Err(missing) => return missing,
+            }
+        }
+        let sets: BTreeSet<&str> = of_vpc
+            .iter()
+            .filter_map(|(_, id)| id.as_deref())
+            .filter(|id| *id != "default")
+            .collect();
+        let sets: Vec<&str> = sets.into_iter().collect();
+        let mut servers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for chunk in sets.chunks(VALUES_PER_FILTER) {
+            let filter = Filter::builder()
+                .name("dhcp-options-id")
+                .set_values(Some(chunk.iter().map(|v| v.to_string()).collect()))
+                .build();
+            let answer = paged!(
+                self,
+                "ec2:DescribeDhcpOptions",
+                self.ec2.describe_dhcp_options().filters(filter),
+                |p| p
+                    .dhcp_options()
+                    .iter()
+                    .map(|o| {
+                        let servers = o
+                            .dhcp_configurations()
+                            .iter()
+                            .filter(|c| c.key() == Some("domain-name-servers"))
+                            .flat_map(|c| strings(c.values().iter().map(|v| v.value())));
+                        Ok((
+                            required(o.dhcp_options_id(), "a DhcpOptionsId")?.to_string(),
+                            servers.collect::<Vec<_>>(),
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, Missing>>()
+            );
+            match answer.take() {
+                Ok(value) => servers.extend(value),
+                Err(missing) => return missing,
+            }
+        }
+        Fetch::collected(
+            of_vpc
+                .into_iter()
+                .map(|(vpc, set)| {
+                    let named = set
+                        .and_then(|id| servers.get(&id))
+                        .filter(|s| !s.is_empty());
+                    let list = named
+                        .cloned()
+                        .unwrap_or_else(|| vec![AMAZON_DNS.to_string()]);
+                    (vpc, list)
+                })
+                .collect(),
+        )
+    }
+
+    /// The Resolver rules associated with each VPC of the region: every association and every
+    /// rule, listed once.
+    async fn resolver_rules(&self) -> Fetch<BTreeMap<String, Vec<ResolverRule>>> {
+        let resolver = &self.resolver;
+        let (associations, rules) = tokio::join!(
+            async {
+                paged!(
+                    self,
+                    "route53resolver:ListResolverRuleAssociations",
+                    resolver.list_resolver_rule_associations(),
+                    |p| p
+                        .resolver_rule_associations()
+                        .iter()
+                        .map(|a| Ok((
+                            required(a.vpc_id(), "an association's VPCId")?.to_string(),
+                            required(a.resolver_rule_id(), "an association's ResolverRuleId")?
+                                .to_string()
+                        )))
+                        .collect::<Result<Vec<_>, Missing>>()
+                )
+            },
+            async {
+                paged!(
+                    self,
+                    "route53resolver:ListResolverRules",
+                    resolver.list_resolver_rules(),
+                    |p| p
+                        .resolver_rules()
+                        .iter()
+                        .map(resolver_rule)
+                        .collect::<Result<Vec<_>, Missing>>()
+                )
+            },
+        );
+        let associations = match associations.take() {
+            Ok(list) => list,
+            Err(missing) => return missing,
+        };
+        rules.map(|rules| {
+            let mut by_vpc: BTreeMap<String, Vec<ResolverRule>> = BTreeMap::new();
+            for (vpc, rule_id) in associations {
+                by_vpc
+                    .entry(vpc)
+                    .or_default()
+                    .extend(rules.iter().find(|r| r.id == rule_id).cloned());
+            }
+            by_vpc
+        })
+    }
+
+    /// The private hosted zones associated with one VPC: id, name, owning account.
+    async fn zones_of(&self, vpc: &str) -> Fetch<Vec<(String, String, Option<String>)>> {
+        const ACTION: &str = "route53:ListHostedZonesByVPC";
+        let mut all = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let request = self
+                .route53
+                .list_hosted_zones_by_vpc()
+                .vpc_id(vpc)
+                .vpc_region(VpcRegion::from(self.region.as_str()))
+                .set_next_token(token.take());
+            match self.call(request.send()).await {
+                Ok(out) => {
+                    all.extend(out.hosted_zone_summaries().iter().map(|z| {
+                        (
+                            z.hosted_zone_id()
+                                .trim_start_matches("/hostedzone/")
+                                .to_string(),
+                            dns_name(z.name()),
+                            z.owner()
+                                .and_then(|o| o.owning_account())
+                                .map(str::to_string),
+                        )
+                    }));
+                    match out.next_token() {
+                        Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                        _ => break Fetch::collected(all),
+                    }
+                }
+                Err(e) => break failure(ACTION, e),
+            }
+        }
+    }
+
+    /// A zone's records named `names`: each name's first records, where Route 53 starts listing.
+    async fn records(&self, zone: &str, names: &[&str]) -> Fetch<Vec<DnsRecord>> {
+        let mut out = Vec::new();
+        for name in names {
+            let request = self
+                .route53
+                .list_resource_record_sets()
+                .hosted_zone_id(zone)
+                .start_record_name(*name)
+                .max_items(10);
+            match self.call(request.send()).await {
+                Ok(page) => out.extend(
+                    page.resource_record_sets()
+                        .iter()
+                        .filter(|r| dns_name(r.name()) == *name)
+                        .map(|r| DnsRecord {
+                            name: dns_name(r.name()),
+                            kind: r.r#type().as_str().to_string(),
+                            alias: r.alias_target().map(|a| dns_name(a.dns_name())),
+                            values: r
+                                .resource_records()
+                                .iter()
+                                .map(|v| v.value().to_string())
+                                .collect(),
+                        }),
+                ),
+                Err(e) => return failure("route53:ListResourceRecordSets", e),
+            }
+        }
+        Fetch::collected(out)
+    }
+}
+
+fn resolver_rule(
+    r: &aws_sdk_route53resolver::types::ResolverRule,
+) -> Result<ResolverRule, Missing> {
+    Ok(ResolverRule {
+        id: required(r.id(), "a resolver rule's Id")?.to_string(),
+        domain: dns_name(required(r.domain_name(), "a resolver rule's DomainName")?),
+        kind: required(r.rule_type(), "a resolver rule's RuleType")?
+            .as_str()
+            .to_string(),
+        targets: r
+            .target_ips()
+            .iter()
+            .filter_map(|t| {
+                let ip = t.ip().or(t.ipv6())?;
+                Some(match t.port() {
+                    Some(port) => format!("{ip}:{port}"),
+                    None => ip.to_string(),
+                })
+            })
+            .collect(),
+        owner: r.owner_id().map(str::to_string),
+    })
+}
