@@ -9,8 +9,8 @@ use crate::analysis::central::{
     Answer, alias_endpoint, answer, leads_elsewhere, route_for, service_name,
 };
 use crate::analysis::cidr::Cidr;
-use crate::analysis::path::{Need, Path, ServiceRoute};
-use crate::facts::{DnsRecord, HostedZone, VpcDns};
+use crate::analysis::path::{Internet, Need, Path, ServiceRoute};
+use crate::facts::{DnsRecord, Fetch, HostedZone, VpcDns};
 use crate::report::Status;
 use serde_json::json;
 
@@ -27,9 +27,19 @@ enum Verdict {
 struct Judged {
     verdict: Verdict,
     said: String,
-    central: bool,
+    central: Carrier,
     /// The answer's address, when the record says it.
     address: Option<Cidr>,
+}
+
+/// Whether an answer in another network carries the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carrier {
+    No,
+    Yes,
+    /// The answer is out of sight (other DNS servers), and the route table leads to other
+    /// networks, where it may be.
+    Maybe,
 }
 
 impl Judged {
@@ -37,7 +47,7 @@ impl Judged {
         Judged {
             verdict,
             said,
-            central: false,
+            central: Carrier::No,
             address: None,
         }
     }
@@ -46,17 +56,19 @@ impl Judged {
         Judged {
             verdict: Verdict::Fine,
             said,
-            central: true,
+            central: Carrier::Yes,
             address: None,
         }
     }
 }
 
-/// Central endpoints as the path: the services they carry, and where the instance's traffic to
-/// them goes (their addresses when known, else the ranges routed to other networks).
+/// Central endpoints as the path: the services they carry, where the instance's traffic to them
+/// goes (their addresses when known, else the ranges routed to other networks), and whether
+/// every answer was seen (`certain`) or some are out of sight.
 pub struct CentralPath {
     pub services: Vec<&'static str>,
     pub destinations: Vec<Cidr>,
+    pub certain: bool,
 }
 
 /// The routes of the instance's table to other networks, as `dest → target`.
@@ -162,15 +174,21 @@ fn judge(path: &Path, dns: &VpcDns, region: &str, s: &ServiceRoute) -> Result<Ju
         .map_err(|cause| format!("{name}: {}", cause.problem().unwrap_or_default()))?;
     Ok(match found {
         Answer::Record { zone, record: r } => record(path, &name, s.service, zone, r),
-        Answer::Unreadable { zone, why } if zone.name == name => Judged::central(format!(
-            "{name} is answered by {}, whose records this account cannot read ({why}): \
-             visibility ends there",
+        // Refused or failed in this account: unknown, never read as an answer.
+        Answer::Unreadable { why, zone }
+            if !matches!(zone.records, Fetch::NotApplicable { .. }) =>
+        {
+            return Err(format!("{name}: {why}"));
+        }
+        Answer::Unreadable { zone, .. } if zone.name == name => Judged::central(format!(
+            "{name} is answered by {}, whose records only its own account can read: visibility \
+             ends there",
             zone_label(zone)
         )),
-        Answer::Unreadable { zone, why } => Judged::new(
+        Answer::Unreadable { zone, .. } => Judged::new(
             Verdict::Doubt,
             format!(
-                "{name} falls in {}, whose records this account cannot read ({why}): whether it \
+                "{name} falls in {}, whose records only its own account can read: whether it \
                  holds {name} is unknown",
                 zone_label(zone)
             ),
@@ -193,13 +211,27 @@ fn judge(path: &Path, dns: &VpcDns, region: &str, s: &ServiceRoute) -> Result<Ju
             },
             rule.targets.join(", ")
         )),
-        Answer::CustomServers { servers } => Judged::new(
-            Verdict::Doubt,
+        Answer::CustomServers { servers } => Judged {
+            central: match elsewhere(path).is_empty() {
+                true => Carrier::No,
+                false => Carrier::Maybe,
+            },
+            ..Judged::new(
+                Verdict::Doubt,
+                format!(
+                    "{name} is asked of {}, the DNS servers in {}'s DHCP options, which \
+                     ssm-doctor cannot see into",
+                    servers.join(", "),
+                    path.vpc_id
+                ),
+            )
+        },
+        Answer::Public if matches!(path.internet, Internet::Opaque { .. }) => Judged::new(
+            Verdict::Fine,
             format!(
-                "{name} is asked of {}, the DNS servers in {}'s DHCP options, which ssm-doctor \
-                 cannot see into",
-                servers.join(", "),
-                path.vpc_id
+                "{name} has no private answer: the public endpoint, through {} (see \
+                 network.route)",
+                path.internet.describe()
             ),
         ),
         Answer::Public if path.internet.carries_traffic() => Judged::new(
@@ -213,7 +245,8 @@ fn judge(path: &Path, dns: &VpcDns, region: &str, s: &ServiceRoute) -> Result<Ju
             Verdict::Fail,
             format!(
                 "{name} has no private answer in {} (no endpoint of its own, no private hosted \
-                 zone, no Resolver rule) and there is no internet path",
+                 zone, no Resolver rule; Route 53 Profiles are not read) and there is no internet \
+                 path",
                 path.vpc_id
             ),
         ),
@@ -277,14 +310,22 @@ pub fn dns_central(ctx: &Context) -> CheckResult {
 }
 
 /// Private answers in other networks as the path, when every required service the VPC's own
-/// endpoints do not carry has one.
-pub(super) fn central_path(ctx: &Context, path: &Path) -> Option<CentralPath> {
-    let dns = ctx.aws.network.dns.value()?;
+/// endpoints do not carry has one; `Err` says which fact is missing to tell.
+pub(super) fn central_path(ctx: &Context, path: &Path) -> Result<Option<CentralPath>, String> {
+    let Some(dns) = ctx.aws.network.dns.value() else {
+        return Ok(None);
+    };
     let found = judged(ctx, path, dns);
+    if let Some((_, Err(unknown))) = found
+        .iter()
+        .find(|(s, j)| s.need == Need::Required && j.is_err())
+    {
+        return Err(unknown.clone());
+    }
     let required: Vec<_> = found
         .iter()
         .filter(|(s, _)| s.need == Need::Required)
-        .filter_map(|(s, j)| Some((s, j.as_ref().ok().filter(|j| j.central)?)))
+        .filter_map(|(s, j)| Some((s, j.as_ref().ok().filter(|j| j.central != Carrier::No)?)))
         .collect();
     let all = !required.is_empty()
         && required.len()
@@ -293,7 +334,7 @@ pub(super) fn central_path(ctx: &Context, path: &Path) -> Option<CentralPath> {
                 .filter(|(s, _)| s.need == Need::Required)
                 .count();
     if !all {
-        return None;
+        return Ok(None);
     }
     let routed: Vec<Cidr> = path
         .route_table
@@ -311,8 +352,9 @@ pub(super) fn central_path(ctx: &Context, path: &Path) -> Option<CentralPath> {
     }
     destinations.sort();
     destinations.dedup();
-    Some(CentralPath {
+    Ok(Some(CentralPath {
         services: required.iter().map(|(s, _)| s.service).collect(),
         destinations,
-    })
+        certain: required.iter().all(|(_, j)| j.central == Carrier::Yes),
+    }))
 }

@@ -35,9 +35,12 @@ pub fn route(ctx: &Context) -> CheckResult {
         .collect();
     let all_by_endpoint = required.iter().all(|s| s.carried_by_endpoint());
     let any_endpoint = path.endpoints_are_the_path();
+    // Without an internet path, what the VPC's DNS answers may be the path: unknown answers
+    // leave the verdict unknown.
     let central = match path.internet.carries_traffic() {
         true => None,
-        false => central::central_path(ctx, path),
+        false => central::central_path(ctx, path)
+            .map_err(|unknown| Outcome::error(format!("Could not evaluate: {unknown}.")))?,
     };
     // Where the VPC's DNS was read, network.dns-central says what answers each name.
     let see_dns = match ctx.aws.network.dns.value() {
@@ -54,8 +57,13 @@ pub fn route(ctx: &Context) -> CheckResult {
             "{table} has no internet path; interface endpoints carry {}.",
             names(required.iter().map(|s| s.service))
         )),
-        _ if central.is_some() => Outcome::pass(format!(
+        _ if central.as_ref().is_some_and(|c| c.certain) => Outcome::pass(format!(
             "{table} leads to central endpoints for {}, in other networks{see_dns}.",
+            names(central.iter().flat_map(|c| c.services.iter().copied()))
+        )),
+        _ if central.is_some() => Outcome::warn(format!(
+            "{table} leads to other networks, where DNS servers ssm-doctor cannot see into may \
+             send {} to central endpoints{see_dns}: make sure they do.",
             names(central.iter().flat_map(|c| c.services.iter().copied()))
         )),
         Internet::Opaque { target } => Outcome::warn(format!(
@@ -159,10 +167,12 @@ fn hops<'a>(ctx: &Context<'a>, path: &Path<'a>) -> Vec<Hop<'a>> {
     let internet_services: Vec<_> = path.internet_bound().map(|s| s.service).collect();
     let opaque = matches!(path.internet, Internet::Opaque { .. });
     let carries = path.internet.carries_traffic();
-    // Private answers in other networks take the traffic the internet would otherwise carry.
-    let central = (!carries)
-        .then(|| central::central_path(ctx, path))
-        .flatten();
+    // Private answers in other networks take the traffic the internet would otherwise carry
+    // (network.route says when they cannot be told).
+    let central = match carries {
+        true => None,
+        false => central::central_path(ctx, path).ok().flatten(),
+    };
     if let Some(c) = central {
         out.insert(
             0,

@@ -1,6 +1,7 @@
 //! vpc.*: the VPC's DNS attributes, which private DNS for endpoints relies on.
 
 use super::Context;
+use super::central;
 use super::outcome::{CheckResult, Outcome, need};
 use crate::facts::Fetch;
 
@@ -18,15 +19,24 @@ pub fn dns_hostnames(ctx: &Context) -> CheckResult {
         ctx,
         &ctx.aws.network.dns_hostnames,
         "enableDnsHostnames",
-        "endpoint private DNS names are not served",
+        "endpoint private DNS names and private hosted zones are not served",
     )
 }
 
 fn attribute(ctx: &Context, value: &Fetch<bool>, name: &str, consequence: &str) -> CheckResult {
     let path = ctx.path()?;
-    if path.carrying_endpoints().next().is_none() {
+    // Private hosted zones and Resolver rules need the VPC's resolver as much as endpoints'
+    // private DNS does.
+    let central = || {
+        central::central_path(ctx, path)
+            .ok()
+            .flatten()
+            .is_some_and(|c| c.certain)
+    };
+    if path.carrying_endpoints().next().is_none() && !central() {
         return Err(Outcome::skip(
-            "No interface endpoint with private DNS is in use.",
+            "No interface endpoint with private DNS, private hosted zone or Resolver rule is in \
+             use.",
         ));
     }
     let on = *need(value)?;

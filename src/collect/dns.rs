@@ -15,7 +15,14 @@ use std::collections::{BTreeMap, BTreeSet};
 impl Aws {
     /// Each VPC's DNS: its servers, zones and rules, each kind asked as few times as the APIs
     /// allow (the zones one VPC at a time: Route 53 lists them by VPC only).
-    pub(super) async fn vpc_dns(&self, vpcs: &[&str]) -> BTreeMap<String, VpcDns> {
+    ///
+    /// `accounts` own the instances: another account's zone (the network account's, shared with
+    /// the VPC) lets only its owner read its records.
+    pub(super) async fn vpc_dns(
+        &self,
+        vpcs: &[&str],
+        accounts: &BTreeSet<&str>,
+    ) -> BTreeMap<String, VpcDns> {
         if vpcs.is_empty() {
             return BTreeMap::new();
         }
@@ -32,10 +39,16 @@ impl Aws {
             .map(|s| service_name(s, &self.region))
             .collect();
         // Each zone that holds a Systems Manager name is read once, whatever VPCs share it.
+        fn theirs<'o>(owner: &'o Option<String>, accounts: &BTreeSet<&str>) -> Option<&'o str> {
+            owner
+                .as_deref()
+                .filter(|o| !accounts.is_empty() && !accounts.contains(o))
+        }
         let wanted: BTreeMap<String, Vec<&str>> = zones
             .iter()
             .filter_map(Fetch::value)
             .flatten()
+            .filter(|(_, _, owner)| theirs(owner, accounts).is_none())
             .map(|(id, name, _)| {
                 let held = names.iter().filter(|n| holds(name, n)).map(String::as_str);
                 (id.clone(), held.collect::<Vec<_>>())
@@ -56,9 +69,15 @@ impl Aws {
                 let zones = zones.map(|list| {
                     list.into_iter()
                         .map(|(id, name, owner)| HostedZone {
-                            records: records.get(id.as_str()).cloned().unwrap_or_else(|| {
-                                Fetch::not_applicable("the zone holds no Systems Manager name")
-                            }),
+                            records: match (records.get(id.as_str()), theirs(&owner, accounts)) {
+                                (Some(read), _) => read.clone(),
+                                (None, Some(other)) => Fetch::not_applicable(format!(
+                                    "the zone belongs to account {other}"
+                                )),
+                                (None, None) => {
+                                    Fetch::not_applicable("the zone holds no Systems Manager name")
+                                }
+                            },
                             id,
                             name,
                             owner,

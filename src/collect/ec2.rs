@@ -125,7 +125,12 @@ fn share<T>(dealt: &mut BTreeMap<String, Fetch<Vec<T>>>, vpc: &str) -> Fetch<Vec
 impl Aws {
     /// Every object the network checks read, for each VPC: each kind asked once for all of them
     /// (a `vpc-id` filter with many values), beside the DNS attributes EC2 gives only per VPC.
-    pub(super) async fn networks(&self, vpcs: &[&str]) -> BTreeMap<String, NetworkFacts> {
+    /// `accounts` own the instances (whose zones' records this account may read).
+    pub(super) async fn networks(
+        &self,
+        vpcs: &[&str],
+        accounts: &BTreeSet<&str>,
+    ) -> BTreeMap<String, NetworkFacts> {
         let ec2 = &self.ec2;
         let chunks: Vec<&[&str]> = vpcs.chunks(VALUES_PER_FILTER).collect();
         let chunks = &chunks;
@@ -222,22 +227,8 @@ impl Aws {
         let all_referenced: BTreeSet<&str> =
             security_groups.values().flat_map(referenced).collect();
         let prefix_lists = self.prefix_lists(all_referenced);
-        // The DNS attributes matter only to private DNS for interface endpoints (vpc.dns-*): a
-        // VPC without such an endpoint is not asked, which saves two calls per VPC.
-        let attributes = join_all(vpcs.iter().map(|vpc| {
-            let unasked = vpc_endpoints.get(*vpc).and_then(dns_unasked);
-            Ledger::within(Scope::Vpc(vpc.to_string()), async move {
-                match unasked {
-                    None => tokio::join!(
-                        self.vpc_attribute(vpc, VpcAttributeName::EnableDnsSupport),
-                        self.vpc_attribute(vpc, VpcAttributeName::EnableDnsHostnames),
-                    ),
-                    Some(why) => (why.clone(), why),
-                }
-            })
-        }));
         // How names resolve matters where central endpoints could answer them.
-        let mut dns_unasked: BTreeMap<&str, Fetch<VpcDns>> = vpcs
+        let mut central_unasked: BTreeMap<&str, Fetch<VpcDns>> = vpcs
             .iter()
             .filter_map(|vpc| {
                 let tables = route_tables.get(*vpc)?;
@@ -248,14 +239,32 @@ impl Aws {
         let dns_asked: Vec<&str> = vpcs
             .iter()
             .copied()
-            .filter(|vpc| !dns_unasked.contains_key(vpc))
+            .filter(|vpc| !central_unasked.contains_key(vpc))
             .collect();
+        // The DNS attributes matter only to private DNS for interface endpoints and to private
+        // hosted zones and Resolver rules (vpc.dns-*): another VPC is not asked, which saves two
+        // calls per VPC.
+        let attributes = join_all(vpcs.iter().map(|vpc| {
+            let unasked = match dns_asked.contains(vpc) {
+                true => None,
+                false => vpc_endpoints.get(*vpc).and_then(dns_unasked),
+            };
+            Ledger::within(Scope::Vpc(vpc.to_string()), async move {
+                match unasked {
+                    None => tokio::join!(
+                        self.vpc_attribute(vpc, VpcAttributeName::EnableDnsSupport),
+                        self.vpc_attribute(vpc, VpcAttributeName::EnableDnsHostnames),
+                    ),
+                    Some(why) => (why.clone(), why),
+                }
+            })
+        }));
         let (prefix_lists, attributes, mut dns) =
-            tokio::join!(prefix_lists, attributes, self.vpc_dns(&dns_asked));
+            tokio::join!(prefix_lists, attributes, self.vpc_dns(&dns_asked, accounts));
         vpcs.iter()
             .zip(attributes)
             .map(|(vpc, (dns_support, dns_hostnames))| {
-                let dns = match dns_unasked.remove(vpc) {
+                let dns = match central_unasked.remove(vpc) {
                     Some(why) => why,
                     None => dns
                         .remove(*vpc)

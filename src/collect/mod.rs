@@ -375,6 +375,10 @@ impl Aws {
             .filter_map(|i| i.vpc_id.as_deref())
             .collect();
         let vpcs: Vec<&str> = vpcs.into_iter().collect();
+        let accounts: BTreeSet<&str> = instances
+            .iter()
+            .filter_map(|i| i.owner_account.as_deref())
+            .collect();
         let profiles: BTreeSet<&str> = instances
             .iter()
             .filter_map(|i| i.instance_profile_arn.as_deref())
@@ -408,7 +412,7 @@ impl Aws {
         // The session document's chain (document, key, key policy) runs beside IAM's.
         let ((iam, dhmc_iam), networks, (agents, mut consoles, mut connections), operator, session) = tokio::join!(
             self.iam_for_profiles(profiles, dhmc_role),
-            self.networks(&vpcs),
+            self.networks(&vpcs, &accounts),
             agents_and_consoles,
             simulated,
             // The S3, Logs and KMS futures are large: on the heap, not in this one's state.

@@ -71,6 +71,8 @@ def suite(emulator: Emulator, binary: Path) -> Suite:
     for k in range(12):
         emulator.register_agent(f"mi-{k:017x}", region=REGION, account=ACCOUNT,
                                 platform_name="Ubuntu", platform_version="22.04")
+    # Scenario i gets VPC 10.i.0.0/16; the fleet world's start at 10.151 (fleet.py).
+    assert len(SCENARIOS) + 1 < 151, "too many scenarios for their VPCs: move fleet.py's labs up"
     seeded = [seed(emulator, s, i + 1) for i, s in enumerate(SCENARIOS)]
     auth = seed(emulator, AUTH_SCENARIO, len(SCENARIOS) + 1)
     TIMINGS["seed all scenarios"] = time.monotonic() - started

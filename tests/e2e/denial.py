@@ -23,8 +23,11 @@ The world lives in two regions nothing else in the suite uses, so that ``--all``
   preferences logging to an encrypted bucket and log group and encrypting with a KMS key, reached
   through an S3 gateway endpoint and logs and kms interface endpoints, the roles (the profile's and
   DHMC's) allowed to write and decrypt;
-* ``eu-central-2``, VPC ``10.202.0.0/16``: the same network and identity; a healthy instance and a
-  DHMC one, for ``--all``.
+* ``eu-central-2``, VPC ``10.202.0.0/16``: the same identity, but the VPC is a *spoke*: no endpoint
+  of its own for ssm, ssmmessages or ec2messages; they are a hub VPC's (``172.30.0.0/16``) behind a
+  transit gateway, named in the spoke by private hosted zones (one per service, an alias record to
+  the hub endpoint), with a Resolver rule and a DHCP options set of its own, so that every question
+  about the VPC's DNS is asked and matters; a healthy instance and a DHMC one, for ``--all``.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ TAG_KEY, TAG_VALUE = "e2e-denial", "matrix"
 DHMC_SETTING = "/ssm/managed-instance/default-ec2-instance-management-role"
 DHMC_ROLE_NAME = "e2e-denial-dhmc-role"
 DHMC_ROLE = f"service-role/{DHMC_ROLE_NAME}"
+#: The hub VPC of --all's region, whose endpoints the spoke's names lead to.
+HUB_CIDR = "172.30.0.0/16"
 #: The preferences of both regions: what Session Manager's console saves, logging to S3 and
 #: CloudWatch Logs and encrypting with a KMS key, so that every read of them is asked.
 PREFERENCES = "SSM-SessionManagerRunShell"
@@ -105,6 +110,15 @@ DHMC = Scenario(
     expect_status={"iam.trust": "skip", "iam.core-permissions": "skip", "vpce.policy": "skip",
                    "iam.dhmc": "pass", **WITH_PREFERENCES},
 )
+#: The spoke: no endpoint of its own, so vpce.* skip; central endpoints are its path.
+SPOKE = {"vpce.present": "skip", "vpce.private-dns": "skip", "vpce.ingress-443": "skip",
+         "vpce.policy": "skip", "network.dns-central": "pass"}
+SPOKE_HEALTHY = Scenario("denial-spoke-healthy", seed=lambda lab: None, exit_code=0,
+                         baseline=ENDPOINTS, expect_status={**WITH_PREFERENCES, **SPOKE})
+SPOKE_DHMC = Scenario(
+    "denial-spoke-dhmc", seed=lambda lab: None, exit_code=0, baseline=ENDPOINTS,
+    expect_status={**DHMC.expect_status, **SPOKE},
+)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -128,22 +142,27 @@ class DenialLab(FleetLab):
         self.denial = world
         self.prefix = f"e2e-denial-{name}"
 
-    def network_and_identity(self) -> str:
-        """The VPC, its endpoints and prefix lists, and the role in its profile; the profile ARN."""
+    def network_and_identity(self, spoke: bool = False) -> str:
+        """The VPC, its endpoints (a hub's, with ``spoke``) and prefix lists, and the role in its
+        profile; the profile ARN."""
         self.vpc()
         self.subnet("app", 1)
         self.subnet("endpoints", 2)
         self.route_table("rt", ["app"], None)
         self.route_table("endpoints_rt", ["endpoints"], None)
-        to_endpoints = self.prefix_list("pl_endpoints", [self.cidr(2)])
+        to_endpoints = self.prefix_list(
+            "pl_endpoints", [self.cidr(2)] + ([HUB_CIDR] if spoke else []))
         from_instances = self.prefix_list("pl_instances", [self.cidr(1)])
         self.security_group("instance_sg", egress=[
             tcp443(PrefixListIds=[{"PrefixListId": to_endpoints}])])
         self.security_group("endpoint_sg", ingress=[
             tcp443(PrefixListIds=[{"PrefixListId": from_instances}])])
-        for service in SERVICES3:
-            self.endpoint(service, "endpoints", ["endpoint_sg"], private_dns=True,
-                          policy_document=endpoint_policy(service))
+        if spoke:
+            self.hub()
+        else:
+            for service in SERVICES3:
+                self.endpoint(service, "endpoints", ["endpoint_sg"], private_dns=True,
+                              policy_document=endpoint_policy(service))
         boundary = self.customer_policy("boundary", BOUNDARY, decoy_first_version=False)
         self.role(managed=[CORE_MANAGED], customer={"core": CORE_EXPLICIT},
                   inline={"core-inline": CORE_WILDCARD}, boundary=boundary)
@@ -156,6 +175,48 @@ class DenialLab(FleetLab):
         self.preferences()
         self.denial.ids[f"vpc:{self.name}"] = self.ids["vpc"]
         return self.ids["profile_arn"]
+
+    def hub(self) -> None:
+        """The hub VPC's endpoints behind a transit gateway, and the spoke's DNS for them."""
+        ec2 = self.ec2
+        hub = ec2.create_vpc(CidrBlock=HUB_CIDR)["Vpc"]["VpcId"]
+        hub_subnet = ec2.create_subnet(VpcId=hub, CidrBlock=HUB_CIDR.replace("0.0/16", "1.0/24"),
+                                       AvailabilityZone=f"{self.region}a")["Subnet"]["SubnetId"]
+        tgw = ec2.create_transit_gateway()["TransitGateway"]["TransitGatewayId"]
+        for vpc, subnet in ((hub, hub_subnet), (self.ids["vpc"], self.ids["app"])):
+            ec2.create_transit_gateway_vpc_attachment(TransitGatewayId=tgw, VpcId=vpc,
+                                                      SubnetIds=[subnet])
+        ec2.create_route(RouteTableId=self.ids["rt"], DestinationCidrBlock=HUB_CIDR,
+                         TransitGatewayId=tgw)
+        route53 = self.emu.client("route53", self.region)
+        for service in SERVICES3:
+            vpce = ec2.create_vpc_endpoint(
+                VpcId=hub, VpcEndpointType="Interface", SubnetIds=[hub_subnet],
+                ServiceName=f"com.amazonaws.{self.region}.{service}", PrivateDnsEnabled=False,
+            )["VpcEndpoint"]["VpcEndpointId"]
+            name = f"{service}.{self.region}.amazonaws.com"
+            zone = route53.create_hosted_zone(
+                Name=name, CallerReference=f"{self.prefix}-{service}",
+                HostedZoneConfig={"PrivateZone": True},
+                VPC={"VPCRegion": self.region, "VPCId": self.ids["vpc"]},
+            )["HostedZone"]["Id"]
+            route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
+                "Action": "UPSERT", "ResourceRecordSet": {
+                    "Name": name, "Type": "A", "AliasTarget": {
+                        "HostedZoneId": "Z7HUB4ETN3YO1", "EvaluateTargetHealth": False,
+                        "DNSName": f"{vpce}-abcd1234.{service}.{self.region}.vpce.amazonaws.com",
+                    }}}]})
+        resolver = self.emu.client("route53resolver", self.region)
+        rule = resolver.create_resolver_rule(
+            CreatorRequestId=f"{self.prefix}-corp", Name="corp", RuleType="FORWARD",
+            DomainName="corp.example", TargetIps=[{"Ip": "10.255.0.2", "Port": 53}],
+        )["ResolverRule"]["Id"]
+        resolver.associate_resolver_rule(ResolverRuleId=rule, VPCId=self.ids["vpc"], Name="corp")
+        options = ec2.create_dhcp_options(DhcpConfigurations=[
+            {"Key": "domain-name-servers", "Values": ["AmazonProvidedDNS"]},
+            {"Key": "domain-name", "Values": [f"{self.region}.compute.internal"]},
+        ])["DhcpOptions"]["DhcpOptionsId"]
+        ec2.associate_dhcp_options(DhcpOptionsId=options, VpcId=self.ids["vpc"])
 
     def dhmc_role(self) -> None:
         """The role DHMC hands out (IAM is global: the first region's lab creates it)."""
@@ -247,9 +308,9 @@ def seed_denial_world(emulator: Any) -> DenialWorld:
     main.run("dhmc", DHMC, profile=False, tags=tag)
     main.auto_scaling_group()
     other = DenialLab(emulator, world, "all", 202, ALL_REGION)
-    other.network_and_identity()
-    other.run("all_healthy", HEALTHY)
-    other.run("all_dhmc", DHMC, profile=False)
+    other.network_and_identity(spoke=True)
+    other.run("all_healthy", SPOKE_HEALTHY)
+    other.run("all_dhmc", SPOKE_DHMC, profile=False)
     return world
 
 

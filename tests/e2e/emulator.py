@@ -4,7 +4,8 @@
 additions wrapped around moto's WSGI application:
 
 * the SSM operations moto lacks (:mod:`ssm_extension`), IAM's policy simulator
-  (:mod:`iam_extension`) and a serial console output per instance (:mod:`ec2_extension`);
+  (:mod:`iam_extension`), a serial console output per instance (:mod:`ec2_extension`), and Route 53
+  under IAM enforcement (:mod:`route53_extension`);
 * IAM fidelity: policy documents come back URL-encoded in every IAM answer, as AWS sends them
   (moto leaves some plain);
 * a *request log*: every AWS request (service, operation, access key, HTTP status, user agent) is
@@ -68,13 +69,15 @@ from werkzeug.serving import make_server  # noqa: E402
 
 import ec2_extension  # noqa: E402
 import iam_extension  # noqa: E402
+import route53_extension  # noqa: E402
 import ssm_extension  # noqa: E402
 
 SEEDER_MARKER = "ssm-doctor-e2e-seeder"
 
-_JSON_TARGET_PREFIXES = {"AmazonSSM": "ssm", "Logs_20140328": "logs", "TrentService": "kms"}
+_JSON_TARGET_PREFIXES = {"AmazonSSM": "ssm", "Logs_20140328": "logs", "TrentService": "kms",
+                         "Route53Resolver": "route53resolver"}
 #: Services of the JSON protocol: their errors are ``{"__type": …, "message": …}``.
-JSON_SERVICES = {"ssm", "logs", "kms"}
+JSON_SERVICES = {"ssm", "logs", "kms", "route53resolver"}
 #: moto's IAM enforcement knows some operations under another action than IAM does: a policy
 #: meant for it must name both (keyed by the IAM action). Its S3 action map has no entry for
 #: ``GET ?encryption``, which it therefore authorizes as the bucket GET's default, ListBucket.
@@ -90,6 +93,11 @@ def as_moto_enforces(actions: list[str] | str) -> list[str]:
 #: S3's REST operations the tool makes, by method and sub-resource, under their IAM action names
 #: (what the least-privilege policy and the denial matrix speak of).
 _S3_OPERATIONS = {("GET", "encryption"): "GetEncryptionConfiguration"}
+#: Route 53's REST operations the tool makes, by method and path.
+_ROUTE53_OPERATIONS = [
+    ("GET", re.compile(r"^/2013-04-01/hostedzonesbyvpc$"), "ListHostedZonesByVPC"),
+    ("GET", re.compile(r"^/2013-04-01/hostedzone/[^/]+/rrset/?$"), "ListResourceRecordSets"),
+]
 
 
 @dataclass
@@ -135,6 +143,10 @@ def identify(environ: dict[str, Any], body: bytes) -> tuple[str | None, str | No
             method = environ.get("REQUEST_METHOD", "GET")
             operation = next((op for (verb, sub), op in _S3_OPERATIONS.items()
                               if verb == method and sub in params_with_blank(environ)), None)
+        elif service == "route53":
+            method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
+            operation = next((op for verb, pattern, op in _ROUTE53_OPERATIONS
+                              if verb == method and pattern.match(path)), None)
     return service, operation, access_key
 
 
@@ -405,6 +417,7 @@ class Emulator:
     def start(self) -> Emulator:
         ssm_extension.install()
         iam_extension.install()
+        route53_extension.install()
         ec2_extension.install()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path.write_text("")

@@ -93,6 +93,7 @@ def identify(headers: Any, method: str, path: str,
         "HTTP_AUTHORIZATION": headers.get("Authorization", "") or "",
         "HTTP_X_AMZ_TARGET": headers.get("X-Amz-Target"),
         "QUERY_STRING": urlsplit(path).query,
+        "PATH_INFO": urlsplit(path).path,
         "REQUEST_METHOD": method,
         "CONTENT_TYPE": headers.get("Content-Type") or "",
     }
@@ -226,7 +227,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if access_key is None:  # unsigned: not an AWS call of the binary
             self._answer(*self._forward(body))
             return
-        decision = proxy._decide(service, operation, access_key, body)
+        decision = proxy._decide(service, operation, access_key, body, self.path)
         kind = decision.kind
         try:
             if kind is None:
@@ -361,8 +362,10 @@ class FaultProxy:
 
     # ---- decisions ----------------------------------------------------------------------
     def _decide(self, service: str | None, operation: str | None, access_key: str | None,
-                body: bytes) -> Decision:
-        digest = hashlib.sha256(normalise(body)).hexdigest()
+                body: bytes, path: str = "/") -> Decision:
+        # A REST request (Route 53) is told apart by its path and query, not its (empty) body.
+        where = b"" if path in ("", "/") else path.encode() + b"\n"
+        digest = hashlib.sha256(where + normalise(body)).hexdigest()
         key = (access_key, service, operation, digest)
         with self._lock:
             self._number += 1

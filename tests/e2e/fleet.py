@@ -10,7 +10,7 @@ report, the ids that do not exist, the exit code, and checks that every selected
 as ``error`` (when a fault is injected).  The test compares every report's statuses with its
 instance's expectation, the set of reported ids, the summary and the exit code.
 
-The world, by VPC (``10.<n>.0.0/16``, n ≥ 101 so that no scenario's VPC is reused):
+The world, by VPC (``10.<n>.0.0/16``, n ≥ 151 so that no scenario's VPC is reused: conftest.py keeps scenarios below 151):
 
 * ``pub`` (us-east-1, internet path): ``web_named`` and ``web_unnamed`` (tagged fleet-team=pay,
   fleet-env=prod; the second has no Name tag), ``pay_dev`` (pay/dev), ``web_prod`` (web/prod),
@@ -296,7 +296,7 @@ ECO_INLINE_POLICIES = 1  # e1's
 def seed_world(emulator: Any) -> World:
     world = World()
 
-    pub = FleetLab(emulator, world, "pub", 101)
+    pub = FleetLab(emulator, world, "pub", 151)
     pub.public_network()
     core = pub.identity("core")
     pay_prod = {TEAM: "pay", ENV: "prod"}
@@ -313,12 +313,12 @@ def seed_world(emulator: Any) -> World:
                       name="fleet-terminated")
     pub.ec2.terminate_instances(InstanceIds=gone)
 
-    priv = FleetLab(emulator, world, "priv", 102)
+    priv = FleetLab(emulator, world, "priv", 152)
     priv.endpoint_network()
     priv.launch("db", HEALTHY_ENDPOINTS, profile=priv.identity("core"), tags=pay_prod,
                 name="fleet-db", also=("pay_prod",))
 
-    unm = FleetLab(emulator, world, "unm", 103)
+    unm = FleetLab(emulator, world, "unm", 153)
     unm.public_network()
     core = unm.identity("core")
     unm.launch("online", HEALTHY_PUBLIC, count=2, profile=core, name="fleet-online")
@@ -331,10 +331,10 @@ def seed_world(emulator: Any) -> World:
     unm.launch("inactive", INACTIVE, profile=core, name="fleet-inactive",
                agent={"ping_status": "Inactive"}, also=("unmanaged",))
 
-    _asg(FleetLab(emulator, world, "asg", 104))
+    _asg(FleetLab(emulator, world, "asg", 154))
 
-    eco = {"eco_a": FleetLab(emulator, world, "eco_a", 105),
-           "eco_b": FleetLab(emulator, world, "eco_b", 106)}
+    eco = {"eco_a": FleetLab(emulator, world, "eco_a", 155),
+           "eco_b": FleetLab(emulator, world, "eco_b", 156)}
     eco["eco_a"].public_network()
     eco["eco_b"].endpoint_network()
     roles = {"e1": eco["eco_a"].identity("e1", inline={"core": CORE_WILDCARD}),
@@ -350,7 +350,7 @@ def seed_world(emulator: Any) -> World:
                             name=f"fleet-{vpc}-{role}", also=groups[1:])
     assert [len(world.group(f"eco{n}")) for n in ECO_SIZES] == list(ECO_SIZES)
 
-    all_pub = FleetLab(emulator, world, "all_pub", 107, region=ALL_REGION)
+    all_pub = FleetLab(emulator, world, "all_pub", 157, region=ALL_REGION)
     all_pub.public_network()
     core = all_pub.identity("core")
     all_pub.launch("all_running_pub", HEALTHY_PUBLIC, profile=core, name="fleet-all-pub",
@@ -368,7 +368,7 @@ def seed_world(emulator: Any) -> World:
     gone = all_pub.launch("all_terminated", HEALTHY_PUBLIC, profile=core,
                           name="fleet-all-terminated")
     all_pub.ec2.terminate_instances(InstanceIds=gone)
-    all_priv = FleetLab(emulator, world, "all_priv", 108, region=ALL_REGION)
+    all_priv = FleetLab(emulator, world, "all_priv", 158, region=ALL_REGION)
     all_priv.endpoint_network()
     all_priv.launch("all_running_priv", HEALTHY_ENDPOINTS, profile=all_priv.identity("core"),
                     name="fleet-all-priv", also=("all",))
@@ -572,6 +572,8 @@ def call_budget(instances: int, *, vpcs: int, profiles: int, managed: int, inlin
             "DescribeRouteTables", "DescribeNatGateways", "DescribeNetworkAcls", "DescribeSubnets",
             "DescribeVpcEndpoints", "DescribeSecurityGroups")},
         "ec2:DescribeVpcAttribute": 2 * vpcs,
+        # Session Manager's own answer, for at most 10 instances SSM knows (the not Online first)
+        "ssm:GetConnectionStatus": min(instances, 10),
         "iam:GetInstanceProfile": profiles,
         "iam:GetRole": profiles,
         "iam:ListAttachedRolePolicies": profiles,

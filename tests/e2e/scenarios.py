@@ -92,6 +92,7 @@ DEFAULTS = {c: "pass" for c in CHECK_IDS} | {
     "session.kms": "skip",
     "session.forward": "skip",  # no --forward
     "agent.console": "skip",  # the agent is Online: its console is not read
+    "network.dns-central": "skip",  # no route to another network: its DNS is not read
 }
 #: Internet path (IGW + public IP, or NAT), no endpoints of the three services in the VPC.
 PUBLIC = DEFAULTS | {
@@ -427,8 +428,13 @@ class Lab:
 
     # ---- the instance and its agent ---------------------------------------------------------
     def instance(self, subnet: str, groups: list[str], public_ip: bool = False,
-                 profile: bool = True, metadata: dict | None = None) -> str:
-        kwargs: dict[str, Any] = {}
+                 profile: bool = True, metadata: dict | None = None, ipv6: bool = False,
+                 **extra: Any) -> str:
+        """``ipv6``: one IPv6 address from the subnet's block (in an IPv6-native subnet, the
+        instance's only address); ``extra``: more RunInstances parameters."""
+        kwargs: dict[str, Any] = dict(extra)
+        if ipv6:
+            kwargs["Ipv6AddressCount"] = 1
         if profile:
             kwargs["IamInstanceProfile"] = {"Arn": self.ids["profile_arn"]}
         if metadata:
@@ -545,10 +551,12 @@ class Lab:
         return alloc
 
     def agent(self, ping_status: str = "Online", version: str | None = NEW_AGENT,
-              latest: bool | None = True, last_ping: dt.datetime | None = None) -> None:
+              latest: bool | None = True, last_ping: dt.datetime | None = None,
+              connected: bool | None = None) -> None:
         node = self.emu.register_agent(
             self.ids["instance"], region=self.region, account=ACCOUNT, ping_status=ping_status,
             agent_version=version, is_latest_version=latest, last_ping=last_ping,
+            connected=connected,
         )
         self.ids["last_ping_date"] = node.last_ping.strftime("%Y-%m-%d")
 
@@ -1276,12 +1284,18 @@ SCENARIOS: list[Scenario] = [
             },
         ),
         exit_code=0, baseline=ENDPOINTS, expect_warn={"network.route"},
-        expect_status={c: "skip" for c in ("vpce.present", "vpce.private-dns",
-                                            "vpce.ingress-443", "vpce.policy",
-                                            "vpc.dns-support", "vpc.dns-hostnames")},
+        expect_status={**{c: "skip" for c in ("vpce.present", "vpce.private-dns",
+                                               "vpce.ingress-443", "vpce.policy",
+                                               "vpc.dns-support", "vpc.dns-hostnames")},
+                       "network.dns-central": "pass"},
+        expect_message={"network.dns-central": [
+            "ssmmessages.us-east-1.amazonaws.com has no private answer: the public endpoint, "
+            "through tgw-"]},
         doc="Default route to a transit gateway, no endpoints in the VPC: ssm-doctor cannot see "
         "past the TGW (centralised egress or endpoints are common), so the route is a warning "
-        "and the endpoint checks skip; nothing fails (check-semantics.md, network.route).",
+        "and the endpoint checks skip; the VPC's DNS is read (it routes to another network) and "
+        "answers every name publicly, which the TGW may carry; nothing fails "
+        "(check-semantics.md, network.route).",
     ),
     Scenario(
         "broken-route-nat-deleted",
@@ -1467,9 +1481,10 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "api-deadline-expires",
         lambda lab: public_shape(lab),
-        exit_code=3, baseline=PUBLIC, expect_error={"network.route"},
+        exit_code=3, baseline=PUBLIC, expect_error={"network.route", "network.dns-central"},
         expect_message={"network.route": ["timed out after 3 s (--deadline)"],
-                        "network.nacl": ["timed out after 3 s"]},
+                        "network.nacl": ["timed out after 3 s"],
+                        "network.dns-central": ["timed out after 3 s (--deadline)"]},
         fault=Fault("ec2:DescribeRouteTables", status=None, delay=8.0),
         args=["--deadline", "3"], max_seconds=10,
         doc="DescribeRouteTables answers after 8 s, past the run's --deadline 3: the report is "
@@ -1508,3 +1523,6 @@ AUTH_SCENARIO = Scenario(
     doc="IAM enforcement on; the caller may read everything the tool needs except "
     "ec2:DescribeNetworkAcls (explicit Deny).",
 )
+
+from estates import ESTATES  # noqa: E402
+SCENARIOS.extend(ESTATES)

@@ -40,7 +40,9 @@ What is modelled, after the SSM API reference (not after what ssm-doctor expects
   ``sessionType`` and parameters as AWS publishes them. Any other name goes to moto's own
   ``GetDocument`` (documents a scenario creates).
 * ``GetConnectionStatus``: ``connected`` when the target is a registered node that is ``Online`` and
-  (for an EC2 instance) running, else ``notconnected``.
+  (for an EC2 instance) running, else ``notconnected``; a node registered with ``connected`` set
+  answers that instead (an agent that pings ``ssm`` but holds no ``ssmmessages`` control channel
+  is ``Online`` and ``notconnected``).
 
 State is kept per account and region, like moto's backends, in this module (not reset by
 ``/moto-api/reset``).
@@ -136,6 +138,8 @@ class ManagedNode:
     platform_name: str = "Amazon Linux"
     platform_version: str = "2023"
     registration_date: dt.datetime = field(default_factory=lambda: _STARTED)
+    #: What GetConnectionStatus answers; None: derived from the ping status and instance state.
+    connected: bool | None = None
 
 
 @dataclass
@@ -163,11 +167,13 @@ def register_agent(
     platform_type: str = "Linux",
     platform_name: str = "Amazon Linux",
     platform_version: str = "2023",
+    connected: bool | None = None,
 ) -> ManagedNode:
     """Make SSM know ``instance_id`` as a managed node, as its agent would by registering.
 
     ``last_ping`` is a datetime, epoch seconds or an ISO 8601 string; ``None`` means "now" for an
-    ``Online`` node and ten minutes ago otherwise.
+    ``Online`` node and ten minutes ago otherwise. ``connected`` pins what GetConnectionStatus
+    answers (None: connected when Online and running).
     """
     if ping_status not in _PING_STATUSES:
         raise ValueError(f"PingStatus must be one of {sorted(_PING_STATUSES)}")
@@ -188,6 +194,7 @@ def register_agent(
         platform_name=platform_name,
         platform_version=platform_version,
         registration_date=min(last_ping, now) - dt.timedelta(days=1),
+        connected=connected,
     )
     with _lock:
         _nodes.setdefault((account, region), {})[instance_id] = node
@@ -409,11 +416,14 @@ def get_connection_status(self: SimpleSystemManagerResponse) -> ActionResult:
     with _lock:
         node = _nodes.get((account, region), {}).get(target)
     instance = _ec2_instance(account, region, target) if node else None
-    connected = (
-        node is not None
-        and node.ping_status == "Online"
-        and (instance is None or instance.state == "running")
-    )
+    if node is not None and node.connected is not None:
+        connected = node.connected
+    else:
+        connected = (
+            node is not None
+            and node.ping_status == "Online"
+            and (instance is None or instance.state == "running")
+        )
     return ActionResult({"Target": target, "Status": "connected" if connected else "notconnected"})
 
 

@@ -71,7 +71,8 @@ MIN_PER_KIND = 3  # every fault kind injected at least this often over the whole
 #: an error message names what failed: the action ("ec2:DescribeRouteTables failed: ...") or the
 #: time-out ("timed out")
 NAMES_THE_FAILURE = re.compile(
-    r"\b(sts|ec2|iam|ssm|autoscaling|s3|logs|kms):[A-Z][A-Za-z]+|timed out", re.I)
+    r"\b(sts|ec2|iam|ssm|autoscaling|s3|logs|kms|route53|route53resolver):[A-Z][A-Za-z]+|timed out",
+    re.I)
 EXIT_FOR_VERDICT = {"pass": 0, "warn": 0, "fail": 1, "incomplete": 3}
 #: A faulted run signs with a key of its own (faults are keyed by it), so a scenario whose caller
 #: is an operator of its own cannot be replayed faulted.
@@ -328,6 +329,8 @@ FETCH_STATUSES = {"collected", "denied", "failed", "not_applicable"}
 #: Paths the faults cannot explain a difference in: the format's version, and the operator's
 #: network path (probed beside the AWS calls, with its own timings).
 IGNORED_FACTS = {"/schema_version", "/operator/network"}
+#: Keys whose value is when this run asked (the agent's `asked_at`): no two runs share it.
+IGNORED_KEYS = {"asked_at"}
 
 
 def _is_fetch(node: Any) -> bool:
@@ -352,7 +355,7 @@ def _facts_differences(faulted: Any, base: Any, path: str = "") -> list[str]:
     if isinstance(faulted, dict) and isinstance(base, dict):
         out = []
         for k in sorted(set(faulted) | set(base)):
-            if f"{path}/{k}" in IGNORED_FACTS:
+            if f"{path}/{k}" in IGNORED_FACTS or k in IGNORED_KEYS:
                 continue
             if k not in base:
                 out.append(f"{path}/{k}: {_short(faulted[k])}, absent from the fault-free facts")

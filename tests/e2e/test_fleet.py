@@ -307,6 +307,8 @@ def test_fleet_api_economy(fleet: Fleet, emulator) -> None:
         for op in ("DescribeRouteTables", "DescribeSecurityGroups", "DescribeNetworkAcls"):
             assert calls[n][f"ec2:{op}"] == 1, context
         assert calls[n]["ec2:DescribeVpcAttribute"] == 2, context
+        # Session Manager's connection status: 10 instances a run at most
+        assert calls[n]["ssm:GetConnectionStatus"] == min(n, 10), context
         assert calls[n]["iam:GetInstanceProfile"] == ECO_PROFILES, context
         assert calls[n]["iam:GetRole"] == ECO_PROFILES, context
         assert calls[n]["iam:GetPolicy"] == ECO_MANAGED_POLICIES, context

@@ -177,24 +177,35 @@ fn forwarding_rules_other_servers_and_unreadable_zones() {
     assert_eq!(status(&report, "network.dns-central"), Status::Pass);
     assert!(message(&report, "network.dns-central").contains("rslvr-rr-hub"));
     assert_eq!(status(&report, "network.route"), Status::Pass);
-    // The DHCP options name other servers: beyond what the APIs show.
+    // The DHCP options name other servers: beyond what the APIs show, and what the route
+    // table leads to may be where their answers are.
     let mut f = hub_and_spoke();
     dns_mut(&mut f).servers = Fetch::collected(vec!["10.9.0.2".into()]);
     let report = run(&f);
     assert_eq!(status(&report, "network.dns-central"), Status::Warn);
     assert!(message(&report, "network.dns-central").contains("10.9.0.2"));
-    // The network account's zones, shared with the spoke: their records are not readable here.
+    assert_eq!(status(&report, "network.route"), Status::Warn);
+    assert_eq!(status(&report, "network.egress-443"), Status::Pass);
+    // The network account's zones, shared with the spoke: their records are read only there.
     let mut f = hub_and_spoke();
     for z in collected_mut(&mut dns_mut(&mut f).zones) {
         z.owner = Some("999988887777".into());
-        z.records = Fetch::Denied {
-            action: "route53:ListResourceRecordSets".into(),
-            message: "not this account's zone".into(),
-        };
+        z.records = Fetch::not_applicable("the zone belongs to account 999988887777");
     }
     let report = run(&f);
     assert_eq!(status(&report, "network.dns-central"), Status::Pass);
     assert!(message(&report, "network.dns-central").contains("account 999988887777"));
+    // This account's own zone whose records were refused: unknown, not a pass.
+    let mut f = hub_and_spoke();
+    collected_mut(&mut dns_mut(&mut f).zones)[1].records = Fetch::Denied {
+        action: "route53:ListResourceRecordSets".into(),
+        message: "no".into(),
+    };
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Error);
+    assert!(
+        message(&report, "network.dns-central").contains("denied: route53:ListResourceRecordSets")
+    );
 }
 
 #[test]
@@ -209,8 +220,23 @@ fn unread_dns_is_an_error_naming_the_call_and_not_asked_dns_is_a_skip() {
     assert!(
         message(&report, "network.dns-central").contains("denied: route53:ListHostedZonesByVPC")
     );
-    // The route check does not pass on what it cannot see.
-    assert_eq!(status(&report, "network.route"), Status::Fail);
+    // The route check does not judge what it cannot see.
+    assert_eq!(status(&report, "network.route"), Status::Error);
+    assert!(message(&report, "network.route").contains("denied: route53:ListHostedZonesByVPC"));
     let report = run(&private_with_endpoints());
     assert_eq!(status(&report, "network.dns-central"), Status::Skip);
+}
+
+#[test]
+fn private_zones_need_the_vpcs_dns_attributes() {
+    let report = run(&hub_and_spoke());
+    assert_eq!(status(&report, "vpc.dns-support"), Status::Pass);
+    assert_eq!(status(&report, "vpc.dns-hostnames"), Status::Pass);
+    let mut f = hub_and_spoke();
+    f.aws_mut().network_mut().dns_hostnames = Fetch::collected(false);
+    assert_eq!(fails(&run(&f)), set(&["vpc.dns-hostnames"]));
+    // Other DNS servers answer: the VPC's resolver is not what is used.
+    let mut f = hub_and_spoke();
+    dns_mut(&mut f).servers = Fetch::collected(vec!["10.9.0.2".into()]);
+    assert_eq!(status(&run(&f), "vpc.dns-support"), Status::Skip);
 }
