@@ -524,6 +524,26 @@ pub struct VpcDns {
     pub zones: Fetch<Vec<HostedZone>>,
     /// Route 53 Resolver rules associated with the VPC.
     pub rules: Fetch<Vec<ResolverRule>>,
+    /// `ec2:DescribeTransitGatewayAttachments` of the VPC: how far the path to a hub can be
+    /// followed (a gateway's routes are listed only by `SearchTransitGatewayRoutes`, which is
+    /// not a read ssm-doctor makes).
+    #[serde(default = "transit_not_read")]
+    pub attachments: Fetch<Vec<TgwAttachment>>,
+}
+
+fn transit_not_read() -> Fetch<Vec<TgwAttachment>> {
+    Fetch::not_applicable("this snapshot was saved before transit gateways were read")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TgwAttachment {
+    pub id: String,
+    pub transit_gateway: String,
+    pub transit_gateway_owner: Option<String>,
+    /// `available`, `pending`, `deleted`, …
+    pub state: String,
+    /// The route table it is associated with, if any.
+    pub route_table: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

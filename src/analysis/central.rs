@@ -198,6 +198,7 @@ mod tests {
             servers: Fetch::collected(vec![AMAZON_DNS.into()]),
             zones: Fetch::collected(zones),
             rules: Fetch::collected(rules),
+            attachments: Fetch::not_applicable("not read here"),
         }
     }
 

@@ -10,7 +10,7 @@ use crate::analysis::central::{
 };
 use crate::analysis::cidr::Cidr;
 use crate::analysis::path::{Internet, Need, Path, ServiceRoute};
-use crate::facts::{DnsRecord, Fetch, HostedZone, VpcDns};
+use crate::facts::{DnsRecord, Fetch, HostedZone, Route, VpcDns};
 use crate::report::Status;
 use serde_json::json;
 
@@ -71,22 +71,61 @@ pub struct CentralPath {
     pub certain: bool,
 }
 
-/// The routes of the instance's table to other networks, as `dest → target`.
-fn elsewhere(path: &Path) -> Vec<String> {
+/// The routes of the instance's table to other networks.
+fn elsewhere<'a>(path: &Path<'a>) -> Vec<&'a Route> {
     path.route_table
         .routes
         .iter()
         .filter(|r| r.state != "blackhole" && leads_elsewhere(r))
-        .map(|r| {
-            let to = r
-                .destination
-                .as_deref()
-                .or(r.destination_ipv6.as_deref())
-                .or(r.destination_prefix_list.as_deref())
-                .unwrap_or("?");
-            format!("{to} → {}", r.target)
-        })
         .collect()
+}
+
+/// What lies past a route to another network, as far as the APIs show.
+enum Onward {
+    /// Where visibility ends: past the VPC's own side of a transit gateway, a peering, a VPN.
+    Ends(String),
+    /// Broken on the VPC's side: traffic goes no further.
+    Broken(String),
+}
+
+/// Follows `route` as far as the VPC's own side of it: a transit gateway needs an available
+/// attachment of the VPC, associated with one of its route tables (whose routes only
+/// `ec2:SearchTransitGatewayRoutes` lists, not a read ssm-doctor makes). `Err` names the fact
+/// missing to tell.
+fn onward(dns: &VpcDns, vpc: &str, route: &Route) -> Result<Onward, String> {
+    let target = &route.target;
+    if !target.starts_with("tgw-") {
+        return Ok(Onward::Ends(format!("{target}, where visibility ends")));
+    }
+    let attachments = match &dns.attachments {
+        Fetch::Collected { value } => value,
+        missing => return Err(missing.problem().unwrap_or_default()),
+    };
+    let Some(a) = attachments.iter().find(|a| &a.transit_gateway == target) else {
+        return Ok(Onward::Broken(format!(
+            "{vpc} has no attachment to {target}"
+        )));
+    };
+    if a.state != "available" {
+        return Ok(Onward::Broken(format!(
+            "its attachment {} to {target} is {}",
+            a.id, a.state
+        )));
+    }
+    let Some(table) = &a.route_table else {
+        return Ok(Onward::Broken(format!(
+            "its attachment {} is associated with no route table of {target}",
+            a.id
+        )));
+    };
+    let owner = match &a.transit_gateway_owner {
+        Some(owner) => format!(" of account {owner}"),
+        None => String::new(),
+    };
+    Ok(Onward::Ends(format!(
+        "{target}{owner} (attachment {}, route table {table}), where visibility ends",
+        a.id
+    )))
 }
 
 fn zone_label(zone: &HostedZone) -> String {
@@ -99,72 +138,104 @@ fn zone_label(zone: &HostedZone) -> String {
     }
 }
 
-/// Where a private answer leads from the instance's route table.
-fn reached(path: &Path, name: &str, what: String, address: Option<Cidr>) -> Judged {
+/// Where a private answer leads from the instance's route table, and past it.
+fn reached(
+    path: &Path,
+    dns: &VpcDns,
+    name: &str,
+    what: String,
+    address: Option<Cidr>,
+) -> Result<Judged, String> {
     let table = &path.route_table.id;
-    match address {
-        Some(ip) => match route_for(path.route_table, ip) {
-            Some(r) if leads_elsewhere(r) => Judged {
-                address: Some(ip),
-                ..Judged::central(format!(
-                    "{name} → {what}, routed by {table} to {}, where visibility ends",
-                    r.target
-                ))
-            },
-            Some(r) if r.target == "local" => {
-                Judged::new(Verdict::Fine, format!("{name} → {what}, inside the VPC"))
-            }
-            Some(r) => Judged::new(
-                Verdict::Fine,
-                format!("{name} → {what}, routed by {table} to {}", r.target),
-            ),
-            None => Judged::new(
-                Verdict::Fail,
-                format!("{name} → {what}, but {table} has no route to {ip}"),
-            ),
-        },
-        None => match elsewhere(path).as_slice() {
-            [] => Judged::new(
+    let Some(ip) = address else {
+        // An alias: its addresses are not known, only the ranges routed to other networks.
+        let routes = elsewhere(path);
+        if routes.is_empty() {
+            return Ok(Judged::new(
                 Verdict::Fail,
                 format!("{name} → {what}, but {table} routes to no other network"),
-            ),
-            routes => Judged::central(format!(
-                "{name} → {what}; {table} sends {}, where visibility ends",
-                routes.join(", ")
+            ));
+        }
+        let mut reached = vec![];
+        let mut broken = vec![];
+        for r in routes {
+            let to = (r.destination.as_deref())
+                .or(r.destination_ipv6.as_deref())
+                .or(r.destination_prefix_list.as_deref())
+                .unwrap_or("?");
+            match onward(dns, path.vpc_id, r)? {
+                Onward::Ends(said) => reached.push(format!("{to} to {said}")),
+                Onward::Broken(said) => broken.push(format!("{to} to {}: {said}", r.target)),
+            }
+        }
+        return Ok(match reached.is_empty() {
+            false => Judged::central(format!(
+                "{name} → {what}; {table} sends {}",
+                reached.join("; ")
             )),
-        },
-    }
-}
-
-fn record(path: &Path, name: &str, service: &str, zone: &HostedZone, r: &DnsRecord) -> Judged {
-    let in_zone = format!("in {}", zone_label(zone));
-    if let Some(alias) = &r.alias {
-        return match alias_endpoint(alias) {
-            Some((_, theirs)) if theirs != service => Judged::new(
+            true => Judged::new(
+                Verdict::Fail,
+                format!("{name} → {what}, but {table} sends {}", broken.join("; ")),
+            ),
+        });
+    };
+    Ok(match route_for(path.route_table, ip) {
+        Some(r) if leads_elsewhere(r) => match onward(dns, path.vpc_id, r)? {
+            Onward::Ends(said) => Judged {
+                address: Some(ip),
+                ..Judged::central(format!("{name} → {what}, routed by {table} to {said}"))
+            },
+            Onward::Broken(said) => Judged::new(
                 Verdict::Fail,
                 format!(
-                    "{name} is an alias {in_zone} to {alias}, an endpoint for {theirs}, not \
-                     {service}"
+                    "{name} → {what}, routed by {table} to {}, but {said}",
+                    r.target
                 ),
             ),
-            Some((id, _)) => reached(path, name, format!("endpoint {id} (alias {in_zone})"), None),
-            None => reached(path, name, format!("{alias} (alias {in_zone})"), None),
-        };
-    }
-    let addresses: Vec<Cidr> = r.values.iter().filter_map(|v| Cidr::parse(v)).collect();
-    match addresses.first() {
-        Some(first) => reached(
-            path,
-            name,
-            format!("{} ({} record {in_zone})", r.values.join(", "), r.kind),
-            Some(*first),
+        },
+        Some(r) if r.target == "local" => {
+            Judged::new(Verdict::Fine, format!("{name} → {what}, inside the VPC"))
+        }
+        Some(r) => Judged::new(
+            Verdict::Fine,
+            format!("{name} → {what}, routed by {table} to {}", r.target),
         ),
-        None => reached(
+        None => Judged::new(
+            Verdict::Fail,
+            format!("{name} → {what}, but {table} has no route to {ip}"),
+        ),
+    })
+}
+
+/// A record's answer, followed: `Err` names the fact missing to tell.
+fn record(
+    (path, dns): (&Path, &VpcDns),
+    (name, service): (&str, &str),
+    zone: &HostedZone,
+    r: &DnsRecord,
+) -> Result<Judged, String> {
+    let in_zone = format!("in {}", zone_label(zone));
+    let Some(alias) = &r.alias else {
+        let what = format!("{} ({} record {in_zone})", r.values.join(", "), r.kind);
+        let first = r.values.iter().find_map(|v| Cidr::parse(v));
+        return reached(path, dns, name, what, first);
+    };
+    match alias_endpoint(alias) {
+        Some((_, theirs)) if theirs != service => Ok(Judged::new(
+            Verdict::Fail,
+            format!(
+                "{name} is an alias {in_zone} to {alias}, an endpoint for {theirs}, not \
+                 {service}"
+            ),
+        )),
+        Some((id, _)) => reached(
             path,
+            dns,
             name,
-            format!("{} ({} record {in_zone})", r.values.join(", "), r.kind),
+            format!("endpoint {id} (alias {in_zone})"),
             None,
         ),
+        None => reached(path, dns, name, format!("{alias} (alias {in_zone})"), None),
     }
 }
 
@@ -173,7 +244,8 @@ fn judge(path: &Path, dns: &VpcDns, region: &str, s: &ServiceRoute) -> Result<Ju
     let found = answer(dns, &name)
         .map_err(|cause| format!("{name}: {}", cause.problem().unwrap_or_default()))?;
     Ok(match found {
-        Answer::Record { zone, record: r } => record(path, &name, s.service, zone, r),
+        Answer::Record { zone, record: r } => record((path, dns), (&name, s.service), zone, r)
+            .map_err(|unknown| format!("{name}: {unknown}"))?,
         // Refused or failed in this account: unknown, never read as an answer.
         Answer::Unreadable { why, zone }
             if !matches!(zone.records, Fetch::NotApplicable { .. }) =>

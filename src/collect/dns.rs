@@ -1,12 +1,13 @@
 //! How names resolve inside the VPCs that may use central endpoints: the DHCP options' DNS
 //! servers (EC2), the private hosted zones associated with each VPC and their records for the
-//! Systems Manager names (Route 53), and the Resolver rules associated with it.
+//! Systems Manager names (Route 53), the Resolver rules associated with it, and its transit
+//! gateway attachments (how far the path to a hub can be followed).
 
 use super::ec2::{VALUES_PER_FILTER, paged, strings};
 use super::ledger::{Ledger, Scope};
 use super::{Aws, Missing, failure, required};
 use crate::analysis::central::{AMAZON_DNS, SERVICES, dns_name, holds, service_name};
-use crate::facts::{DnsRecord, Fetch, HostedZone, ResolverRule, VpcDns};
+use crate::facts::{DnsRecord, Fetch, HostedZone, ResolverRule, TgwAttachment, VpcDns};
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_route53::types::VpcRegion;
 use futures::future::join_all;
@@ -26,9 +27,10 @@ impl Aws {
         if vpcs.is_empty() {
             return BTreeMap::new();
         }
-        let (servers, rules, zones) = tokio::join!(
+        let (servers, rules, attachments, zones) = tokio::join!(
             Ledger::within(Scope::Vpcs, self.dns_servers(vpcs)),
             Ledger::within(Scope::Vpcs, self.resolver_rules()),
+            Ledger::within(Scope::Vpcs, self.attachments(vpcs)),
             join_all(
                 vpcs.iter()
                     .map(|vpc| { Ledger::within(Scope::Vpc(vpc.to_string()), self.zones_of(vpc)) })
@@ -95,6 +97,12 @@ impl Aws {
                     rules: rules
                         .as_ref()
                         .map(|by_vpc| by_vpc.get(*vpc).cloned().unwrap_or_default()),
+                    attachments: attachments.as_ref().map(|all| {
+                        all.iter()
+                            .filter(|(of, _)| of == vpc)
+                            .map(|(_, a)| a.clone())
+                            .collect()
+                    }),
                 };
                 (vpc.to_string(), dns)
             })
@@ -184,6 +192,37 @@ impl Aws {
                 })
                 .collect(),
         )
+    }
+
+    /// The transit gateway attachments of the VPCs, each VPC's dealt out.
+    async fn attachments(&self, vpcs: &[&str]) -> Fetch<Vec<(String, TgwAttachment)>> {
+        let mut all = Vec::new();
+        for chunk in vpcs.chunks(VALUES_PER_FILTER) {
+            let filter = Filter::builder()
+                .name("resource-id")
+                .set_values(Some(chunk.iter().map(|v| v.to_string()).collect()))
+                .build();
+            let answer = paged!(
+                self,
+                "ec2:DescribeTransitGatewayAttachments",
+                self.ec2
+                    .describe_transit_gateway_attachments()
+                    .filters(filter),
+                |p| p
+                    .transit_gateway_attachments()
+                    .iter()
+                    .filter_map(|a| {
+                        let vpc = a.resource_id()?.to_string();
+                        Some(attachment(a).map(|a| (vpc, a)))
+                    })
+                    .collect::<Result<Vec<_>, Missing>>()
+            );
+            match answer.take() {
+                Ok(list) => all.extend(list),
+                Err(missing) => return missing,
+            }
+        }
+        Fetch::collected(all)
     }
 
     /// The Resolver rules associated with each VPC of the region: every association and every
@@ -302,6 +341,22 @@ impl Aws {
         }
         Fetch::collected(out)
     }
+}
+
+fn attachment(a: &aws_sdk_ec2::types::TransitGatewayAttachment) -> Result<TgwAttachment, Missing> {
+    Ok(TgwAttachment {
+        id: required(a.transit_gateway_attachment_id(), "an attachment's id")?.to_string(),
+        transit_gateway: required(a.transit_gateway_id(), "an attachment's TransitGatewayId")?
+            .to_string(),
+        transit_gateway_owner: a.transit_gateway_owner_id().map(str::to_string),
+        state: required(a.state(), "an attachment's State")?
+            .as_str()
+            .to_string(),
+        route_table: a
+            .association()
+            .and_then(|s| s.transit_gateway_route_table_id())
+            .map(str::to_string),
+    })
 }
 
 fn resolver_rule(

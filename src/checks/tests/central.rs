@@ -44,8 +44,19 @@ pub fn hub_and_spoke() -> Facts {
         servers: Fetch::collected(vec!["AmazonProvidedDNS".into()]),
         zones: Fetch::collected(["ssm", "ssmmessages", "ec2messages"].map(zone_for).to_vec()),
         rules: Fetch::collected(vec![]),
+        attachments: Fetch::collected(vec![TgwAttachment {
+            id: "tgw-attach-spoke".into(),
+            transit_gateway: "tgw-1".into(),
+            transit_gateway_owner: Some(ACCOUNT.into()),
+            state: "available".into(),
+            route_table: Some("tgw-rtb-1".into()),
+        }]),
     });
     f
+}
+
+fn attachments_mut(f: &mut Facts) -> &mut Vec<TgwAttachment> {
+    collected_mut(&mut dns_mut(f).attachments)
 }
 
 #[test]
@@ -239,4 +250,43 @@ fn private_zones_need_the_vpcs_dns_attributes() {
     let mut f = hub_and_spoke();
     dns_mut(&mut f).servers = Fetch::collected(vec!["10.9.0.2".into()]);
     assert_eq!(status(&run(&f), "vpc.dns-support"), Status::Skip);
+}
+
+#[test]
+fn the_path_is_followed_to_the_transit_gateway_attachment() {
+    let report = run(&hub_and_spoke());
+    let said = message(&report, "network.dns-central");
+    assert!(
+        said.contains(
+            "tgw-1 of account 111122223333 (attachment tgw-attach-spoke, route table tgw-rtb-1)"
+        ),
+        "{said}"
+    );
+    // The attachment is associated with no route table: the gateway drops the traffic.
+    let mut f = hub_and_spoke();
+    attachments_mut(&mut f)[0].route_table = None;
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Fail);
+    assert!(message(&report, "network.dns-central").contains("associated with no route table"));
+    assert_eq!(status(&report, "network.route"), Status::Fail);
+    // No attachment, or one that is not available.
+    let mut f = hub_and_spoke();
+    attachments_mut(&mut f)[0].state = "deleted".into();
+    assert!(
+        message(&run(&f), "network.dns-central").contains("tgw-attach-spoke to tgw-1 is deleted")
+    );
+    let mut f = hub_and_spoke();
+    attachments_mut(&mut f).clear();
+    assert!(message(&run(&f), "network.dns-central").contains("vpc-1 has no attachment to tgw-1"));
+    // Unread attachments: unknown, for the route too.
+    let mut f = hub_and_spoke();
+    dns_mut(&mut f).attachments = Fetch::Denied {
+        action: "ec2:DescribeTransitGatewayAttachments".into(),
+        message: "no".into(),
+    };
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Error);
+    assert!(
+        message(&report, "network.route").contains("denied: ec2:DescribeTransitGatewayAttachments")
+    );
 }
