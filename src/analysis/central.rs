@@ -14,6 +14,12 @@ pub const SERVICES: [&str; 3] = ["ssm", "ssmmessages", "ec2messages"];
 /// The DNS server of a VPC that uses the Route 53 Resolver.
 pub const AMAZON_DNS: &str = "AmazonProvidedDNS";
 
+/// The Route 53 Resolver, by name or by one of the addresses every VPC reaches it at (the VPC's
+/// base address plus two is not told apart here: the VPC's range is not read).
+fn is_amazon_dns(server: &str) -> bool {
+    server.eq_ignore_ascii_case(AMAZON_DNS) || matches!(server, "169.254.169.253" | "fd00:ec2::253")
+}
+
 /// `ssm.eu-west-1.amazonaws.com`.
 pub fn service_name(service: &str, region: &str) -> String {
     format!("{service}.{region}.amazonaws.com")
@@ -94,10 +100,7 @@ pub enum Answer<'a> {
 /// What answers `name` in a VPC with this DNS, or the fact missing to say.
 pub fn answer<'a>(dns: &'a VpcDns, name: &str) -> Result<Answer<'a>, Fetch<()>> {
     let servers = dns.servers.as_ref().take()?;
-    if servers
-        .first()
-        .is_some_and(|s| !s.eq_ignore_ascii_case(AMAZON_DNS))
-    {
+    if servers.first().is_some_and(|s| !is_amazon_dns(s)) {
         return Ok(Answer::CustomServers { servers });
     }
     let rules = dns.rules.as_ref().take()?;
@@ -121,7 +124,8 @@ pub fn answer<'a>(dns: &'a VpcDns, name: &str) -> Result<Answer<'a>, Fetch<()>> 
         return Ok(Answer::Public);
     };
     Ok(match zone.records.value() {
-        Some(records) => match records.iter().find(|r| r.name == name) {
+        // The apex's NS and SOA records answer no address: only these do.
+        Some(records) => match records.iter().find(|r| r.name == name && answers(r)) {
             Some(record) => Answer::Record { zone, record },
             None => Answer::Missing { zone },
         },
@@ -130,6 +134,11 @@ pub fn answer<'a>(dns: &'a VpcDns, name: &str) -> Result<Answer<'a>, Fetch<()>> 
             why: zone.records.problem().unwrap_or_default(),
         },
     })
+}
+
+/// Whether a record answers a name with an address (or another name that does).
+pub fn answers(record: &DnsRecord) -> bool {
+    matches!(record.kind.as_str(), "A" | "AAAA" | "CNAME")
 }
 
 /// The interface endpoint an alias names, and its service: `vpce-0abc…-x1y2.ssm.eu-west-1.vpce.amazonaws.com`
@@ -146,12 +155,12 @@ pub fn alias_endpoint(alias: &str) -> Option<(String, String)> {
     (kind == "vpce" && !id.is_empty()).then(|| (format!("vpce-{id}"), service.to_string()))
 }
 
-/// The route the table uses for `address`: the longest matching active prefix.
+/// The route the table uses for `address`: the longest matching prefix (a blackhole included:
+/// it drops what it matches).
 pub fn route_for(table: &RouteTable, address: Cidr) -> Option<&Route> {
     table
         .routes
         .iter()
-        .filter(|r| r.state != "blackhole")
         .filter_map(|r| {
             let destination = r.destination.as_deref().or(r.destination_ipv6.as_deref())?;
             Some((r, Cidr::parse(destination)?))
@@ -261,6 +270,25 @@ mod tests {
             reason: "boom".into(),
         };
         assert!(answer(&d, SSM).is_err());
+    }
+
+    #[test]
+    fn an_apex_without_an_address_record_does_not_answer() {
+        let ns = DnsRecord {
+            name: SSM.into(),
+            kind: "NS".into(),
+            alias: None,
+            values: vec!["ns-1.awsdns-00.com.".into()],
+        };
+        let d = dns(vec![zone(SSM, Fetch::collected(vec![ns]))], vec![]);
+        assert!(matches!(answer(&d, SSM), Ok(Answer::Missing { .. })));
+    }
+
+    #[test]
+    fn the_resolvers_own_addresses_are_amazon_dns() {
+        let mut d = dns(vec![], vec![]);
+        d.servers = Fetch::collected(vec!["169.254.169.253".into()]);
+        assert_eq!(answer(&d, SSM), Ok(Answer::Public));
     }
 
     #[test]

@@ -396,24 +396,27 @@ fn ipv6_path<'a>(
     nats: &'a [NatGateway],
     subnet: Option<&Subnet>,
 ) -> Internet<'a> {
-    let active = |r: &&crate::facts::Route| r.state != "blackhole";
     let nat64 = Cidr::parse(NAT64_PREFIX).expect("a valid prefix");
-    let to_nat64 = table.routes.iter().filter(active).find(|r| {
-        r.target.starts_with("nat-")
-            && r.destination_ipv6
-                .as_deref()
-                .and_then(Cidr::parse)
-                .is_some_and(|d| d.covers(nat64))
-    });
+    // The most specific route for NAT64's prefix other than `::/0`: the one its traffic takes.
+    let to_nat64 = table
+        .routes
+        .iter()
+        .filter_map(|r| Some((r, r.destination_ipv6.as_deref().and_then(Cidr::parse)?)))
+        .filter(|(_, d)| d.covers(nat64) && d.prefix() > 0)
+        .max_by_key(|(_, d)| d.prefix())
+        .map(|(r, _)| r)
+        .filter(|r| r.state != "blackhole");
     let dns64 = subnet.is_some_and(|s| s.dns64);
     let mut not_nat64 = None;
     if let (true, Some(route)) = (dns64, to_nat64) {
-        match nat(&route.target, nats) {
-            Ok(()) => {
-                return Internet::Nat64 {
-                    gateway: &route.target,
-                };
-            }
+        let target = route.target.as_str();
+        if !target.starts_with("nat-") {
+            // Centralised NAT64 (an egress VPC behind a transit gateway) is past what ssm-doctor
+            // sees.
+            return Internet::Opaque { target };
+        }
+        match nat(target, nats) {
+            Ok(()) => return Internet::Nat64 { gateway: target },
             Err(other) => not_nat64 = Some(other),
         }
     }
@@ -436,7 +439,7 @@ fn ipv6_path<'a>(
             reason: match (dns64, to_nat64) {
                 (false, Some(_)) => format!(
                     "route table {} has no IPv6 default route (::/0), and DNS64 is off on the \
-                     subnet, so its {NAT64_PREFIX} route to a NAT gateway is never used",
+                     subnet, so its {NAT64_PREFIX} route is never used",
                     table.id
                 ),
                 _ => format!(

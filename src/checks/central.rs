@@ -6,7 +6,7 @@ use super::Context;
 use super::outcome::{CheckResult, Outcome, need};
 use super::tally::Tally;
 use crate::analysis::central::{
-    Answer, alias_endpoint, answer, leads_elsewhere, route_for, service_name,
+    Answer, alias_endpoint, answer, dns_name, leads_elsewhere, route_for, service_name,
 };
 use crate::analysis::cidr::Cidr;
 use crate::analysis::path::{Internet, Need, Path, ServiceRoute};
@@ -63,11 +63,12 @@ impl Judged {
 }
 
 /// Central endpoints as the path: the services they carry, where the instance's traffic to them
-/// goes (their addresses when known, else the ranges routed to other networks), and whether
-/// every answer was seen (`certain`) or some are out of sight.
+/// goes (`addresses` the records give; `ranges` routed to other networks, somewhere in which an
+/// answer whose address is not seen lies), and whether every answer was seen (`certain`).
 pub struct CentralPath {
     pub services: Vec<&'static str>,
-    pub destinations: Vec<Cidr>,
+    pub addresses: Vec<Cidr>,
+    pub ranges: Vec<Cidr>,
     pub certain: bool,
 }
 
@@ -92,7 +93,7 @@ enum Onward {
 /// attachment of the VPC, associated with one of its route tables (whose routes only
 /// `ec2:SearchTransitGatewayRoutes` lists, not a read ssm-doctor makes). `Err` names the fact
 /// missing to tell.
-fn onward(dns: &VpcDns, vpc: &str, route: &Route) -> Result<Onward, String> {
+fn onward(dns: &VpcDns, (vpc, own): (&str, Option<&str>), route: &Route) -> Result<Onward, String> {
     let target = &route.target;
     if !target.starts_with("tgw-") {
         return Ok(Onward::Ends(format!("{target}, where visibility ends")));
@@ -101,11 +102,28 @@ fn onward(dns: &VpcDns, vpc: &str, route: &Route) -> Result<Onward, String> {
         Fetch::Collected { value } => value,
         missing => return Err(missing.problem().unwrap_or_default()),
     };
-    let Some(a) = attachments.iter().find(|a| &a.transit_gateway == target) else {
+    // A deleted attachment stays listed for a while beside its replacement.
+    let to_target = || attachments.iter().filter(|a| &a.transit_gateway == target);
+    let Some(a) = to_target()
+        .find(|a| a.state == "available")
+        .or_else(|| to_target().next())
+    else {
         return Ok(Onward::Broken(format!(
             "{vpc} has no attachment to {target}"
         )));
     };
+    // Another account's (shared) gateway: its route tables and associations are its owner's.
+    if let Some(owner) = a
+        .transit_gateway_owner
+        .as_deref()
+        .filter(|o| Some(*o) != own)
+        && a.state == "available"
+    {
+        return Ok(Onward::Ends(format!(
+            "{target} of account {owner} (attachment {}), where visibility ends",
+            a.id
+        )));
+    }
     if a.state != "available" {
         return Ok(Onward::Broken(format!(
             "its attachment {} to {target} is {}",
@@ -163,7 +181,11 @@ fn reached(
                 .or(r.destination_ipv6.as_deref())
                 .or(r.destination_prefix_list.as_deref())
                 .unwrap_or("?");
-            match onward(dns, path.vpc_id, r)? {
+            match onward(
+                dns,
+                (path.vpc_id, path.instance.owner_account.as_deref()),
+                r,
+            )? {
                 Onward::Ends(said) => reached.push(format!("{to} to {said}")),
                 Onward::Broken(said) => broken.push(format!("{to} to {}: {said}", r.target)),
             }
@@ -180,7 +202,18 @@ fn reached(
         });
     };
     Ok(match route_for(path.route_table, ip) {
-        Some(r) if leads_elsewhere(r) => match onward(dns, path.vpc_id, r)? {
+        Some(r) if r.state == "blackhole" => Judged::new(
+            Verdict::Fail,
+            format!(
+                "{name} → {what}, but {table} drops {ip} (a blackhole route to {})",
+                r.target
+            ),
+        ),
+        Some(r) if leads_elsewhere(r) => match onward(
+            dns,
+            (path.vpc_id, path.instance.owner_account.as_deref()),
+            r,
+        )? {
             Onward::Ends(said) => Judged {
                 address: Some(ip),
                 ..Judged::central(format!("{name} → {what}, routed by {table} to {said}"))
@@ -215,12 +248,13 @@ fn record(
     r: &DnsRecord,
 ) -> Result<Judged, String> {
     let in_zone = format!("in {}", zone_label(zone));
-    let Some(alias) = &r.alias else {
+    let cname = (r.kind == "CNAME").then(|| r.values.first().map(|v| dns_name(v)));
+    let Some(alias) = r.alias.clone().or(cname.flatten()) else {
         let what = format!("{} ({} record {in_zone})", r.values.join(", "), r.kind);
         let first = r.values.iter().find_map(|v| Cidr::parse(v));
         return reached(path, dns, name, what, first);
     };
-    match alias_endpoint(alias) {
+    match alias_endpoint(&alias) {
         Some((_, theirs)) if theirs != service => Ok(Judged::new(
             Verdict::Fail,
             format!(
@@ -252,11 +286,16 @@ fn judge(path: &Path, dns: &VpcDns, region: &str, s: &ServiceRoute) -> Result<Ju
         {
             return Err(format!("{name}: {why}"));
         }
-        Answer::Unreadable { zone, .. } if zone.name == name => Judged::central(format!(
-            "{name} is answered by {}, whose records only its own account can read: visibility \
-             ends there",
-            zone_label(zone)
-        )),
+        Answer::Unreadable { zone, .. } if zone.name == name => reached(
+            path,
+            dns,
+            &name,
+            format!(
+                "{} (whose records only its own account can read)",
+                zone_label(zone)
+            ),
+            None,
+        )?,
         Answer::Unreadable { zone, .. } => Judged::new(
             Verdict::Doubt,
             format!(
@@ -273,16 +312,19 @@ fn judge(path: &Path, dns: &VpcDns, region: &str, s: &ServiceRoute) -> Result<Ju
                 zone_label(zone)
             ),
         ),
-        Answer::Forwarded { rule } => Judged::central(format!(
-            "{name} is forwarded by Resolver rule {} ({}) to {}, where visibility ends",
-            rule.id,
-            if rule.domain.is_empty() {
+        Answer::Forwarded { rule } => {
+            let domain = if rule.domain.is_empty() {
                 "."
             } else {
                 &rule.domain
-            },
-            rule.targets.join(", ")
-        )),
+            };
+            let what = format!(
+                "whatever Resolver rule {} ({domain}) forwards it to ({})",
+                rule.id,
+                rule.targets.join(", ")
+            );
+            reached(path, dns, &name, what, None)?
+        }
         Answer::CustomServers { servers } => Judged {
             central: match elsewhere(path).is_empty() {
                 true => Carrier::No,
@@ -415,18 +457,14 @@ pub(super) fn central_path(ctx: &Context, path: &Path) -> Result<Option<CentralP
         .filter(|r| r.state != "blackhole" && leads_elsewhere(r))
         .filter_map(|r| r.destination.as_deref().and_then(Cidr::parse))
         .collect();
-    let mut destinations = Vec::new();
-    for (_, j) in &required {
-        match j.address {
-            Some(ip) => destinations.push(ip),
-            None => destinations.extend(routed.iter().copied()),
-        }
-    }
-    destinations.sort();
-    destinations.dedup();
+    let mut addresses: Vec<Cidr> = required.iter().filter_map(|(_, j)| j.address).collect();
+    addresses.sort();
+    addresses.dedup();
+    let unseen = required.iter().any(|(_, j)| j.address.is_none());
     Ok(Some(CentralPath {
         services: required.iter().map(|(s, _)| s.service).collect(),
-        destinations,
+        addresses,
+        ranges: if unseen { routed } else { vec![] },
         certain: required.iter().all(|(_, j)| j.central == Carrier::Yes),
     }))
 }

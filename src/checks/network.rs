@@ -147,11 +147,12 @@ enum Hop<'a> {
         endpoint: &'a VpcEndpoint,
         need: Need,
     },
-    /// Central endpoints in other networks (network.dns-central): their addresses, or the ranges
-    /// routed there.
+    /// Central endpoints in other networks (network.dns-central): the addresses records give,
+    /// and the ranges routed there when some answer's address is not seen.
     Central {
         services: Vec<&'static str>,
-        destinations: Vec<Cidr>,
+        addresses: Vec<Cidr>,
+        ranges: Vec<Cidr>,
     },
 }
 
@@ -178,7 +179,8 @@ fn hops<'a>(ctx: &Context<'a>, path: &Path<'a>) -> Vec<Hop<'a>> {
             0,
             Hop::Central {
                 services: c.services,
-                destinations: c.destinations,
+                addresses: c.addresses,
+                ranges: c.ranges,
             },
         );
     } else if !internet_services.is_empty() && (carries || opaque) {
@@ -264,23 +266,46 @@ pub fn egress_443(ctx: &Context) -> CheckResult {
             }
             Hop::Central {
                 services,
-                destinations,
+                addresses,
+                ranges,
             } => {
                 let what = format!("the central endpoints for {}", services.join(", "));
-                let dest = Destination {
+                let to = |cidrs: &[Cidr]| Destination {
                     groups: &[],
-                    cidrs: destinations.clone(),
+                    cidrs: cidrs.to_vec(),
                 };
-                match reaches(&granted, &dest, lists) {
-                    Reach::Yes(via) => tally.fine.push(format!("{what} via {}", via.join(", "))),
-                    Reach::Unknown(p) => tally.unknown.push(format!("{what}: {p}")),
-                    Reach::No(missing) if missing.len() == destinations.len() => {
-                        tally.failing.push(format!("{what} ({})", cidr_list(&missing)))
+                match reaches(&granted, &to(&addresses), lists) {
+                    Reach::Yes(via) if !addresses.is_empty() => {
+                        tally.fine.push(format!("{what} via {}", via.join(", ")))
                     }
-                    Reach::No(missing) => tally.doubtful.push(format!(
-                        "{what}: 443 is not open to {}, routed to other networks, where they may be",
-                        cidr_list(&missing)
-                    )),
+                    Reach::Yes(_) => {}
+                    Reach::Unknown(p) => tally.unknown.push(format!("{what}: {p}")),
+                    Reach::No(missing) => tally
+                        .failing
+                        .push(format!("{what} ({})", cidr_list(&missing))),
+                }
+                // An answer whose address is not seen is somewhere in the ranges routed there:
+                // 443 open to none of them fails, to part of them is a doubt.
+                if !ranges.is_empty() {
+                    let open = open_ranges(&granted, lists, false);
+                    match reaches(&granted, &to(&ranges), lists) {
+                        Reach::Yes(via) => {
+                            tally.fine.push(format!("{what} via {}", via.join(", ")))
+                        }
+                        Reach::Unknown(p) => tally.unknown.push(format!("{what}: {p}")),
+                        Reach::No(_)
+                            if open.iter().any(|o| ranges.iter().any(|r| o.overlaps(*r))) =>
+                        {
+                            tally.doubtful.push(format!(
+                                "{what}: 443 is open to part of {} only, routed to other networks, \
+                                 where they are",
+                                cidr_list(&ranges)
+                            ))
+                        }
+                        Reach::No(missing) => tally
+                            .failing
+                            .push(format!("{what} ({})", cidr_list(&missing))),
+                    }
                 }
             }
             Hop::Endpoint {
@@ -436,6 +461,9 @@ struct Leg<'a> {
     egress: bool,
     peer: Cidr,
     what: String,
+    /// A whole range that some destination lies in (an unseen central answer): what the ACL
+    /// denies there is a doubt, not a failure.
+    somewhere_in: bool,
 }
 
 pub fn nacl(ctx: &Context) -> CheckResult {
@@ -462,13 +490,18 @@ pub fn nacl(ctx: &Context) -> CheckResult {
                         true => format!("the internet over IPv6 ({destination})"),
                         false => "the internet".into(),
                     },
+                    somewhere_in: false,
                 });
             }
             Hop::Central {
                 services,
-                destinations,
+                addresses,
+                ranges,
             } => {
-                for destination in destinations {
+                let exact = addresses.into_iter().map(|a| (a, false));
+                for (destination, somewhere_in) in
+                    exact.chain(ranges.into_iter().map(|r| (r, true)))
+                {
                     legs.push(Leg {
                         acl: own,
                         egress: true,
@@ -477,6 +510,7 @@ pub fn nacl(ctx: &Context) -> CheckResult {
                             "the central endpoints for {} ({destination})",
                             services.join(", ")
                         ),
+                        somewhere_in,
                     });
                 }
             }
@@ -498,6 +532,7 @@ pub fn nacl(ctx: &Context) -> CheckResult {
                         egress: true,
                         peer: cidr,
                         what: what.clone(),
+                        somewhere_in: false,
                     });
                     let theirs = acl_for_subnet(acls, subnet_id).ok_or_else(|| {
                         Outcome::error(format!(
@@ -509,6 +544,7 @@ pub fn nacl(ctx: &Context) -> CheckResult {
                         egress: false,
                         peer: instance_ip,
                         what: format!("{what}, from the instance"),
+                        somewhere_in: false,
                     });
                 }
             }
@@ -543,6 +579,14 @@ pub fn nacl(ctx: &Context) -> CheckResult {
             ));
         } else {
             judge_leg(&mut tally, leg, &ret, &format!("{dir_ret} TCP 1024–65535"));
+        }
+        if leg.somewhere_in {
+            let denied = tally.failing.split_off(failures);
+            tally.doubtful.extend(
+                denied
+                    .into_iter()
+                    .map(|d| format!("{d}: the central endpoints may lie in a part it allows")),
+            );
         }
         if tally.failing.len() > failures && at_fault.is_none() {
             at_fault = Some(&leg.acl.id);

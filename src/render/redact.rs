@@ -4,6 +4,7 @@
 //! story. It works on the report's strings before any renderer sees them, so every format (and
 //! the human output's line wrapping) gets the same result.
 
+use crate::analysis::central::AMAZON_DNS;
 use crate::facts::{DEFAULT_DOCUMENT, Facts};
 use crate::report::Report;
 use std::collections::{BTreeSet, HashMap};
@@ -368,6 +369,35 @@ fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<Str
     }
     for entries in net.prefix_lists.values().filter_map(|p| p.value()) {
         entries.iter().for_each(|c| address(c));
+    }
+    // How the VPC's names resolve: its DNS servers, zones, rules and what they answer.
+    if let Some(dns) = net.dns.value() {
+        let servers = dns.servers.value().into_iter().flatten();
+        servers
+            .filter(|s| !s.eq_ignore_ascii_case(AMAZON_DNS))
+            .for_each(|s| address(s));
+        for zone in dns.zones.value().into_iter().flatten() {
+            names.insert(zone.id.clone());
+            for r in zone.records.value().into_iter().flatten() {
+                names.extend(r.alias.clone());
+                r.values.iter().for_each(|v| address(v));
+            }
+        }
+        for rule in dns.rules.value().into_iter().flatten() {
+            names.insert(rule.id.clone());
+            for target in &rule.targets {
+                // `ip:port`, `[ipv6]:port` or a bare address
+                let ip = match target.rsplit_once(':') {
+                    Some((ip, port)) if port.bytes().all(|b| b.is_ascii_digit()) => ip,
+                    _ => target,
+                };
+                address(ip.trim_start_matches('[').trim_end_matches(']'));
+            }
+        }
+        for a in dns.attachments.value().into_iter().flatten() {
+            names.insert(a.id.clone());
+            names.extend(a.route_table.clone());
+        }
     }
     let iam = &aws.iam;
     if let Some(Some(p)) = iam.instance_profile.value() {

@@ -290,3 +290,72 @@ fn the_path_is_followed_to_the_transit_gateway_attachment() {
         message(&report, "network.route").contains("denied: ec2:DescribeTransitGatewayAttachments")
     );
 }
+
+#[test]
+fn what_review_found_wrong_stays_right() {
+    // A zone named like the service whose apex holds only NS and SOA answers no address.
+    let mut f = hub_and_spoke();
+    let zones = collected_mut(&mut dns_mut(&mut f).zones);
+    let messages = zones
+        .iter_mut()
+        .find(|z| z.name.starts_with("ssmmessages."))
+        .unwrap();
+    let apex = &mut collected_mut(&mut messages.records)[0];
+    apex.kind = "NS".into();
+    apex.alias = None;
+    apex.values = vec!["ns-1.awsdns-00.com.".into()];
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Fail);
+    assert!(message(&report, "network.dns-central").contains("has no record for it"));
+    // A default route to the gateway and 443 open to the hub's side only: a doubt, not a failure.
+    let mut f = hub_and_spoke();
+    tables_mut(&mut f)[0].routes.push(default_route("tgw-1"));
+    group_mut(&mut f, "sg-inst").egress = vec![SgRule {
+        cidrs: vec!["10.1.0.0/16".into()],
+        ..sg_rule("tcp", Some((443, 443)))
+    }];
+    let report = run(&f);
+    assert_eq!(status(&report, "network.egress-443"), Status::Warn);
+    // A forwarding rule in a VPC whose instance's table routes nowhere else fails.
+    let mut f = hub_and_spoke();
+    let dns = dns_mut(&mut f);
+    dns.zones = Fetch::collected(vec![]);
+    dns.rules = Fetch::collected(vec![ResolverRule {
+        id: "rslvr-rr-hub".into(),
+        domain: "amazonaws.com".into(),
+        kind: "FORWARD".into(),
+        targets: vec!["10.1.0.2:53".into()],
+        owner: None,
+    }]);
+    tables_mut(&mut f)[0].routes.retain(|r| r.target != "tgw-1");
+    let report = run(&f);
+    assert_eq!(
+        status(&report, "network.dns-central"),
+        Status::Fail,
+        "{}",
+        message(&report, "network.dns-central")
+    );
+    // A more specific blackhole route drops an answer's address.
+    let mut f = hub_and_spoke();
+    for z in collected_mut(&mut dns_mut(&mut f).zones) {
+        let r = &mut collected_mut(&mut z.records)[0];
+        r.alias = None;
+        r.values = vec!["10.1.5.10".into()];
+    }
+    tables_mut(&mut f)[0].routes.push(Route {
+        destination: Some("10.1.5.0/24".into()),
+        state: "blackhole".into(),
+        ..default_route("tgw-1")
+    });
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Fail);
+    assert!(message(&report, "network.dns-central").contains("blackhole"));
+    // A gateway shared by another account: its associations are its owner's to see.
+    let mut f = hub_and_spoke();
+    let a = &mut attachments_mut(&mut f)[0];
+    a.transit_gateway_owner = Some("999988887777".into());
+    a.route_table = None;
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Pass);
+    assert!(message(&report, "network.dns-central").contains("tgw-1 of account 999988887777"));
+}

@@ -126,6 +126,13 @@ fn nat64_with_dns64_reaches_the_ipv4_endpoints_with_any_agent() {
     assert!(fails(&report).is_empty(), "{:?}", fails(&report));
     assert_eq!(status(&report, "network.route"), Status::Pass);
     assert!(message(&report, "network.route").contains("NAT64"));
+    // Centralised NAT64 behind a transit gateway: past what ssm-doctor sees.
+    let mut g = f.clone();
+    tables_mut(&mut g)[0].routes.retain(|r| r.target != "nat-1");
+    tables_mut(&mut g)[0]
+        .routes
+        .push(route6("64:ff9b::/96", "tgw-1"));
+    assert_eq!(status(&run(&g), "network.route"), Status::Warn);
     // Without DNS64 the route is never used.
     subnet_a(&mut f).dns64 = false;
     let report = run(&f);
