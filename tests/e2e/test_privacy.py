@@ -76,3 +76,28 @@ def test_redact_hides_the_estate_in_every_format(suite: Suite, emulator, fmt: st
             (c["id"], c["status"]) for c in after["checks"]
         ], "redaction changed a verdict"
         assert after["target"]["account"] == "ACCOUNT-1"
+
+
+@pytest.mark.parametrize("scenario", ["healthy-hub-and-spoke", "spoke-resolver-forwarding"])
+def test_redact_hides_the_vpcs_dns(suite: Suite, emulator, scenario: str) -> None:
+    """What network.dns-central names — zones, Resolver rules and their targets, hub endpoints,
+    the transit gateway, its attachment and route table — is the estate's too."""
+    seeded = suite.seeded[scenario]
+    args = [seeded.ids["instance"], "--region", seeded.scenario.region, "--output", "json",
+            "--max-attempts", "2"]
+    plain = _run(emulator, args, {})
+    redacted = _run(emulator, args + ["--redact"], {})
+    assert redacted.returncode == plain.returncode == 0, redacted.stdout + redacted.stderr
+    saved = json.loads((OUT / f"{scenario}.facts.json").read_text())["aws"]
+    dns = saved["network"]["dns"]["value"]
+    values = [seeded.ids[k] for k in ("tgw", "resolver_rule", "resolver_target",
+                                      "hub_vpce_ssm", "hub_vpce_ssmmessages") if k in seeded.ids]
+    values += [z["id"] for z in dns["zones"]["value"]]
+    for a in dns["attachments"]["value"]:
+        values += [a["id"], a.get("route_table")]
+    values = [v for v in values if v]
+    central = next(c for c in json.loads(plain.stdout)["checks"]
+                   if c["id"] == "network.dns-central")
+    assert central["status"] == "pass" and seeded.ids["tgw"] in central["message"], central
+    leaked = [v for v in values if v in redacted.stdout]
+    assert not leaked, f"--redact left {leaked}:\n{redacted.stdout[:3000]}"
