@@ -105,7 +105,7 @@ pub fn route(ctx: &Context) -> CheckResult {
 /// [`DUAL_STACK_FROM`] when configured to; an agent that is online there evidently does.
 fn over_ipv6(ctx: &Context, table: &str, internet: &Internet) -> Outcome {
     let way = format!(
-        "{table} reaches the internet only over IPv6, through {}",
+        "{table} reaches the internet only through {}",
         internet.describe()
     );
     let region = &ctx.facts.target.region;
@@ -403,11 +403,14 @@ fn narrow(ctx: &Context, tally: &mut Tally, what: &str, destination: Cidr, open:
             .iter()
             .map(|c| format!("{c} ({})", c.special().unwrap_or("special")));
         return tally.failing.push(format!(
-            "{what}: only {} is open, which cannot hold the regional public endpoints",
-            listed(kinds)
+            "{what}: only {} {} open, which cannot hold the regional public endpoints",
+            listed(kinds),
+            is_are(open.len())
         ));
     }
     let shown = listed(public.iter().map(ToString::to_string));
+    let are = is_are(public.len());
+    let hold = if public.len() == 1 { "holds" } else { "hold" };
     let region = &ctx.facts.target.region;
     // NAT64 hides the IPv4 addresses the published ranges are written in.
     let Some(ranges) = ctx
@@ -415,7 +418,7 @@ fn narrow(ctx: &Context, tally: &mut Tally, what: &str, destination: Cidr, open:
         .filter(|_| !destination.is_v6() || destination == Cidr::ANY6)
     else {
         return tally.doubtful.push(format!(
-            "{what}: only {shown} is open (narrower than {destination}), which may not hold the \
+            "{what}: only {shown} {are} open (narrower than {destination}), which may not hold the \
              regional endpoints (--ip-ranges with AWS's ip-ranges.json decides)"
         ));
     };
@@ -424,7 +427,7 @@ fn narrow(ctx: &Context, tally: &mut Tally, what: &str, destination: Cidr, open:
     let c = coverage(&amazon, &public);
     if amazon.is_empty() {
         tally.doubtful.push(format!(
-            "{what}: only {shown} is open, and {source} lists no AMAZON range of {region}"
+            "{what}: only {shown} {are} open, and {source} lists no AMAZON range of {region}"
         ));
     } else if c.covered == c.total {
         tally.fine.push(format!(
@@ -433,17 +436,21 @@ fn narrow(ctx: &Context, tally: &mut Tally, what: &str, destination: Cidr, open:
         ));
     } else if c.touched == 0 {
         tally.failing.push(format!(
-            "{what}: only {shown} is open, which holds none of the {} AMAZON ranges of {region} \
+            "{what}: only {shown} {are} open, which {hold} none of the {} AMAZON ranges of {region} \
              ({source})",
             c.total
         ));
     } else {
         tally.doubtful.push(format!(
-            "{what}: only {shown} is open, which holds {} of the {} AMAZON ranges of {region} \
+            "{what}: only {shown} {are} open, which {hold} {} of the {} AMAZON ranges of {region} \
              ({source}): the endpoints' addresses may fall outside them",
             c.covered, c.total
         ));
     }
+}
+
+fn is_are(n: usize) -> &'static str {
+    if n == 1 { "is" } else { "are" }
 }
 
 /// Up to five items, then how many more.
