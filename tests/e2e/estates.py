@@ -14,8 +14,6 @@ import datetime as dt
 import ipaddress
 import json
 from pathlib import Path
-from typing import Callable
-
 from scenarios import (
     PUBLIC,
     SERVICES3,
@@ -23,6 +21,7 @@ from scenarios import (
     Lab,
     Scenario,
     identity,
+    nat_shape,
     public_shape,
     tcp443,
 )
@@ -148,22 +147,6 @@ def ipv6_only_shape(lab: Lab, *, agent_version: str, nat64: bool = False) -> Non
     identity(lab)
     lab.instance("app", ["instance_sg"], ipv6=True)
     lab.agent(version=agent_version)
-
-
-def nat_egress_shape(lab: Lab, egress: list[dict] | Callable[[Lab], list[dict]]) -> None:
-    """nat_shape with the instance's egress replaced by ``egress`` (rules, or a callable of the
-    lab returning them, for rules naming seeded ids)."""
-    lab.vpc()
-    lab.subnet("public", 0)
-    lab.subnet("app", 1)
-    igw = lab.igw()
-    lab.route_table("public_rt", ["public"], {"GatewayId": igw})
-    nat = lab.nat("public")
-    lab.route_table("rt", ["app"], {"NatGatewayId": nat})
-    lab.security_group("instance_sg", egress=egress(lab) if callable(egress) else egress)
-    identity(lab)
-    lab.instance("app", ["instance_sg"])
-    lab.agent()
 
 
 def hub_cidr(lab: Lab) -> str:
@@ -352,8 +335,8 @@ ESTATES: list[Scenario] = [
     # ---- egress narrowed -----------------------------------------------------------------------
     Scenario(
         "egress-to-private-ranges",
-        lambda lab: nat_egress_shape(lab, [tcp443(IpRanges=[{"CidrIp": "10.99.0.0/16"},
-                                                            {"CidrIp": "192.0.2.0/24"}])]),
+        lambda lab: nat_shape(lab, instance_egress=[tcp443(IpRanges=[
+            {"CidrIp": "10.99.0.0/16"}, {"CidrIp": "192.0.2.0/24"}])]),
         exit_code=1, baseline=PUBLIC, expect_fail={"network.egress-443"},
         expect_message={"network.egress-443": ["cannot hold", "192.0.2.0/24 (documentation)",
                                                "10.99.0.0/16"]},
@@ -362,7 +345,7 @@ ESTATES: list[Scenario] = [
     ),
     Scenario(
         "egress-to-aws-prefix-list",
-        lambda lab: nat_egress_shape(lab, lambda l: [tcp443(PrefixListIds=[
+        lambda lab: nat_shape(lab, instance_egress=lambda l: [tcp443(PrefixListIds=[
             {"PrefixListId": l.prefix_list("aws_pl", US_EAST_1_AMAZON)}])]),
         exit_code=0, baseline=PUBLIC, expect_warn={"network.egress-443"},
         expect_message={"network.egress-443": ["--ip-ranges", "52.94.0.0/22"]},
@@ -372,7 +355,7 @@ ESTATES: list[Scenario] = [
     ),
     Scenario(
         "egress-to-aws-ranges-checked",
-        lambda lab: nat_egress_shape(lab, lambda l: [tcp443(PrefixListIds=[
+        lambda lab: nat_shape(lab, instance_egress=lambda l: [tcp443(PrefixListIds=[
             {"PrefixListId": l.prefix_list("aws_pl", US_EAST_1_AMAZON)}])]),
         exit_code=0, baseline=PUBLIC, args=WITH_IP_RANGES,
         expect_message={"network.egress-443": [IP_RANGES_CREATED, "AMAZON"]},
@@ -381,7 +364,8 @@ ESTATES: list[Scenario] = [
     ),
     Scenario(
         "egress-outside-aws-ranges",
-        lambda lab: nat_egress_shape(lab, [tcp443(IpRanges=[{"CidrIp": EU_WEST_1_AMAZON}])]),
+        lambda lab: nat_shape(lab, instance_egress=[
+            tcp443(IpRanges=[{"CidrIp": EU_WEST_1_AMAZON}])]),
         exit_code=1, baseline=PUBLIC, args=WITH_IP_RANGES, expect_fail={"network.egress-443"},
         expect_message={"network.egress-443": ["none of the", EU_WEST_1_AMAZON,
                                                IP_RANGES_CREATED]},

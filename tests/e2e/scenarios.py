@@ -612,8 +612,11 @@ def public_shape(lab: Lab, *, public_ip: bool = True, instance_egress: list | No
         lab.agent(**(agent or {}))
 
 
-def nat_shape(lab: Lab, *, delete_nat: bool = False) -> None:
-    """Instance without public IP in a private subnet routed to a NAT gateway in a public one."""
+def nat_shape(lab: Lab, *, delete_nat: bool = False,
+              instance_egress: list[dict] | Callable[[Lab], list[dict]] | None = None) -> None:
+    """Instance without public IP in a private subnet routed to a NAT gateway in a public one.
+    ``instance_egress`` replaces the instance's egress rules (rules, or a callable of the lab
+    returning them, for rules naming seeded ids)."""
     lab.vpc()
     lab.subnet("public", 0)
     lab.subnet("app", 1)
@@ -623,7 +626,8 @@ def nat_shape(lab: Lab, *, delete_nat: bool = False) -> None:
     lab.route_table("rt", ["app"], {"NatGatewayId": nat})
     if delete_nat:
         lab.ec2.delete_nat_gateway(NatGatewayId=nat)
-    lab.security_group("instance_sg")
+    egress = instance_egress(lab) if callable(instance_egress) else instance_egress
+    lab.security_group("instance_sg", egress=egress)
     identity(lab)
     lab.instance("app", ["instance_sg"])
     lab.agent()
