@@ -176,7 +176,7 @@ impl<'a> Path<'a> {
 
     /// The instance has IPv6 addresses only.
     pub fn ipv6_only(&self) -> bool {
-        self.instance.private_ip.is_none() && !self.instance.ipv6_addresses.is_empty()
+        ipv6_only(self.instance)
     }
 
     /// Services whose traffic goes out through the internet path (no carrying endpoint).
@@ -263,7 +263,7 @@ pub fn analyse<'a>(facts: &'a AwsFacts, region: &str) -> Result<Path<'a>, Gap> {
             .find(|s| &s.id == subnet_id),
     };
     let agent = facts.agent.value().and_then(Option::as_ref);
-    let ipv6_only = instance.private_ip.is_none() && !instance.ipv6_addresses.is_empty();
+    let ipv6_only = ipv6_only(instance);
     let services = service_needs(agent)
         .into_iter()
         .map(|(service, need)| ServiceRoute {
@@ -281,6 +281,11 @@ pub fn analyse<'a>(facts: &'a AwsFacts, region: &str) -> Result<Path<'a>, Gap> {
         internet: internet_path(route_table, nats, instance, subnet),
         services,
     })
+}
+
+/// The instance has IPv6 addresses only.
+fn ipv6_only(instance: &Instance) -> bool {
+    instance.private_ip.is_none() && !instance.ipv6_addresses.is_empty()
 }
 
 /// The explicitly associated table, else the VPC's main one.

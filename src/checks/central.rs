@@ -112,22 +112,21 @@ fn onward(dns: &VpcDns, (vpc, own): (&str, Option<&str>), route: &Route) -> Resu
             "{vpc} has no attachment to {target}"
         )));
     };
+    if a.state != "available" {
+        return Ok(Onward::Broken(format!(
+            "its attachment {} to {target} is {}",
+            a.id, a.state
+        )));
+    }
     // Another account's (shared) gateway: its route tables and associations are its owner's.
     if let Some(owner) = a
         .transit_gateway_owner
         .as_deref()
         .filter(|o| Some(*o) != own)
-        && a.state == "available"
     {
         return Ok(Onward::Ends(format!(
             "{target} of account {owner} (attachment {}), where visibility ends",
             a.id
-        )));
-    }
-    if a.state != "available" {
-        return Ok(Onward::Broken(format!(
-            "its attachment {} to {target} is {}",
-            a.id, a.state
         )));
     }
     let Some(table) = &a.route_table else {
@@ -439,22 +438,13 @@ pub(super) fn central_path(ctx: &Context, path: &Path) -> Result<Option<CentralP
     let required: Vec<_> = found
         .iter()
         .filter(|(s, _)| s.need == Need::Required)
-        .filter_map(|(s, j)| Some((s, j.as_ref().ok().filter(|j| j.central != Carrier::No)?)))
+        .filter_map(|(s, j)| Some((s, j.as_ref().ok()?)))
         .collect();
-    let all = !required.is_empty()
-        && required.len()
-            == found
-                .iter()
-                .filter(|(s, _)| s.need == Need::Required)
-                .count();
-    if !all {
+    if required.is_empty() || required.iter().any(|(_, j)| j.central == Carrier::No) {
         return Ok(None);
     }
-    let routed: Vec<Cidr> = path
-        .route_table
-        .routes
-        .iter()
-        .filter(|r| r.state != "blackhole" && leads_elsewhere(r))
+    let routed: Vec<Cidr> = elsewhere(path)
+        .into_iter()
         .filter_map(|r| r.destination.as_deref().and_then(Cidr::parse))
         .collect();
     let mut addresses: Vec<Cidr> = required.iter().filter_map(|(_, j)| j.address).collect();
