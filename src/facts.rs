@@ -529,10 +529,73 @@ pub struct VpcDns {
     /// not a read ssm-doctor makes).
     #[serde(default = "transit_not_read")]
     pub attachments: Fetch<Vec<TgwAttachment>>,
+    /// `route53profiles:ListProfileAssociations`: the Route 53 Profile associated with the VPC
+    /// (at most one), and what it carries.
+    #[serde(default = "profile_not_read")]
+    pub profile: Fetch<Option<DnsProfile>>,
 }
 
 fn transit_not_read() -> Fetch<Vec<TgwAttachment>> {
     Fetch::not_applicable("this snapshot was saved before transit gateways were read")
+}
+
+fn profile_not_read() -> Fetch<Option<DnsProfile>> {
+    Fetch::not_applicable("this snapshot was saved before Route 53 Profiles were read")
+}
+
+/// A Route 53 Profile associated with a VPC: its private hosted zones, Resolver rules and
+/// interface endpoints answer names there as if associated with the VPC itself (which wins a
+/// tie).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnsProfile {
+    /// `rp-…`.
+    pub id: String,
+    /// The VPC association's status: only `COMPLETE` answers.
+    pub status: String,
+    /// `route53profiles:ListProfileResourceAssociations`, each resource read as far as this
+    /// account may.
+    pub resources: Fetch<ProfileResources>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProfileResources {
+    /// Its hosted zones this account owns (named with `route53:GetHostedZone`).
+    pub zones: Vec<HostedZone>,
+    /// Its Resolver rules this account can list.
+    pub rules: Vec<ResolverRule>,
+    /// Its interface endpoints this account owns.
+    pub endpoints: Vec<ProfileEndpoint>,
+    /// What it carries that only another account can read.
+    pub unseen: Vec<Unseen>,
+}
+
+/// A resource a Profile carries that only its owner can read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unseen {
+    /// `private hosted zone`, `interface endpoint`, `Resolver rule`.
+    pub kind: String,
+    pub id: String,
+    pub owner: Option<String>,
+}
+
+impl std::fmt::Display for Unseen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind, self.id)?;
+        match &self.owner {
+            Some(owner) => write!(f, " of account {owner}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// An interface endpoint carried by a Profile: its private DNS name answers in the VPC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileEndpoint {
+    pub id: String,
+    /// `ssm`, `ssmmessages`, … (from `com.amazonaws.<region>.<service>`).
+    pub service: String,
+    /// The name it answers, lowercase: `ssm.eu-west-1.amazonaws.com`.
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -552,6 +615,9 @@ pub struct HostedZone {
     /// Lowercase, without the final dot.
     pub name: String,
     pub owner: Option<String>,
+    /// The Route 53 Profile that brings the zone to the VPC, when not associated directly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     /// The records named like a Systems Manager endpoint (`route53:ListResourceRecordSets`);
     /// not applicable for a zone that holds none of those names.
     pub records: Fetch<Vec<DnsRecord>>,
@@ -578,6 +644,9 @@ pub struct ResolverRule {
     /// Where a forwarding rule sends queries (`ip:port`).
     pub targets: Vec<String>,
     pub owner: Option<String>,
+    /// The Route 53 Profile that brings the rule to the VPC, when not associated directly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,11 +1,13 @@
 //! Central endpoints: how a Systems Manager name is answered inside a VPC that has no endpoint of
 //! its own for it. Route 53 Resolver answers from the most specific of the VPC's forwarding rules
-//! and private hosted zones (a rule wins a tie), else publicly; DHCP options naming other DNS
+//! and private hosted zones, its own or its Route 53 Profile's (a rule wins a tie, and the VPC's
+//! own association wins a tie with the Profile's), else publicly; DHCP options naming other DNS
 //! servers take the VPC's instances away from it altogether.
 
 use crate::analysis::cidr::Cidr;
 use crate::facts::{
-    DnsRecord, Fetch, HostedZone, ResolverRule, Route, RouteTable, VpcDns, VpcEndpoint,
+    DnsRecord, Fetch, HostedZone, ProfileEndpoint, ProfileResources, ResolverRule, Route,
+    RouteTable, Unseen, VpcDns, VpcEndpoint,
 };
 
 /// The services whose names the agent resolves.
@@ -91,6 +93,17 @@ pub enum Answer<'a> {
     Missing { zone: &'a HostedZone },
     /// A Resolver rule forwards the name to other DNS servers.
     Forwarded { rule: &'a ResolverRule },
+    /// An interface endpoint a Route 53 Profile carries answers with its addresses.
+    Endpoint {
+        profile: &'a str,
+        endpoint: &'a ProfileEndpoint,
+    },
+    /// The VPC's Route 53 Profile carries what only another account can read, which may answer
+    /// the name.
+    Unseen {
+        profile: &'a str,
+        unseen: &'a [Unseen],
+    },
     /// The VPC's DHCP options send its instances' queries to other DNS servers.
     CustomServers { servers: &'a [String] },
     /// Nothing private: the public name, which only the internet path reaches.
@@ -105,23 +118,55 @@ pub fn answer<'a>(dns: &'a VpcDns, name: &str) -> Result<Answer<'a>, Fetch<()>> 
     }
     let rules = dns.rules.as_ref().take()?;
     let zones = dns.zones.as_ref().take()?;
+    let profile = match dns.profile.as_ref().take()? {
+        Some(p) if p.status.eq_ignore_ascii_case("complete") => {
+            Some((p.id.as_str(), p.resources.as_ref().take()?))
+        }
+        _ => None,
+    };
+    let carried = profile.map(|(_, r)| r);
     let rule = rules
         .iter()
+        .chain(carried.iter().flat_map(|r| &r.rules))
         .filter(|r| holds(&r.domain, name))
-        .max_by_key(|r| r.domain.len());
-    let zone = zones
+        .max_by_key(|r| (r.domain.len(), r.profile.is_none()));
+    let held = zones
         .iter()
-        .filter(|z| holds(&z.name, name))
-        .max_by_key(|z| z.name.len());
+        .chain(carried.iter().flat_map(|r| &r.zones))
+        .map(Held::Zone)
+        .chain(
+            carried
+                .iter()
+                .flat_map(|r| &r.endpoints)
+                .map(Held::Endpoint),
+        )
+        .filter(|h| holds(h.domain(), name))
+        .max_by_key(|h| h.rank());
+    if let Some((profile, ProfileResources { unseen, .. })) = profile {
+        // What is out of sight may be more specific than anything seen; only the VPC's own
+        // answer for the very name is sure to win.
+        let settled = rule.is_some_and(|r| r.profile.is_none() && r.domain == name)
+            || held.is_some_and(|h| h.rank() == (name.len(), true, true));
+        if !unseen.is_empty() && !settled {
+            return Ok(Answer::Unseen { profile, unseen });
+        }
+    }
     let forwarded = rule.filter(|r| {
         r.kind.eq_ignore_ascii_case("forward")
-            && zone.is_none_or(|z| r.domain.len() >= z.name.len())
+            && held.is_none_or(|h| r.domain.len() >= h.domain().len())
     });
     if let Some(rule) = forwarded {
         return Ok(Answer::Forwarded { rule });
     }
-    let Some(zone) = zone else {
-        return Ok(Answer::Public);
+    let zone = match held {
+        None => return Ok(Answer::Public),
+        Some(Held::Endpoint(endpoint)) => {
+            return Ok(Answer::Endpoint {
+                profile: profile.map_or("", |(id, _)| id),
+                endpoint,
+            });
+        }
+        Some(Held::Zone(zone)) => zone,
     };
     Ok(match zone.records.value() {
         // The apex's NS and SOA records answer no address: only these do.
@@ -134,6 +179,31 @@ pub fn answer<'a>(dns: &'a VpcDns, name: &str) -> Result<Answer<'a>, Fetch<()>> 
             why: zone.records.problem().unwrap_or_default(),
         },
     })
+}
+
+/// A zone, or a Profile's interface endpoint (which answers its service's name as a zone of that
+/// name would).
+#[derive(Clone, Copy)]
+enum Held<'a> {
+    Zone(&'a HostedZone),
+    Endpoint(&'a ProfileEndpoint),
+}
+
+impl Held<'_> {
+    fn domain(&self) -> &str {
+        match self {
+            Held::Zone(z) => &z.name,
+            Held::Endpoint(e) => &e.name,
+        }
+    }
+
+    /// The most specific wins; in a tie the VPC's own association, then a zone.
+    fn rank(&self) -> (usize, bool, bool) {
+        match self {
+            Held::Zone(z) => (z.name.len(), z.profile.is_none(), true),
+            Held::Endpoint(e) => (e.name.len(), false, false),
+        }
+    }
 }
 
 /// Whether a record answers a name with an address (or another name that does).
@@ -179,6 +249,7 @@ mod tests {
             id: format!("Z-{name}"),
             name: name.into(),
             owner: None,
+            profile: None,
             records,
         }
     }
@@ -199,6 +270,7 @@ mod tests {
             kind: kind.into(),
             targets: vec!["10.1.0.2:53".into()],
             owner: None,
+            profile: None,
         }
     }
 
@@ -208,7 +280,112 @@ mod tests {
             zones: Fetch::collected(zones),
             rules: Fetch::collected(rules),
             attachments: Fetch::not_applicable("not read here"),
+            profile: Fetch::collected(None),
         }
+    }
+
+    /// `d` with a complete Profile association carrying `resources`.
+    fn with_profile(mut d: VpcDns, resources: ProfileResources) -> VpcDns {
+        d.profile = Fetch::collected(Some(crate::facts::DnsProfile {
+            id: "rp-1".into(),
+            status: "COMPLETE".into(),
+            resources: Fetch::collected(resources),
+        }));
+        d
+    }
+
+    fn via_profile(mut z: HostedZone) -> HostedZone {
+        z.profile = Some("rp-1".into());
+        z
+    }
+
+    #[test]
+    fn a_profiles_zones_answer_and_the_vpcs_own_win_a_tie() {
+        let theirs = via_profile(zone(SSM, Fetch::collected(vec![alias(SSM, HUB)])));
+        let d = with_profile(
+            dns(vec![], vec![]),
+            ProfileResources {
+                zones: vec![theirs.clone()],
+                ..Default::default()
+            },
+        );
+        assert!(
+            matches!(answer(&d, SSM), Ok(Answer::Record { zone, .. }) if zone.profile.is_some())
+        );
+        assert_eq!(answer(&d, MESSAGES), Ok(Answer::Public));
+        // The VPC's own zone of the same name, without the record, wins the tie.
+        let own = zone(SSM, Fetch::collected(vec![]));
+        let d = with_profile(
+            dns(vec![own], vec![]),
+            ProfileResources {
+                zones: vec![theirs.clone()],
+                ..Default::default()
+            },
+        );
+        assert!(matches!(answer(&d, SSM), Ok(Answer::Missing { zone }) if zone.profile.is_none()));
+        // A more specific zone of the Profile beats the VPC's own parent zone.
+        let parent = zone("eu-west-1.amazonaws.com", Fetch::collected(vec![]));
+        let d = with_profile(
+            dns(vec![parent], vec![]),
+            ProfileResources {
+                zones: vec![theirs],
+                ..Default::default()
+            },
+        );
+        assert!(matches!(answer(&d, SSM), Ok(Answer::Record { .. })));
+    }
+
+    #[test]
+    fn a_profiles_endpoint_answers_its_name_and_an_incomplete_association_nothing() {
+        let endpoint = ProfileEndpoint {
+            id: "vpce-hub".into(),
+            service: "ssmmessages".into(),
+            name: MESSAGES.into(),
+        };
+        let mut d = with_profile(
+            dns(vec![], vec![]),
+            ProfileResources {
+                endpoints: vec![endpoint],
+                ..Default::default()
+            },
+        );
+        assert!(matches!(
+            answer(&d, MESSAGES),
+            Ok(Answer::Endpoint { profile: "rp-1", endpoint }) if endpoint.id == "vpce-hub"
+        ));
+        assert_eq!(answer(&d, SSM), Ok(Answer::Public));
+        if let Fetch::Collected { value: Some(p) } = &mut d.profile {
+            p.status = "CREATING".into();
+        }
+        assert_eq!(answer(&d, MESSAGES), Ok(Answer::Public));
+    }
+
+    #[test]
+    fn what_a_profile_carries_out_of_sight_leaves_the_answer_open() {
+        let unseen = ProfileResources {
+            unseen: vec![Unseen {
+                kind: "private hosted zone".into(),
+                id: "Z9".into(),
+                owner: Some("999999999999".into()),
+            }],
+            ..Default::default()
+        };
+        let d = with_profile(dns(vec![], vec![]), unseen.clone());
+        assert!(matches!(
+            answer(&d, SSM),
+            Ok(Answer::Unseen {
+                profile: "rp-1",
+                ..
+            })
+        ));
+        // The VPC's own zone for the very name settles it.
+        let own = zone(SSM, Fetch::collected(vec![alias(SSM, HUB)]));
+        let d = with_profile(dns(vec![own], vec![]), unseen.clone());
+        assert!(matches!(answer(&d, SSM), Ok(Answer::Record { .. })));
+        // A parent zone does not: the Profile's may be more specific.
+        let parent = zone("amazonaws.com", Fetch::collected(vec![alias(SSM, HUB)]));
+        let d = with_profile(dns(vec![parent], vec![]), unseen);
+        assert!(matches!(answer(&d, SSM), Ok(Answer::Unseen { .. })));
     }
 
     const SSM: &str = "ssm.eu-west-1.amazonaws.com";

@@ -1,6 +1,6 @@
 //! network.dns-central: what answers each Systems Manager name inside a VPC without endpoints of
-//! its own for it (private hosted zones, Resolver rules, DHCP options), and whether the instance's
-//! route table leads to the answer.
+//! its own for it (private hosted zones, Resolver rules, a Route 53 Profile, DHCP options), and
+//! whether the instance's route table leads to the answer.
 
 use super::Context;
 use super::outcome::{CheckResult, Outcome, need};
@@ -10,7 +10,7 @@ use crate::analysis::central::{
 };
 use crate::analysis::cidr::Cidr;
 use crate::analysis::path::{Internet, Need, Path, ServiceRoute};
-use crate::facts::{DnsRecord, Fetch, HostedZone, Route, VpcDns};
+use crate::facts::{DnsRecord, Fetch, HostedZone, Route, Unseen, VpcDns};
 use crate::report::Status;
 use serde_json::json;
 
@@ -146,12 +146,23 @@ fn onward(dns: &VpcDns, (vpc, own): (&str, Option<&str>), route: &Route) -> Resu
 }
 
 fn zone_label(zone: &HostedZone) -> String {
-    match &zone.owner {
-        Some(owner) => format!(
-            "private hosted zone {} ({}, account {owner})",
-            zone.name, zone.id
-        ),
-        None => format!("private hosted zone {} ({})", zone.name, zone.id),
+    let owner = match &zone.owner {
+        Some(owner) => format!(", account {owner}"),
+        None => String::new(),
+    };
+    format!(
+        "private hosted zone {} ({}{owner}){}",
+        zone.name,
+        zone.id,
+        through(&zone.profile)
+    )
+}
+
+/// How a zone or rule reaches the VPC, when not directly.
+fn through(profile: &Option<String>) -> String {
+    match profile {
+        Some(id) => format!(" through Route 53 Profile {id}"),
+        None => String::new(),
     }
 }
 
@@ -272,6 +283,43 @@ fn record(
     }
 }
 
+/// `2 interface endpoints and 1 private hosted zone`.
+fn counted<'a>(kinds: impl Iterator<Item = &'a str>) -> String {
+    let mut by_kind: std::collections::BTreeMap<&str, usize> = Default::default();
+    kinds.for_each(|k| *by_kind.entry(k).or_default() += 1);
+    let parts: Vec<String> = by_kind
+        .into_iter()
+        .map(|(kind, n)| match n {
+            1 => format!("1 {kind}"),
+            n => format!("{n} {kind}s"),
+        })
+        .collect();
+    parts.join(" and ")
+}
+
+/// `account 210987654321`, `accounts 1… and 2…`, or `their owner`.
+fn owners(unseen: &[Unseen]) -> String {
+    let mut accounts: Vec<&str> = unseen.iter().filter_map(|u| u.owner.as_deref()).collect();
+    accounts.sort();
+    accounts.dedup();
+    match accounts.as_slice() {
+        [] => "their owner".into(),
+        [one] => format!("account {one}"),
+        many => format!("accounts {}", many.join(" and ")),
+    }
+}
+
+/// An answer out of sight: a doubt, which may lie in the other networks the table routes to.
+fn out_of_sight(path: &Path, said: String) -> Judged {
+    Judged {
+        central: match elsewhere(path).is_empty() {
+            true => Carrier::No,
+            false => Carrier::Maybe,
+        },
+        ..Judged::new(Verdict::Doubt, said)
+    }
+}
+
 fn judge(path: &Path, dns: &VpcDns, region: &str, s: &ServiceRoute) -> Result<Judged, String> {
     let name = service_name(s.service, region);
     let found = answer(dns, &name)
@@ -318,27 +366,42 @@ fn judge(path: &Path, dns: &VpcDns, region: &str, s: &ServiceRoute) -> Result<Ju
                 &rule.domain
             };
             let what = format!(
-                "whatever Resolver rule {} ({domain}) forwards it to ({})",
+                "whatever Resolver rule {} ({domain}){} forwards it to ({})",
                 rule.id,
+                through(&rule.profile),
                 rule.targets.join(", ")
             );
             reached(path, dns, &name, what, None)?
         }
-        Answer::CustomServers { servers } => Judged {
-            central: match elsewhere(path).is_empty() {
-                true => Carrier::No,
-                false => Carrier::Maybe,
-            },
-            ..Judged::new(
-                Verdict::Doubt,
-                format!(
-                    "{name} is asked of {}, the DNS servers in {}'s DHCP options, which \
-                     ssm-doctor cannot see into",
-                    servers.join(", "),
-                    path.vpc_id
-                ),
-            )
-        },
+        Answer::Endpoint { profile, endpoint } => reached(
+            path,
+            dns,
+            &name,
+            format!(
+                "endpoint {} (through Route 53 Profile {profile})",
+                endpoint.id
+            ),
+            None,
+        )?,
+        Answer::Unseen { profile, unseen } => out_of_sight(
+            path,
+            format!(
+                "{name} may be answered by Route 53 Profile {profile} of {}, which carries {} \
+                 only {} can read",
+                path.vpc_id,
+                counted(unseen.iter().map(|u| u.kind.as_str())),
+                owners(unseen)
+            ),
+        ),
+        Answer::CustomServers { servers } => out_of_sight(
+            path,
+            format!(
+                "{name} is asked of {}, the DNS servers in {}'s DHCP options, which ssm-doctor \
+                 cannot see into",
+                servers.join(", "),
+                path.vpc_id
+            ),
+        ),
         Answer::Public if matches!(path.internet, Internet::Opaque { .. }) => Judged::new(
             Verdict::Fine,
             format!(
@@ -358,7 +421,7 @@ fn judge(path: &Path, dns: &VpcDns, region: &str, s: &ServiceRoute) -> Result<Ju
             Verdict::Fail,
             format!(
                 "{name} has no private answer in {} (no endpoint of its own, no private hosted \
-                 zone, no Resolver rule; Route 53 Profiles are not read) and there is no internet \
+                 zone, no Resolver rule, no Route 53 Profile for it) and there is no internet \
                  path",
                 path.vpc_id
             ),
@@ -416,10 +479,26 @@ pub fn dns_central(ctx: &Context) -> CheckResult {
         .iter()
         .map(|(s, j)| json!({"service": s.service, "need": s.need, "answer": j.as_ref().map(|j| &j.said).ok()}))
         .collect();
-    Ok(outcome
+    // What a Profile carries out of sight is named here once, not in every name's sentence.
+    let profile = dns.profile.value().and_then(Option::as_ref).map(|p| {
+        let unseen = p.resources.value().map(|r| &r.unseen);
+        json!({"id": p.id, "status": p.status, "unseen": unseen})
+    });
+    let outcome = outcome
         .with("vpc_id", path.vpc_id)
         .with("answers", answers)
-        .var("missing_services", missing.join(" ")))
+        .var("missing_services", missing.join(" "));
+    Ok(match profile {
+        Some(profile) => outcome.with("profile", profile),
+        None => outcome,
+    })
+}
+
+/// Whether a Route 53 Profile answers names in the VPC (its association complete).
+pub(super) fn profiled(ctx: &Context) -> bool {
+    let dns = ctx.aws.network.dns.value();
+    let profile = dns.and_then(|d| d.profile.value()).and_then(Option::as_ref);
+    profile.is_some_and(|p| p.status.eq_ignore_ascii_case("complete"))
 }
 
 /// Private answers in other networks as the path, when every required service the VPC's own

@@ -25,18 +25,18 @@ pub fn dns_hostnames(ctx: &Context) -> CheckResult {
 
 fn attribute(ctx: &Context, value: &Fetch<bool>, name: &str, consequence: &str) -> CheckResult {
     let path = ctx.path()?;
-    // Private hosted zones and Resolver rules need the VPC's resolver as much as endpoints'
-    // private DNS does.
+    // Private hosted zones, Resolver rules and Route 53 Profiles need the VPC's resolver as much
+    // as endpoints' private DNS does.
     let central = || {
         central::central_path(ctx, path)
             .ok()
             .flatten()
             .is_some_and(|c| c.certain)
     };
-    if path.carrying_endpoints().next().is_none() && !central() {
+    if path.carrying_endpoints().next().is_none() && !central() && !central::profiled(ctx) {
         return Err(Outcome::skip(
-            "No interface endpoint with private DNS, private hosted zone or Resolver rule is in \
-             use.",
+            "No interface endpoint with private DNS, private hosted zone, Resolver rule or Route \
+             53 Profile is in use.",
         ));
     }
     let on = *need(value)?;

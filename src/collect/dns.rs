@@ -1,13 +1,17 @@
 //! How names resolve inside the VPCs that may use central endpoints: the DHCP options' DNS
 //! servers (EC2), the private hosted zones associated with each VPC and their records for the
-//! Systems Manager names (Route 53), the Resolver rules associated with it, and its transit
-//! gateway attachments (how far the path to a hub can be followed).
+//! Systems Manager names (Route 53), the Resolver rules associated with it, the Route 53 Profile
+//! associated with it and what that carries, and its transit gateway attachments (how far the
+//! path to a hub can be followed).
 
 use super::ec2::{VALUES_PER_FILTER, paged, strings};
 use super::ledger::{Ledger, Scope};
-use super::{Aws, Missing, failure, required};
+use super::{Aws, Missing, failure, incomplete, required};
 use crate::analysis::central::{AMAZON_DNS, SERVICES, dns_name, holds, service_name};
-use crate::facts::{DnsRecord, Fetch, HostedZone, ResolverRule, TgwAttachment, VpcDns};
+use crate::facts::{
+    DnsProfile, DnsRecord, Fetch, HostedZone, ProfileEndpoint, ProfileResources, ResolverRule,
+    TgwAttachment, Unseen, VpcDns,
+};
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_route53::types::VpcRegion;
 use futures::future::join_all;
@@ -27,10 +31,11 @@ impl Aws {
         if vpcs.is_empty() {
             return BTreeMap::new();
         }
-        let (servers, rules, attachments, zones) = tokio::join!(
+        let (servers, rules, attachments, profiles, zones) = tokio::join!(
             Ledger::within(Scope::Vpcs, self.dns_servers(vpcs)),
             Ledger::within(Scope::Vpcs, self.resolver_rules()),
             Ledger::within(Scope::Vpcs, self.attachments(vpcs)),
+            Ledger::within(Scope::Vpcs, self.profiles(vpcs, accounts)),
             join_all(
                 vpcs.iter()
                     .map(|vpc| { Ledger::within(Scope::Vpc(vpc.to_string()), self.zones_of(vpc)) })
@@ -40,17 +45,21 @@ impl Aws {
             .iter()
             .map(|s| service_name(s, &self.region))
             .collect();
-        // Each zone that holds a Systems Manager name is read once, whatever VPCs share it.
-        fn theirs<'o>(owner: &'o Option<String>, accounts: &BTreeSet<&str>) -> Option<&'o str> {
-            owner
-                .as_deref()
-                .filter(|o| !accounts.is_empty() && !accounts.contains(o))
-        }
+        // Each zone that holds a Systems Manager name is read once, whatever VPCs (or Profiles)
+        // share it; a Profile's zones are read only when this account owns them.
+        let carried = profiles
+            .value()
+            .into_iter()
+            .flat_map(|by_vpc| by_vpc.values())
+            .filter_map(|(p, _)| p.resources.value())
+            .flat_map(|r| r.zones.iter().map(|z| (&z.id, &z.name, &z.owner)));
         let wanted: BTreeMap<String, Vec<&str>> = zones
             .iter()
             .filter_map(Fetch::value)
             .flatten()
             .filter(|(_, _, owner)| theirs(owner, accounts).is_none())
+            .map(|(id, name, owner)| (id, name, owner))
+            .chain(carried)
             .map(|(id, name, _)| {
                 let held = names.iter().filter(|n| holds(name, n)).map(String::as_str);
                 (id.clone(), held.collect::<Vec<_>>())
@@ -65,26 +74,50 @@ impl Aws {
             .await
             .into_iter()
             .collect();
+        let records_of =
+            |id: &str, owner: &Option<String>| match (records.get(id), theirs(owner, accounts)) {
+                (Some(read), _) => read.clone(),
+                (None, Some(other)) => {
+                    Fetch::not_applicable(format!("the zone belongs to account {other}"))
+                }
+                (None, None) => Fetch::not_applicable("the zone holds no Systems Manager name"),
+            };
+        let all_rules = rules.value().map(|(_, all)| all.as_slice());
         vpcs.iter()
             .zip(zones)
             .map(|(vpc, zones)| {
                 let zones = zones.map(|list| {
                     list.into_iter()
                         .map(|(id, name, owner)| HostedZone {
-                            records: match (records.get(id.as_str()), theirs(&owner, accounts)) {
-                                (Some(read), _) => read.clone(),
-                                (None, Some(other)) => Fetch::not_applicable(format!(
-                                    "the zone belongs to account {other}"
-                                )),
-                                (None, None) => {
-                                    Fetch::not_applicable("the zone holds no Systems Manager name")
-                                }
-                            },
+                            records: records_of(&id, &owner),
                             id,
                             name,
                             owner,
+                            profile: None,
                         })
                         .collect()
+                });
+                let profile = profiles.as_ref().map(|by_vpc| {
+                    let (mut profile, rule_ids) = by_vpc.get(*vpc).cloned()?;
+                    if let Fetch::Collected { value } = &mut profile.resources {
+                        for zone in &mut value.zones {
+                            zone.records = records_of(&zone.id, &zone.owner);
+                        }
+                        for (id, owner) in rule_ids {
+                            match all_rules.and_then(|all| all.iter().find(|r| r.id == id)) {
+                                Some(rule) => value.rules.push(ResolverRule {
+                                    profile: Some(profile.id.clone()),
+                                    ..rule.clone()
+                                }),
+                                None => value.unseen.push(Unseen {
+                                    kind: "Resolver rule".into(),
+                                    id,
+                                    owner,
+                                }),
+                            }
+                        }
+                    }
+                    Some(profile)
                 });
                 let dns = VpcDns {
                     servers: servers.as_ref().map(|by_vpc| {
@@ -96,13 +129,14 @@ impl Aws {
                     zones,
                     rules: rules
                         .as_ref()
-                        .map(|by_vpc| by_vpc.get(*vpc).cloned().unwrap_or_default()),
+                        .map(|(by_vpc, _)| by_vpc.get(*vpc).cloned().unwrap_or_default()),
                     attachments: attachments.as_ref().map(|all| {
                         all.iter()
                             .filter(|(of, _)| of == vpc)
                             .map(|(_, a)| a.clone())
                             .collect()
                     }),
+                    profile,
                 };
                 (vpc.to_string(), dns)
             })
@@ -225,9 +259,11 @@ impl Aws {
         Fetch::collected(all)
     }
 
-    /// The Resolver rules associated with each VPC of the region: every association and every
-    /// rule, listed once.
-    async fn resolver_rules(&self) -> Fetch<BTreeMap<String, Vec<ResolverRule>>> {
+    /// The Resolver rules associated with each VPC of the region, and every rule this account
+    /// can list: every association and every rule, listed once.
+    async fn resolver_rules(
+        &self,
+    ) -> Fetch<(BTreeMap<String, Vec<ResolverRule>>, Vec<ResolverRule>)> {
         let resolver = &self.resolver;
         let (associations, rules) = tokio::join!(
             async {
@@ -271,8 +307,190 @@ impl Aws {
                     .or_default()
                     .extend(rules.iter().find(|r| r.id == rule_id).cloned());
             }
-            by_vpc
+            (by_vpc, rules)
         })
+    }
+
+    /// The Route 53 Profile associated with each VPC (every association of the region, listed
+    /// once) and what each Profile carries, with the ids of its Resolver rules (matched against
+    /// the rules this account can list once those are in).
+    async fn profiles(
+        &self,
+        vpcs: &[&str],
+        accounts: &BTreeSet<&str>,
+    ) -> Fetch<BTreeMap<String, (DnsProfile, Vec<(String, Option<String>)>)>> {
+        let associations = paged!(
+            self,
+            "route53profiles:ListProfileAssociations",
+            self.profiles.list_profile_associations(),
+            |p| p
+                .profile_associations()
+                .iter()
+                .map(|a| Ok((
+                    required(a.resource_id(), "a profile association's ResourceId")?.to_string(),
+                    required(a.profile_id(), "a profile association's ProfileId")?.to_string(),
+                    a.status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                )))
+                .collect::<Result<Vec<_>, Missing>>()
+        );
+        let associations: Vec<_> = match associations.take() {
+            Ok(list) => list
+                .into_iter()
+                .filter(|(vpc, ..)| vpcs.contains(&vpc.as_str()))
+                .collect(),
+            Err(missing) => return missing,
+        };
+        let ids: BTreeSet<&str> = associations.iter().map(|(_, id, _)| id.as_str()).collect();
+        let carried: BTreeMap<&str, _> = join_all(
+            ids.into_iter()
+                .map(|id| async move { (id, self.carried(id, accounts).await) }),
+        )
+        .await
+        .into_iter()
+        .collect();
+        let by_vpc = associations.iter().map(|(vpc, id, status)| {
+            // Every associated Profile was read above.
+            let (resources, rules) = match carried[id.as_str()].clone().take() {
+                Ok((resources, rules)) => (Fetch::collected(resources), rules),
+                Err(missing) => (missing, vec![]),
+            };
+            let profile = DnsProfile {
+                id: id.clone(),
+                status: status.clone(),
+                resources,
+            };
+            (vpc.clone(), (profile, rules))
+        });
+        Fetch::collected(by_vpc.collect())
+    }
+
+    /// What one Profile carries, read as far as this account may: its own hosted zones named,
+    /// its own interface endpoints' services, its Resolver rules' ids (and owners).
+    async fn carried(
+        &self,
+        profile: &str,
+        accounts: &BTreeSet<&str>,
+    ) -> Fetch<(ProfileResources, Vec<(String, Option<String>)>)> {
+        let listed = paged!(
+            self,
+            "route53profiles:ListProfileResourceAssociations",
+            self.profiles
+                .list_profile_resource_associations()
+                .profile_id(profile),
+            |p| p
+                .profile_resource_associations()
+                .iter()
+                .map(|r| Ok((
+                    required(r.resource_arn(), "a profile resource's ResourceArn")?.to_string(),
+                    r.owner_id().map(str::to_string),
+                    r.status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                )))
+                .collect::<Result<Vec<_>, Missing>>()
+        );
+        let listed = match listed.take() {
+            Ok(list) => list,
+            Err(missing) => return missing,
+        };
+        let mut carried = ProfileResources::default();
+        let (mut zones, mut endpoints, mut rules) = (vec![], vec![], vec![]);
+        // Being created, failed or deleted: not (or no longer) answering.
+        let live = listed
+            .iter()
+            .filter(|(.., status)| matches!(status.as_str(), "COMPLETE" | "UPDATING"));
+        for (arn, owner, _) in live {
+            let Some((kind, id, account)) = arn_resource(arn) else {
+                continue;
+            };
+            let owner = account.map(str::to_string).or(owner.clone());
+            match (kind, theirs(&owner, accounts)) {
+                ("hostedzone", None) => zones.push((id.to_string(), owner)),
+                ("vpc-endpoint", None) => endpoints.push(id.to_string()),
+                ("resolver-rule", _) => rules.push((id.to_string(), owner)),
+                ("hostedzone", Some(_)) => carried.unseen.push(Unseen {
+                    kind: "private hosted zone".into(),
+                    id: id.to_string(),
+                    owner,
+                }),
+                ("vpc-endpoint", Some(_)) => carried.unseen.push(Unseen {
+                    kind: "interface endpoint".into(),
+                    id: id.to_string(),
+                    owner,
+                }),
+                // DNS Firewall rule groups answer no name.
+                _ => {}
+            }
+        }
+        let (names, services) = tokio::join!(
+            join_all(zones.iter().map(|(id, _)| self.zone_name(id))),
+            self.endpoint_services(&endpoints),
+        );
+        for ((id, owner), name) in zones.into_iter().zip(names) {
+            match name.take() {
+                Ok(name) => carried.zones.push(HostedZone {
+                    id,
+                    name,
+                    owner,
+                    profile: Some(profile.to_string()),
+                    records: Fetch::not_applicable("the zone holds no Systems Manager name"),
+                }),
+                Err(missing) => return missing,
+            }
+        }
+        match services.take() {
+            Ok(found) => carried.endpoints = found,
+            Err(missing) => return missing,
+        }
+        Fetch::collected((carried, rules))
+    }
+
+    /// A hosted zone's name (`route53:GetHostedZone`).
+    async fn zone_name(&self, id: &str) -> Fetch<String> {
+        match self
+            .call(self.route53.get_hosted_zone().id(id).send())
+            .await
+        {
+            Ok(out) => match out.hosted_zone() {
+                Some(zone) => Fetch::collected(dns_name(zone.name())),
+                None => incomplete("route53:GetHostedZone", Missing("a HostedZone".into())),
+            },
+            Err(e) => failure("route53:GetHostedZone", e),
+        }
+    }
+
+    /// The Systems Manager names interface endpoints answer, by id (endpoints for other
+    /// services are left out).
+    async fn endpoint_services(&self, ids: &[String]) -> Fetch<Vec<ProfileEndpoint>> {
+        if ids.is_empty() {
+            return Fetch::collected(vec![]);
+        }
+        let prefix = format!("com.amazonaws.{}.", self.region);
+        paged!(
+            self,
+            "ec2:DescribeVpcEndpoints",
+            self.ec2
+                .describe_vpc_endpoints()
+                .set_vpc_endpoint_ids(Some(ids.to_vec())),
+            |p| p
+                .vpc_endpoints()
+                .iter()
+                .map(|e| {
+                    let id = required(e.vpc_endpoint_id(), "a VpcEndpointId")?;
+                    let service = required(e.service_name(), "an endpoint's ServiceName")?;
+                    Ok(service
+                        .strip_prefix(&prefix)
+                        .map(|service| ProfileEndpoint {
+                            id: id.to_string(),
+                            service: service.to_string(),
+                            name: service_name(service, &self.region),
+                        }))
+                })
+                .filter_map(Result::transpose)
+                .collect::<Result<Vec<_>, Missing>>()
+        )
     }
 
     /// The private hosted zones associated with one VPC: id, name, owning account.
@@ -343,6 +561,29 @@ impl Aws {
     }
 }
 
+/// Another account's, of those that own the instances (none known: every account is "ours").
+fn theirs<'o>(owner: &'o Option<String>, accounts: &BTreeSet<&str>) -> Option<&'o str> {
+    owner
+        .as_deref()
+        .filter(|o| !accounts.is_empty() && !accounts.contains(o))
+}
+
+/// An ARN's resource kind, id and account: `arn:aws:route53:::hostedzone/Z1` → (`hostedzone`,
+/// `Z1`, none).
+fn arn_resource(arn: &str) -> Option<(&str, &str, Option<&str>)> {
+    let mut parts = arn.splitn(6, ':');
+    let (_, _, _, _, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let (kind, id) = resource.split_once('/')?;
+    Some((kind, id, Some(account).filter(|a| !a.is_empty())))
+}
+
 fn attachment(a: &aws_sdk_ec2::types::TransitGatewayAttachment) -> Result<TgwAttachment, Missing> {
     Ok(TgwAttachment {
         id: required(a.transit_gateway_attachment_id(), "an attachment's id")?.to_string(),
@@ -380,5 +621,6 @@ fn resolver_rule(
             })
             .collect(),
         owner: r.owner_id().map(str::to_string),
+        profile: None,
     })
 }

@@ -376,14 +376,27 @@ fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<Str
         servers
             .filter(|s| !s.eq_ignore_ascii_case(AMAZON_DNS))
             .for_each(|s| address(s));
-        for zone in dns.zones.value().into_iter().flatten() {
+        let profile = dns.profile.value().into_iter().flatten();
+        let carried: Vec<_> = profile
+            .inspect(|p| {
+                names.insert(p.id.clone());
+            })
+            .filter_map(|p| p.resources.value())
+            .collect();
+        for r in &carried {
+            names.extend(r.endpoints.iter().map(|e| e.id.clone()));
+            names.extend(r.unseen.iter().map(|u| u.id.clone()));
+        }
+        let zones = dns.zones.value().into_iter().flatten();
+        for zone in zones.chain(carried.iter().flat_map(|r| &r.zones)) {
             names.insert(zone.id.clone());
             for r in zone.records.value().into_iter().flatten() {
                 names.extend(r.alias.clone());
                 r.values.iter().for_each(|v| address(v));
             }
         }
-        for rule in dns.rules.value().into_iter().flatten() {
+        let rules = dns.rules.value().into_iter().flatten();
+        for rule in rules.chain(carried.iter().flat_map(|r| &r.rules)) {
             names.insert(rule.id.clone());
             for target in &rule.targets {
                 // `ip:port`, `[ipv6]:port` or a bare address

@@ -177,7 +177,8 @@ class DenialLab(FleetLab):
         return self.ids["profile_arn"]
 
     def hub(self) -> None:
-        """The hub VPC's endpoints behind a transit gateway, and the spoke's DNS for them."""
+        """The hub VPC's endpoints behind a transit gateway, and the spoke's DNS for them: zones
+        of its own for ssm and ssmmessages, ec2messages' through a Route 53 Profile."""
         ec2 = self.ec2
         hub = ec2.create_vpc(CidrBlock=HUB_CIDR)["Vpc"]["VpcId"]
         hub_subnet = ec2.create_subnet(VpcId=hub, CidrBlock=HUB_CIDR.replace("0.0/16", "1.0/24"),
@@ -195,11 +196,17 @@ class DenialLab(FleetLab):
                 ServiceName=f"com.amazonaws.{self.region}.{service}", PrivateDnsEnabled=False,
             )["VpcEndpoint"]["VpcEndpointId"]
             name = f"{service}.{self.region}.amazonaws.com"
+            shared = service == "ec2messages"
             zone = route53.create_hosted_zone(
                 Name=name, CallerReference=f"{self.prefix}-{service}",
                 HostedZoneConfig={"PrivateZone": True},
-                VPC={"VPCRegion": self.region, "VPCId": self.ids["vpc"]},
+                VPC={"VPCRegion": self.region, "VPCId": hub if shared else self.ids["vpc"]},
             )["HostedZone"]["Id"]
+            if shared:
+                profile = f"rp-{self.prefix}"
+                self.emu.associate_profile(self.ids["vpc"], profile, region=self.region)
+                self.emu.add_profile_resource(
+                    profile, f"arn:aws:route53:::{zone.lstrip('/')}", region=self.region)
             route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
                 "Action": "UPSERT", "ResourceRecordSet": {
                     "Name": name, "Type": "A", "AliasTarget": {

@@ -4,8 +4,9 @@
 additions wrapped around moto's WSGI application:
 
 * the SSM operations moto lacks (:mod:`ssm_extension`), IAM's policy simulator
-  (:mod:`iam_extension`), a serial console output per instance (:mod:`ec2_extension`), and Route 53
-  under IAM enforcement (:mod:`route53_extension`);
+  (:mod:`iam_extension`), a serial console output per instance (:mod:`ec2_extension`), Route 53
+  under IAM enforcement (:mod:`route53_extension`), and Route 53 Profiles' reads
+  (:mod:`route53profiles_extension`);
 * IAM fidelity: policy documents come back URL-encoded in every IAM answer, as AWS sends them
   (moto leaves some plain);
 * a *request log*: every AWS request (service, operation, access key, HTTP status, user agent) is
@@ -70,6 +71,7 @@ from werkzeug.serving import make_server  # noqa: E402
 import ec2_extension  # noqa: E402
 import iam_extension  # noqa: E402
 import route53_extension  # noqa: E402
+import route53profiles_extension  # noqa: E402
 import ssm_extension  # noqa: E402
 
 SEEDER_MARKER = "ssm-doctor-e2e-seeder"
@@ -77,7 +79,7 @@ SEEDER_MARKER = "ssm-doctor-e2e-seeder"
 _JSON_TARGET_PREFIXES = {"AmazonSSM": "ssm", "Logs_20140328": "logs", "TrentService": "kms",
                          "Route53Resolver": "route53resolver"}
 #: Services of the JSON protocol: their errors are ``{"__type": …, "message": …}``.
-JSON_SERVICES = {"ssm", "logs", "kms", "route53resolver"}
+JSON_SERVICES = {"ssm", "logs", "kms", "route53resolver", "route53profiles"}
 #: moto's IAM enforcement knows some operations under another action than IAM does: a policy
 #: meant for it must name both (keyed by the IAM action). Its S3 action map has no entry for
 #: ``GET ?encryption``, which it therefore authorizes as the bucket GET's default, ListBucket.
@@ -97,6 +99,7 @@ _S3_OPERATIONS = {("GET", "encryption"): "GetEncryptionConfiguration"}
 _ROUTE53_OPERATIONS = [
     ("GET", re.compile(r"^/2013-04-01/hostedzonesbyvpc$"), "ListHostedZonesByVPC"),
     ("GET", re.compile(r"^/2013-04-01/hostedzone/[^/]+/rrset/?$"), "ListResourceRecordSets"),
+    ("GET", re.compile(r"^/2013-04-01/hostedzone/[^/]+$"), "GetHostedZone"),
 ]
 
 
@@ -147,6 +150,9 @@ def identify(environ: dict[str, Any], body: bytes) -> tuple[str | None, str | No
             method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
             operation = next((op for verb, pattern, op in _ROUTE53_OPERATIONS
                               if verb == method and pattern.match(path)), None)
+        elif service == "route53profiles":
+            operation = route53profiles_extension.operation(
+                environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""))
     return service, operation, access_key
 
 
@@ -294,6 +300,8 @@ class E2EMiddleware:
 
         if entry["action"] in _URL_ENCODE_DOCUMENTS:
             return self._url_encoding_documents(environ, start_response, entry)
+        if service == "route53profiles":
+            return self._profiles(environ, start_response, entry)
 
         status_box: dict[str, int] = {}
 
@@ -306,6 +314,22 @@ class E2EMiddleware:
         entry["ms"] = round((time.time() - entry["time"]) * 1000, 1)
         self._log(entry)
         return result
+
+    def _profiles(self, environ: dict[str, Any], start_response: Any,
+                  entry: dict[str, Any]) -> Any:
+        """Route 53 Profiles, which moto lacks: answered here (:mod:`route53profiles_extension`)."""
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        region = auth.split("Credential=", 1)[-1].split("/")[2] if "Credential=" in auth \
+            else "us-east-1"
+        status, code, payload = route53profiles_extension.handle(
+            environ, environ["wsgi.input"].getvalue(), entry["access_key"], region)
+        entry["status"] = status
+        self._log(entry)
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        if code:
+            headers.append(("x-amzn-ErrorType", code))
+        start_response(f"{status} {'OK' if status == 200 else 'Error'}", headers)
+        return [payload]
 
     def _url_encoding_documents(self, environ: dict[str, Any], start_response: Any,
                                 entry: dict[str, Any]) -> Any:
@@ -475,6 +499,8 @@ class Emulator:
     set_scp = staticmethod(iam_extension.set_scp)
     set_console_output = staticmethod(ec2_extension.set_console_output)
     deregister_agent = staticmethod(ssm_extension.deregister_agent)
+    associate_profile = staticmethod(route53profiles_extension.associate)
+    add_profile_resource = staticmethod(route53profiles_extension.add_resource)
 
     def set_fault(self, operation: str, *, access_key: str = "*", status: int | None = 500,
                   delay: float = 0.0) -> None:

@@ -2,7 +2,7 @@
 instance, an agent backing off, an agent that pings but holds no session channel, IPv6-only
 subnets (egress-only gateway, NAT64), egress narrowed to private or published AWS ranges
 (``--ip-ranges``), and spokes that reach central endpoints in a hub VPC through a transit gateway
-(private hosted zones, a Resolver rule, their own DNS servers).
+(private hosted zones, a Resolver rule, a Route 53 Profile, their own DNS servers).
 
 Appended to ``scenarios.SCENARIOS`` by the last line of scenarios.py; written like the scenarios
 there (expectations from the checks' semantics, before the tool ever ran).
@@ -11,6 +11,7 @@ there (expectations from the checks' semantics, before the tool ever ran).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 import json
 from pathlib import Path
@@ -207,14 +208,14 @@ def hub_and_spoke(lab: Lab) -> None:
     lab.agent()
 
 
-def private_zone(lab: Lab, name: str, records: dict[str, str]) -> str:
-    """A private hosted zone ``name`` associated with the spoke, holding for each name of
-    ``records`` an alias A record to that hub endpoint's regional DNS name (by service)."""
+def private_zone(lab: Lab, name: str, records: dict[str, str], vpc: str | None = None) -> str:
+    """A private hosted zone ``name`` associated with the spoke (or ``vpc``), holding for each
+    name of ``records`` an alias A record to that hub endpoint's regional DNS name (by service)."""
     route53 = lab.emu.client("route53", lab.region)
     zone = route53.create_hosted_zone(
         Name=name, CallerReference=f"{lab.prefix}-{name}",
         HostedZoneConfig={"PrivateZone": True, "Comment": lab.prefix},
-        VPC={"VPCRegion": lab.region, "VPCId": lab.ids["vpc"]},
+        VPC={"VPCRegion": lab.region, "VPCId": vpc or lab.ids["vpc"]},
     )["HostedZone"]["Id"].removeprefix("/hostedzone/")
     route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
         {"Action": "UPSERT", "ResourceRecordSet": {
@@ -233,6 +234,27 @@ def service_zones(lab: Lab, services: tuple[str, ...] = SERVICES3) -> None:
     for service in services:
         name = f"{service}.{lab.region}.amazonaws.com"
         private_zone(lab, name, {name: service})
+
+
+def dns_profile(lab: Lab, *, endpoints: tuple[str, ...] = (), zones: tuple[str, ...] = (),
+                owner: str | None = None) -> str:
+    """A Route 53 Profile associated with the spoke, carrying the hub's interface endpoints for
+    ``endpoints`` and, for ``zones``, a private hosted zone per service name (associated with the
+    hub only, so that only the Profile brings it to the spoke). ``owner``: the network account
+    that owns the Profile and what it carries, when not the spoke's."""
+    profile = "rp-" + hashlib.sha256(lab.prefix.encode()).hexdigest()[:17]
+    account = owner or lab.ids["account"]
+    arns = [f"arn:aws:ec2:{lab.region}:{account}:vpc-endpoint/{lab.ids[f'hub_vpce_{s}']}"
+            for s in endpoints]
+    for service in zones:
+        name = f"{service}.{lab.region}.amazonaws.com"
+        zone = private_zone(lab, name, {name: service}, vpc=lab.ids["hub_vpc"])
+        arns.append(f"arn:aws:route53:::hostedzone/{zone}")
+    lab.emu.associate_profile(lab.ids["vpc"], profile, region=lab.region)
+    for arn in arns:
+        lab.emu.add_profile_resource(profile, arn, region=lab.region, owner=owner)
+    lab.ids["dns_profile"] = profile
+    return profile
 
 
 def forwarding_rule(lab: Lab) -> str:
@@ -413,6 +435,37 @@ ESTATES: list[Scenario] = [
                         "network.route": ["central endpoints"]},
         doc="No zones: a Resolver rule associated with the spoke forwards amazonaws.com to the "
         "hub's DNS, which answers with the hub's endpoints.",
+    ),
+    Scenario(
+        "healthy-spoke-through-profile",
+        lambda lab: (hub_and_spoke(lab), dns_profile(lab, endpoints=SERVICES3)),
+        exit_code=0, baseline=HUB,
+        expect_message={"network.dns-central": [
+            "endpoint {hub_vpce_ssmmessages} (through Route 53 Profile {dns_profile})", "{tgw}"],
+            "network.route": ["central endpoints"]},
+        doc="No zones or rules of the spoke's own: a Route 53 Profile associated with it carries "
+        "the hub's three interface endpoints, whose names it answers in the spoke.",
+    ),
+    Scenario(
+        "spoke-profile-without-ssmmessages",
+        lambda lab: (hub_and_spoke(lab), dns_profile(lab, zones=("ssm", "ec2messages"))),
+        exit_code=1, baseline=HUB, expect_fail={"network.dns-central", "network.route"},
+        expect_message={"network.dns-central": [
+            "ssmmessages.us-east-1.amazonaws.com has no private answer",
+            "through Route 53 Profile {dns_profile}"]},
+        doc="The spoke's Profile carries the zones for ssm and ec2messages (associated with the "
+        "hub only), but none for ssmmessages: the shared-zone mistake, made in a Profile.",
+    ),
+    Scenario(
+        "spoke-profile-of-network-account",
+        lambda lab: (hub_and_spoke(lab),
+                     dns_profile(lab, endpoints=SERVICES3, owner="210987654321")),
+        exit_code=0, baseline=HUB, expect_warn={"network.dns-central", "network.route"},
+        expect_message={"network.dns-central": [
+            "may be answered by Route 53 Profile {dns_profile}",
+            "3 interface endpoints only account 210987654321 can read"]},
+        doc="The Profile belongs to the network account, which shares it: what it carries only "
+        "that account can read, so whether it answers the names is a doubt, never a failure.",
     ),
     Scenario(
         "spoke-custom-dns",

@@ -71,7 +71,7 @@ MIN_PER_KIND = 3  # every fault kind injected at least this often over the whole
 #: an error message names what failed: the action ("ec2:DescribeRouteTables failed: ...") or the
 #: time-out ("timed out")
 NAMES_THE_FAILURE = re.compile(
-    r"\b(sts|ec2|iam|ssm|autoscaling|s3|logs|kms|route53|route53resolver):[A-Z][A-Za-z]+|timed out",
+    r"\b(sts|ec2|iam|ssm|autoscaling|s3|logs|kms|route53|route53resolver|route53profiles):[A-Z][A-Za-z]+|timed out",
     re.I)
 EXIT_FOR_VERDICT = {"pass": 0, "warn": 0, "fail": 1, "incomplete": 3}
 #: A faulted run signs with a key of its own (faults are keyed by it), so a scenario whose caller

@@ -19,6 +19,7 @@ fn zone_for(service: &str) -> HostedZone {
         id: format!("Z{service}"),
         name: name(service),
         owner: Some(ACCOUNT.into()),
+        profile: None,
         records: Fetch::collected(vec![DnsRecord {
             name: name(service),
             kind: "A".into(),
@@ -51,6 +52,7 @@ pub fn hub_and_spoke() -> Facts {
             state: "available".into(),
             route_table: Some("tgw-rtb-1".into()),
         }]),
+        profile: Fetch::collected(None),
     });
     f
 }
@@ -114,6 +116,7 @@ fn a_parent_zone_without_the_record_makes_the_name_unresolvable() {
         id: "Zregion".into(),
         name: format!("{REGION}.amazonaws.com"),
         owner: None,
+        profile: None,
         records: Fetch::collected(vec![zone_for("ssm").records.value().unwrap()[0].clone()]),
     }]);
     let report = run(&f);
@@ -183,6 +186,7 @@ fn forwarding_rules_other_servers_and_unreadable_zones() {
         kind: "FORWARD".into(),
         targets: vec!["10.1.0.2:53".into()],
         owner: None,
+        profile: None,
     }]);
     let report = run(&f);
     assert_eq!(status(&report, "network.dns-central"), Status::Pass);
@@ -326,6 +330,7 @@ fn what_review_found_wrong_stays_right() {
         kind: "FORWARD".into(),
         targets: vec!["10.1.0.2:53".into()],
         owner: None,
+        profile: None,
     }]);
     tables_mut(&mut f)[0].routes.retain(|r| r.target != "tgw-1");
     let report = run(&f);
@@ -358,4 +363,105 @@ fn what_review_found_wrong_stays_right() {
     let report = run(&f);
     assert_eq!(status(&report, "network.dns-central"), Status::Pass);
     assert!(message(&report, "network.dns-central").contains("tgw-1 of account 999988887777"));
+}
+
+/// The spoke with no zones of its own: a Route 53 Profile carries the hub's endpoints instead.
+fn spoke_with_profile(resources: ProfileResources) -> Facts {
+    let mut f = hub_and_spoke();
+    let dns = dns_mut(&mut f);
+    dns.zones = Fetch::collected(vec![]);
+    dns.profile = Fetch::collected(Some(DnsProfile {
+        id: "rp-shared".into(),
+        status: "COMPLETE".into(),
+        resources: Fetch::collected(resources),
+    }));
+    f
+}
+
+fn profile_endpoint(service: &str) -> ProfileEndpoint {
+    ProfileEndpoint {
+        id: format!("vpce-0hub{service}"),
+        service: service.into(),
+        name: name(service),
+    }
+}
+
+#[test]
+fn a_profile_carrying_the_hubs_endpoints_is_healthy() {
+    let f = spoke_with_profile(ProfileResources {
+        endpoints: ["ssm", "ssmmessages", "ec2messages"]
+            .map(profile_endpoint)
+            .to_vec(),
+        ..Default::default()
+    });
+    let report = run(&f);
+    assert!(fails(&report).is_empty(), "{:?}", fails(&report));
+    assert_eq!(status(&report, "network.dns-central"), Status::Pass);
+    let said = message(&report, "network.dns-central");
+    assert!(
+        said.contains("endpoint vpce-0hubssmmessages (through Route 53 Profile rp-shared)"),
+        "{said}"
+    );
+    assert_eq!(status(&report, "network.route"), Status::Pass);
+    // Its zones do as well, and say how they reach the VPC.
+    let mut zone = zone_for("ssmmessages");
+    zone.profile = Some("rp-shared".into());
+    let f = spoke_with_profile(ProfileResources {
+        zones: vec![zone],
+        endpoints: vec![profile_endpoint("ssm"), profile_endpoint("ec2messages")],
+        ..Default::default()
+    });
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Pass);
+    assert!(message(&report, "network.dns-central").contains("through Route 53 Profile rp-shared"));
+}
+
+#[test]
+fn a_profile_missing_a_name_fails_and_one_out_of_sight_is_a_doubt() {
+    let f = spoke_with_profile(ProfileResources {
+        endpoints: vec![profile_endpoint("ssm")],
+        ..Default::default()
+    });
+    let report = run(&f);
+    assert_eq!(
+        fails(&report),
+        set(&["network.dns-central", "network.route"])
+    );
+    assert!(
+        message(&report, "network.dns-central")
+            .contains("ssmmessages.eu-west-1.amazonaws.com has no private answer"),
+    );
+    let f = spoke_with_profile(ProfileResources {
+        unseen: vec![Unseen {
+            kind: "private hosted zone".into(),
+            id: "Zhub".into(),
+            owner: Some("222222222222".into()),
+        }],
+        ..Default::default()
+    });
+    let report = run(&f);
+    assert!(fails(&report).is_empty(), "{:?}", fails(&report));
+    assert_eq!(status(&report, "network.dns-central"), Status::Warn);
+    let said = message(&report, "network.dns-central");
+    assert!(
+        said.contains("may be answered by Route 53 Profile rp-shared")
+            && said.contains("1 private hosted zone only account 222222222222 can read"),
+        "{said}"
+    );
+    assert_eq!(status(&report, "network.route"), Status::Warn);
+    // The Profile is the VPC's resolver at work: its attributes matter.
+    assert_eq!(status(&report, "vpc.dns-support"), Status::Pass);
+    // Its resources unread: unknown, never "no private answer".
+    let mut f = spoke_with_profile(ProfileResources::default());
+    collected_mut(&mut dns_mut(&mut f).profile)
+        .as_mut()
+        .unwrap()
+        .resources = Fetch::Denied {
+        action: "route53profiles:ListProfileResourceAssociations".into(),
+        message: "no".into(),
+    };
+    let report = run(&f);
+    assert_eq!(status(&report, "network.dns-central"), Status::Error);
+    assert!(message(&report, "network.dns-central").contains("ListProfileResourceAssociations"));
+    assert_eq!(status(&report, "network.route"), Status::Error);
 }
