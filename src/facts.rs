@@ -550,11 +550,20 @@ fn profile_not_read() -> Fetch<Option<DnsProfile>> {
 pub struct DnsProfile {
     /// `rp-…`.
     pub id: String,
-    /// The VPC association's status: only `COMPLETE` answers.
+    /// The VPC association's status: `COMPLETE` (or `UPDATING`) answers.
     pub status: String,
     /// `route53profiles:ListProfileResourceAssociations`, each resource read as far as this
     /// account may.
     pub resources: Fetch<ProfileResources>,
+}
+
+impl DnsProfile {
+    /// Whether the association is in force (not being created, failed or deleted).
+    pub fn answers(&self) -> bool {
+        ["COMPLETE", "UPDATING"]
+            .iter()
+            .any(|s| self.status.eq_ignore_ascii_case(s))
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -119,9 +119,7 @@ pub fn answer<'a>(dns: &'a VpcDns, name: &str) -> Result<Answer<'a>, Fetch<()>> 
     let rules = dns.rules.as_ref().take()?;
     let zones = dns.zones.as_ref().take()?;
     let profile = match dns.profile.as_ref().take()? {
-        Some(p) if p.status.eq_ignore_ascii_case("complete") => {
-            Some((p.id.as_str(), p.resources.as_ref().take()?))
-        }
+        Some(p) if p.answers() => Some((p.id.as_str(), p.resources.as_ref().take()?)),
         _ => None,
     };
     let carried = profile.map(|(_, r)| r);

@@ -494,11 +494,11 @@ pub fn dns_central(ctx: &Context) -> CheckResult {
     })
 }
 
-/// Whether a Route 53 Profile answers names in the VPC (its association complete).
+/// Whether a Route 53 Profile answers names in the VPC.
 pub(super) fn profiled(ctx: &Context) -> bool {
     let dns = ctx.aws.network.dns.value();
     let profile = dns.and_then(|d| d.profile.value()).and_then(Option::as_ref);
-    profile.is_some_and(|p| p.status.eq_ignore_ascii_case("complete"))
+    profile.is_some_and(|p| p.answers())
 }
 
 /// Private answers in other networks as the path, when every required service the VPC's own
