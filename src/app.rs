@@ -5,16 +5,18 @@ use crate::catalog::Catalog;
 use crate::checks::Reference;
 use crate::cli::{self, Cli, Command, Diagnose, shown, validate_instance_id};
 use crate::collect::{Aws, Selection, Settings, SetupError};
+use crate::connect::{self, Invocation};
 use crate::diagnose::{self, Answer, Diagnosis, Session, Source};
 use crate::exit::Exit;
 use crate::facts::{self, Facts, REMOTE_HOST_DOCUMENT};
 use crate::probe::net::Reaching;
 use crate::progress;
-use crate::render::{fleet, page::check_page, redact::Redactor, render};
-use crate::report::{Report, Stats};
+use crate::render::fix::{self, FixFormat};
+use crate::render::{self, Format, fleet, page::check_page, redact::Redactor, render};
+use crate::report::{Report, Stats, Verdict};
 use crate::text::one_line;
 use crate::{checks, probe};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use std::cell::RefCell;
 use std::io::Write;
 use std::process::ExitCode;
@@ -74,6 +76,18 @@ fn run() -> Exit {
             Ok(Exit::Healthy)
         }
         Some(Command::Local(args)) => local(&args),
+        Some(Command::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ssm-doctor", &mut out);
+            emit(&out)
+        }
+        Some(Command::Man) => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .expect("writing to memory cannot fail");
+            emit(&out)
+        }
         None => diagnose(&cli.diagnose),
     };
     match result {
@@ -82,6 +96,17 @@ fn run() -> Exit {
             eprintln!("ssm-doctor: error: {}", one_line(&message, MAX_ERROR_LINE));
             code
         }
+    }
+}
+
+/// Writes a generated document to standard output.
+fn emit(bytes: &[u8]) -> Result<Exit, Failure> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(Exit::Healthy),
+        // `| head`: the reader has what it wanted.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Healthy),
+        Err(e) => Err(usage(format!("cannot write to standard output: {e}"))),
     }
 }
 
@@ -164,6 +189,9 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
                     "say which instances: INSTANCE_ID..., -, --asg, --tag, --vpc or --all (or --facts FILE); see --help",
                 ));
             }
+            if args.watch {
+                return watch(args, &selection, &reference);
+            }
             from_aws(args, &selection)?
         }
     };
@@ -182,13 +210,35 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
         Some(r) => r.borrow_mut().value(&report),
         None => report,
     };
-    match diagnosis.answer() {
-        Answer::One(report) => {
+    let fix = match (args.fix_script, args.fix_format) {
+        (true, _) => Some(FixFormat::Shell),
+        (false, format) => format,
+    };
+    match (diagnosis.answer(), fix) {
+        (Answer::One(report), Some(format)) => {
+            let report = redacted(*report);
+            print!("{}", fix::render(&report, format, args.profile.as_deref()));
+            Ok(report.verdict.exit())
+        }
+        (Answer::Fleet(_), Some(_)) => Err(usage(
+            "--fix-script and --fix-format take one instance: name it (INSTANCE_ID)",
+        )),
+        (Answer::Fleet(_), None) if args.output == Format::Dot => Err(usage(
+            "--output dot draws one instance's path: name it (INSTANCE_ID)",
+        )),
+        (Answer::One(mut report), None) => {
+            if matches!(report.verdict, Verdict::Pass | Verdict::Warn) {
+                let asked = Invocation {
+                    profile: args.profile.as_deref(),
+                    forward: args.forward.as_ref(),
+                };
+                report.connect = Some(connect::hints(&report.target, &asked));
+            }
             let report = redacted(*report);
             print!("{}", render(&report, args.output, color));
             Ok(report.verdict.exit())
         }
-        Answer::Fleet(instances) => {
+        (Answer::Fleet(instances), None) => {
             if instances.is_empty() {
                 eprintln!("ssm-doctor: no instance matched the selection");
             }
@@ -361,17 +411,20 @@ fn block_on<T: Send>(
     answer.map_err(|e| Failure(e.to_string(), e.exit()))
 }
 
-fn from_aws(args: &Diagnose, selection: &Selection) -> Result<Diagnosis, Failure> {
-    let settings = Settings {
+fn settings(args: &Diagnose) -> Settings {
+    Settings {
         region: args.region.clone(),
         profile: args.profile.clone(),
         max_attempts: args.max_attempts,
         timeout: Duration::from_secs(args.timeout),
         deadline: Duration::from_secs(args.deadline),
         operator: !args.no_operator,
-    };
+    }
+}
+
+fn from_aws(args: &Diagnose, selection: &Selection) -> Result<Diagnosis, Failure> {
     block_on(async {
-        let aws = Aws::connect(&settings).await?;
+        let aws = Aws::connect(&settings(args)).await?;
         let progress = progress::Spinner::default();
         let session = session(args);
         let diagnosis = tokio::select! {
@@ -381,6 +434,92 @@ fn from_aws(args: &Diagnose, selection: &Selection) -> Result<Diagnosis, Failure
         progress.finish();
         diagnosis
     })
+}
+
+/// `--watch`: the one instance diagnosed every `--interval` with the same clients (so that what a
+/// round has read and cannot have changed, a policy version's document, is not asked again),
+/// until it is healthy or `--watch-for` runs out.
+fn watch(args: &Diagnose, selection: &Selection, reference: &Reference) -> Result<Exit, Failure> {
+    if selection.instance_ids.len() != 1 {
+        return Err(usage("--watch follows one instance: name it (INSTANCE_ID)"));
+    }
+    if !matches!(args.output, Format::Human | Format::Json) {
+        return Err(usage(
+            "--watch prints human output or JSON lines (--output json)",
+        ));
+    }
+    let color = args.color.enabled();
+    let interval = Duration::from_secs(args.interval);
+    let limit = Duration::from_secs(args.watch_for);
+    let asked = Invocation {
+        profile: args.profile.as_deref(),
+        forward: args.forward.as_ref(),
+    };
+    block_on(async {
+        let aws = Aws::connect(&settings(args)).await?;
+        let session = session(args);
+        let started = std::time::Instant::now();
+        let mut last: Option<Report> = None;
+        for n in 1.. {
+            let mut diagnosis = diagnose::diagnose(
+                Source::Aws {
+                    aws: &aws,
+                    selection,
+                },
+                &session,
+            )
+            .await?;
+            diagnosis.reference = reference.clone();
+            let Answer::One(report) = diagnosis.answer() else {
+                let failure = Failure(
+                    "--watch diagnosed no single instance".into(),
+                    Exit::Internal,
+                );
+                return Ok(Err(failure));
+            };
+            let mut report = *report;
+            let healthy = matches!(report.verdict, Verdict::Pass | Verdict::Warn);
+            if healthy {
+                report.connect = Some(connect::hints(&report.target, &asked));
+            }
+            let text = match (&last, args.output) {
+                (_, Format::Json) => format!(
+                    "{}\n",
+                    serde_json::to_string(&report).expect("a report is plain data")
+                ),
+                (None, _) => render(&report, Format::Human, color),
+                (Some(before), _) => {
+                    let seconds = started.elapsed().as_secs();
+                    render::watch::round(n, seconds, before, &report, color)
+                }
+            };
+            if let Err(failure) = emit(text.as_bytes()) {
+                return Ok(Err(failure));
+            }
+            let left = limit.saturating_sub(started.elapsed());
+            if healthy || left < interval {
+                if !healthy && args.output == Format::Human {
+                    eprintln!(
+                        "ssm-doctor: still not healthy after {} s of watching (--watch-for)",
+                        started.elapsed().as_secs()
+                    );
+                }
+                return Ok(Ok(report.verdict.exit()));
+            }
+            if args.output == Format::Human {
+                let next = format!(
+                    "Watching: the next round in {} s (Ctrl-C stops).",
+                    interval.as_secs()
+                );
+                if let Err(failure) = emit(format!("{next}\n").as_bytes()) {
+                    return Ok(Err(failure));
+                }
+            }
+            tokio::time::sleep(interval).await;
+            last = Some(report);
+        }
+        unreachable!("the rounds end by returning")
+    })?
 }
 
 #[cfg(test)]

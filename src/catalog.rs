@@ -45,6 +45,10 @@ pub struct CheckPage {
     /// The checks whose failure would explain this one's: a report names them as the likely cause.
     #[serde(default)]
     pub symptom_of: Vec<String>,
+    /// The evidence key naming what the check judged (`vpc_id`, `role_arn`, …): a fleet groups
+    /// the instances it fails for by it, so that one fix is seen once.
+    #[serde(default)]
+    pub group_by: Option<String>,
     /// `false` for a check that judges no failure of its own: at worst it warns what it could not
     /// verify (its tests then show a warning where others show a failure).
     #[serde(default = "yes")]

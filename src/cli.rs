@@ -14,11 +14,14 @@ Examples:
   aws ec2 describe-instances --query 'Reservations[].Instances[].InstanceId' --output text | ssm-doctor -
   ssm-doctor i-0123456789abcdef0 --region eu-west-1 --profile prod
   ssm-doctor i-0123456789abcdef0 --output markdown > ticket.md
+  ssm-doctor i-0123456789abcdef0 --fix-script > fix.sh   # review, then run
+  ssm-doctor i-0123456789abcdef0 --watch             # until your fix has taken
   ssm-doctor i-0123456789abcdef0 --save-facts facts.json   # diagnose later or elsewhere
   ssm-doctor --facts fixtures/private-missing-ssmmessages.json   # no AWS access needed
   ssm-doctor explain vpce.present
   sudo ssm-doctor local                            # on the instance: IMDS, DNS, TCP, TLS, agent
   ssm-doctor checks
+  ssm-doctor completions zsh > ~/.zfunc/_ssm-doctor
 
 Exit codes:
   0  healthy: every check passed (warnings allowed)
@@ -61,6 +64,14 @@ pub enum Command {
     /// Run on the instance itself: the metadata service, DNS, TCP and TLS to the agent's
     /// endpoints, the proxy, the agent's service and log (no AWS credentials needed)
     Local(Local),
+    /// Print a shell completion script, e.g. `ssm-doctor completions bash >
+    /// ~/.local/share/bash-completion/completions/ssm-doctor`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `ssm-doctor man > ~/.local/share/man/man1/ssm-doctor.1`
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +147,28 @@ pub struct Diagnose {
     /// Colour in human output
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// Print, instead of the report, a commented bash script of the `aws` commands that fix the
+    /// failing checks, in dependency order (never run by ssm-doctor: review it, then run it)
+    #[arg(long, conflicts_with_all = ["output", "fix_format"])]
+    pub fix_script: bool,
+
+    /// Print, instead of the report, the failing checks' fixes together in this format
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "output")]
+    pub fix_format: Option<crate::render::fix::FixFormat>,
+
+    /// Diagnose again every --interval until the instance is healthy (exit 0) or --watch-for
+    /// runs out, showing after the first report only what changed: for "did my fix work?"
+    #[arg(long, conflicts_with_all = ["facts", "save_facts", "fix_script", "fix_format", "asg", "tag", "vpc", "all", "unmanaged", "redact"])]
+    pub watch: bool,
+
+    /// Seconds between two rounds of --watch
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "watch", value_parser = clap::value_parser!(u64).range(2..=3600))]
+    pub interval: u64,
+
+    /// Seconds --watch goes on before it gives up (exiting with the last verdict's code)
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800, requires = "watch", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub watch_for: u64,
 
     /// Diagnose from a snapshot written by --save-facts, without calling AWS
     #[arg(long, value_name = "FILE", conflicts_with_all = ["region", "profile", "save_facts", "asg", "tag", "vpc", "all", "unmanaged"])]

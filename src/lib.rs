@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod collect;
+pub mod connect;
 pub mod diagnose;
 pub mod exit;
 pub mod facts;

@@ -150,6 +150,21 @@ pub struct Report {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_observed: Vec<NotObserved>,
     pub stats: Stats,
+    /// How to connect, when the verdict is healthy (set by the caller, who knows the run's
+    /// profile and options).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<Connect>,
+}
+
+/// Commands that open a session to a healthy instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connect {
+    /// A shell: `aws ssm start-session --target …`.
+    pub session: String,
+    /// Port forwarding (to `--forward`'s host, else the instance's port 80 on local port 8080).
+    pub port_forwarding: String,
+    /// The `~/.ssh/config` block for SSH over Session Manager.
+    pub ssh_config: String,
 }
 
 impl Report {
@@ -191,6 +206,7 @@ impl Report {
             checks,
             not_observed,
             stats,
+            connect: None,
         }
     }
 
@@ -307,6 +323,8 @@ pub struct Row {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FleetOverview {
     pub rows: Vec<Row>,
+    /// The instances that did not pass, grouped by their first problem and what it concerns.
+    pub causes: Causes,
     pub summary: FleetSummary,
     /// What the reports say was not observed, each sentence once, in order.
     pub not_observed: Vec<String>,
@@ -337,12 +355,78 @@ impl FleetOverview {
                 self.not_observed.push(sentence);
             }
         }
+        if let Some(first) = report.first_problem() {
+            self.causes.add(&report.target.instance_id, first);
+        }
         self.rows.push(Row {
             instance_id: report.target.instance_id.clone(),
             name: report.target.name.clone(),
             verdict: report.verdict,
             first_problem: report.first_problem().map(|f| f.id.clone()),
         });
+    }
+}
+
+/// One shared root cause: a check's first problem about one resource (a VPC, a role, a route
+/// table…; none when the check names none), and the instances it is the first problem of.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cause {
+    pub check: String,
+    pub status: Status,
+    /// What the check judged, from its `group_by` evidence.
+    pub resource: Option<String>,
+    /// The first instance's finding, which speaks for the group.
+    pub message: String,
+    pub instances: Vec<String>,
+}
+
+/// A fleet's causes, in the order first seen until [`Causes::largest_first`], and where each
+/// (check, resource) is in that order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Causes {
+    all: Vec<Cause>,
+    at: std::collections::HashMap<(String, Option<String>), usize>,
+}
+
+impl Causes {
+    fn add(&mut self, instance: &str, first: &Finding) {
+        let key = crate::catalog::Catalog::get()
+            .page(&first.id)
+            .and_then(|p| p.group_by.as_deref());
+        let resource = key.and_then(|k| first.evidence.get(k)).and_then(named);
+        let key = (first.id.clone(), resource);
+        match self.at.get(&key) {
+            Some(&i) => self.all[i].instances.push(instance.to_string()),
+            None => {
+                self.at.insert(key.clone(), self.all.len());
+                self.all.push(Cause {
+                    check: key.0,
+                    status: first.status,
+                    resource: key.1,
+                    message: first.message.clone(),
+                    instances: vec![instance.to_string()],
+                });
+            }
+        }
+    }
+
+    /// The largest group first (then the first seen).
+    pub fn largest_first(&self) -> Vec<&Cause> {
+        let mut all: Vec<&Cause> = self.all.iter().collect();
+        all.sort_by_key(|c| std::cmp::Reverse(c.instances.len()));
+        all
+    }
+}
+
+/// Evidence as a resource's name: a string, or strings joined (`sg-1, sg-2`).
+fn named(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Array(items) => {
+            let names: Vec<&str> = items.iter().filter_map(|i| i.as_str()).collect();
+            (!names.is_empty()).then(|| names.join(", "))
+        }
+        _ => None,
     }
 }
 

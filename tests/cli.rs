@@ -407,3 +407,258 @@ fn document_overrides_what_a_snapshot_was_saved_with() {
     let (plain, _) = json_report("healthy-public-igw");
     assert_eq!(plain["target"]["document"], "SSM-SessionManagerRunShell");
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_cli_definition() {
+    let dir = std::env::temp_dir().join(format!("ssm-doctor-completions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = ssm_doctor(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        // Every option of the CLI definition is offered, subcommands included (fish names a
+        // long option `-l NAME`).
+        for word in [
+            "--asg",
+            "--output",
+            "--forward",
+            "--watch",
+            "explain",
+            "local",
+            "man",
+        ] {
+            let word = match (shell, word.strip_prefix("--")) {
+                ("fish", Some(long)) => format!("-l {long}"),
+                _ => word.to_string(),
+            };
+            assert!(script.contains(&word), "{shell} completion lacks {word}");
+        }
+        if shell == "bash" {
+            let file = dir.join("ssm-doctor.bash");
+            std::fs::write(&file, &script).unwrap();
+            let checked = Command::new("bash").arg("-n").arg(&file).output().unwrap();
+            assert!(checked.status.success(), "bash -n: {:?}", checked);
+        }
+    }
+    let out = ssm_doctor(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2), "an unknown shell is bad usage");
+    let out = ssm_doctor(&["man"]);
+    assert_eq!(out.status.code(), Some(0));
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH ssm-doctor 1"),
+        "{}",
+        &page[..200]
+    );
+    for word in ["\\-\\-asg", "\\-\\-facts", "completions", "Exit codes"] {
+        assert!(page.contains(word), "man page lacks {word}");
+    }
+    if Command::new("man").arg("--version").output().is_ok() {
+        let file = dir.join("ssm-doctor.1");
+        std::fs::write(&file, &page).unwrap();
+        let shown = Command::new("man")
+            .arg("-l")
+            .arg(&file)
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "80")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&shown.stdout);
+        assert!(text.contains("ssm-doctor"), "man -l rendered: {text}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The AWS resource ids in `text` (`vpc-…`, `sg-…`, `i-…`, …).
+fn resource_ids(text: &str) -> BTreeSet<String> {
+    const PREFIXES: &[&str] = &[
+        "i", "vpc", "subnet", "sg", "vpce", "rtb", "acl", "nat", "igw", "eni", "pl", "tgw",
+    ];
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|word| {
+            word.split_once('-').is_some_and(|(prefix, hex)| {
+                PREFIXES.contains(&prefix)
+                    && matches!(hex.len(), 8 | 17)
+                    && hex.bytes().all(|b| b.is_ascii_hexdigit())
+            })
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_fix_script_is_valid_shell_whose_every_id_comes_from_the_facts() {
+    for (name, failing, _) in EXPECTED {
+        let path = fixture(name);
+        let out = ssm_doctor(&["--facts", path.to_str().unwrap(), "--fix-script"]);
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.starts_with("#!/usr/bin/env bash\n"), "{name}");
+        assert_eq!(
+            out.status.code(),
+            Some(if failing.is_empty() { 0 } else { 1 })
+        );
+        let file =
+            std::env::temp_dir().join(format!("ssm-doctor-fix-{}-{name}.sh", std::process::id()));
+        std::fs::write(&file, &script).unwrap();
+        let checked = Command::new("bash").arg("-n").arg(&file).output().unwrap();
+        std::fs::remove_file(&file).unwrap();
+        assert!(
+            checked.status.success(),
+            "{name}: bash -n: {checked:?}\n{script}"
+        );
+        let facts = std::fs::read_to_string(&path).unwrap();
+        for id in resource_ids(&script) {
+            assert!(
+                facts.contains(&id),
+                "{name}: {id} is not in the facts\n{script}"
+            );
+        }
+        // Every command that runs is filled in; what is not is commented out.
+        for line in script.lines().filter(|l| !l.trim_start().starts_with('#')) {
+            assert!(
+                !line.contains("<") || line.contains("<<"),
+                "{name}: unfilled: {line}"
+            );
+        }
+        if failing.is_empty() {
+            assert!(script.contains("Nothing fails"), "{name}");
+        }
+    }
+    let out = ssm_doctor(&[
+        "--facts",
+        fixture("broken-missing-ssmmessages-endpoint")
+            .to_str()
+            .unwrap(),
+        "--fix-script",
+    ]);
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(script.contains("# 1. vpce.present:"), "{script}");
+    assert!(script.contains("aws ec2 create-vpc-endpoint"), "{script}");
+    assert!(script.contains("export AWS_REGION="));
+    let out = ssm_doctor(&[
+        "--facts",
+        fixture("broken-no-instance-profile").to_str().unwrap(),
+        "--fix-format",
+        "terraform",
+    ]);
+    let hcl = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        hcl.contains("resource \"aws_iam_instance_profile\""),
+        "{hcl}"
+    );
+    assert!(!hcl.contains("#!/usr/bin/env bash"));
+    let out = ssm_doctor(&[
+        "--facts",
+        fixture("broken-no-instance-profile").to_str().unwrap(),
+        "--fix-script",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a fix script is not a report format"
+    );
+}
+
+#[test]
+fn a_healthy_verdict_says_how_to_connect() {
+    let path = fixture("healthy-private-endpoints");
+    let out = ssm_doctor(&["--facts", path.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let connect = text.find("\nConnect\n").expect("a Connect section");
+    assert!(
+        connect < text.rfind("✓").unwrap(),
+        "the verdict stays the last line"
+    );
+    assert!(text.contains("aws ssm start-session --target i-0123456789abcdef0"));
+    assert!(text.contains("ProxyCommand sh -c \"aws ssm start-session --target %h"));
+    for line in text.lines().filter(|l| !l.starts_with("      ")) {
+        assert!(line.chars().count() <= 80, "wider than 80: {line:?}");
+    }
+    let (report, _) = json_report("healthy-private-endpoints");
+    assert!(
+        report["connect"]["session"]
+            .as_str()
+            .unwrap()
+            .contains("--region")
+    );
+    let (report, _) = json_report("broken-deny-ssmmessages");
+    assert!(
+        report.get("connect").is_none(),
+        "no connect hint for a broken instance"
+    );
+    let out = ssm_doctor(&["--facts", path.to_str().unwrap(), "-o", "markdown"]);
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.contains("### Connect") && md.contains("AWS-StartSSHSession"));
+}
+
+/// The hop each bundled snapshot's picture must mark broken (by a word of its label).
+const BROKEN_HOP: &[(&str, &str)] = &[
+    (
+        "broken-missing-ssmmessages-endpoint",
+        "no path to ssmmessages",
+    ),
+    ("broken-no-instance-profile", "instance i-"),
+    ("broken-deny-ssmmessages", "instance i-"),
+    ("broken-nacl-blocks-443", "acl-"),
+    ("broken-endpoint-sg-blocks-443", "endpoint vpce-"),
+];
+
+#[test]
+fn the_path_is_drawn_with_its_broken_hop_marked() {
+    let graphviz = Command::new("dot").arg("-V").output().is_ok();
+    if std::env::var_os("CI").is_some() {
+        assert!(
+            graphviz,
+            "CI installs Graphviz (scripts/test): the DOT must be rendered"
+        );
+    }
+    for (name, _, _) in EXPECTED {
+        let path = fixture(name);
+        let out = ssm_doctor(&["--facts", path.to_str().unwrap(), "--output", "dot"]);
+        let dot = String::from_utf8(out.stdout).unwrap();
+        assert!(dot.starts_with("digraph ssm_path {"), "{name}: {dot}");
+        let red: Vec<&str> = dot.lines().filter(|l| l.contains("color=red,")).collect();
+        match BROKEN_HOP.iter().find(|(n, _)| n == name) {
+            Some((_, hop)) => assert!(
+                red.iter()
+                    .any(|l| l.contains(&format!("label=\"✗ {hop}")) || l.contains(hop)),
+                "{name}: no broken hop like {hop:?} in\n{dot}"
+            ),
+            None => assert!(red.is_empty(), "{name} is healthy: {red:?}"),
+        }
+        if graphviz {
+            let mut child = Command::new("dot")
+                .arg("-Tsvg")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(dot.as_bytes())
+                .unwrap();
+            let svg = child.wait_with_output().unwrap();
+            assert!(svg.status.success(), "{name}: dot failed: {svg:?}");
+            let svg = String::from_utf8(svg.stdout).unwrap();
+            assert_eq!(
+                svg.contains("stroke=\"red\""),
+                BROKEN_HOP.iter().any(|(n, _)| n == name),
+                "{name}: the rendered picture marks the broken hop in red, and only it"
+            );
+        }
+        let out = ssm_doctor(&["--facts", path.to_str().unwrap(), "-o", "markdown"]);
+        let md = String::from_utf8(out.stdout).unwrap();
+        assert!(md.contains("```mermaid\nflowchart LR\n"), "{name}");
+        assert_eq!(
+            md.contains(" broken\n"),
+            BROKEN_HOP.iter().any(|(n, _)| n == name),
+            "{name}: the Mermaid picture classes the broken hop"
+        );
+    }
+}

@@ -1,10 +1,11 @@
-//! Several instances at once: a table with each instance's verdict and first problem. The
+//! Several instances at once: a table with each instance's verdict and first problem, and the
+//! instances grouped by shared root cause (one fix seen once, the largest group first). The
 //! instances' reports are judged as they are read (once for JSON, whose totals follow the
 //! reports; twice for Markdown, whose totals and table come first), so a fleet of thousands is
 //! never in memory as reports.
 
 use super::{Format, human, markdown};
-use crate::report::{FleetOverview, REPORT_SCHEMA_VERSION, Report, Stats, Verdict};
+use crate::report::{Cause, FleetOverview, REPORT_SCHEMA_VERSION, Report, Stats, Verdict};
 use owo_colors::OwoColorize;
 use serde::ser::{SerializeStruct, Serializer};
 use std::cell::RefCell;
@@ -52,7 +53,7 @@ where
     I: Iterator<Item = Report>,
 {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut document = serializer.serialize_struct("FleetReport", 4)?;
+        let mut document = serializer.serialize_struct("FleetReport", 5)?;
         document.serialize_field("schema_version", &REPORT_SCHEMA_VERSION)?;
         let each = Each {
             reports: self.reports,
@@ -60,6 +61,7 @@ where
         };
         document.serialize_field("reports", &each)?;
         document.serialize_field("summary", &self.overview.borrow().summary)?;
+        document.serialize_field("causes", &self.overview.borrow().causes.largest_first())?;
         document.serialize_field("stats", self.stats)?;
         document.end()
     }
@@ -99,6 +101,19 @@ fn truncate(text: &str, width: usize) -> String {
     }
 }
 
+/// The most causes the terminal shows.
+const SHOWN_CAUSES: usize = 10;
+
+/// The causes worth a section: all of them, once one is shared by several instances (otherwise
+/// the table already says it all).
+fn shared(fleet: &FleetOverview) -> Vec<&Cause> {
+    let causes = fleet.causes.largest_first();
+    match causes.first() {
+        Some(c) if c.instances.len() > 1 => causes,
+        _ => vec![],
+    }
+}
+
 fn human(fleet: &FleetOverview, stats: &Stats, color: bool) -> String {
     let mut out = String::new();
     let s = &fleet.summary;
@@ -131,6 +146,25 @@ fn human(fleet: &FleetOverview, stats: &Stats, color: bool) -> String {
                 "{:<20} {name:<18} {verdict} {}",
                 r.instance_id,
                 r.first_problem.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    let causes = shared(fleet);
+    if !causes.is_empty() {
+        let _ = writeln!(out, "\nShared causes, largest first");
+        for c in causes.iter().take(SHOWN_CAUSES) {
+            let what = match &c.resource {
+                Some(resource) => format!("{} · {resource}", c.check),
+                None => c.check.clone(),
+            };
+            let _ = writeln!(out, "{:>6} × {}", c.instances.len(), truncate(&what, 71));
+            let _ = writeln!(out, "         {}", truncate(&c.message, 71));
+        }
+        if causes.len() > SHOWN_CAUSES {
+            let _ = writeln!(
+                out,
+                "  … and {} more (--output json lists every cause)",
+                causes.len() - SHOWN_CAUSES
             );
         }
     }
@@ -203,6 +237,25 @@ fn markdown(
                 .map_or_else(|| "-".to_string(), |id| format!("`{id}`"))
         );
     }
+    let causes = shared(fleet);
+    if !causes.is_empty() {
+        let _ = writeln!(
+            head,
+            "\n### Shared causes, largest first\n\n| Instances | Check | Concerns | Finding (first instance) |\n|---|---|---|---|"
+        );
+        for c in causes {
+            let _ = writeln!(
+                head,
+                "| {} | `{}` | {} | {} |",
+                c.instances.len(),
+                c.check,
+                c.resource
+                    .as_deref()
+                    .map_or("-".into(), |r| format!("`{r}`")),
+                c.message.replace('|', "\\|").replace('\n', " ")
+            );
+        }
+    }
     for sentence in &fleet.not_observed {
         let _ = writeln!(head, "\n_{sentence}_");
     }
@@ -239,6 +292,60 @@ mod tests {
     }
 
     #[test]
+    fn instances_with_one_root_cause_are_grouped_by_what_it_concerns() {
+        let broken = |text: &str| {
+            let facts = crate::facts::parse_snapshot(text.as_bytes()).unwrap().0;
+            crate::checks::run(&facts[0], Stats::default())
+        };
+        let vpce = broken(include_str!(
+            "../../fixtures/broken-missing-ssmmessages-endpoint.json"
+        ));
+        let nacl = broken(include_str!("../../fixtures/broken-nacl-blocks-443.json"));
+        let renamed = |r: &Report, n: usize| {
+            let mut r = r.clone();
+            r.target.instance_id = format!("i-{n:017x}");
+            r
+        };
+        let mut fleet: Vec<Report> = (0..3).map(|n| renamed(&vpce, n)).collect();
+        fleet.push(renamed(&nacl, 9));
+        // The same check about another VPC is another cause.
+        let mut elsewhere = renamed(&vpce, 7);
+        for f in &mut elsewhere.checks {
+            f.evidence
+                .insert("vpc_id".into(), "vpc-0ffffffffffffffff".into());
+        }
+        fleet.push(elsewhere);
+        let overview = FleetOverview::of(fleet.clone().into_iter());
+        let causes = overview.causes.largest_first();
+        assert_eq!(causes.len(), 3);
+        assert_eq!(causes[0].check, "vpce.present");
+        assert_eq!(causes[0].instances.len(), 3);
+        assert!(causes[0].resource.as_deref().unwrap().starts_with("vpc-"));
+        assert_ne!(
+            causes[0].resource,
+            causes[1]
+                .resource
+                .clone()
+                .filter(|_| causes[1].check == "vpce.present")
+        );
+        let mut human = Vec::new();
+        write(
+            || fleet.clone().into_iter(),
+            &Stats::default(),
+            Format::Human,
+            false,
+            &mut human,
+        )
+        .unwrap();
+        let human = String::from_utf8(human).unwrap();
+        assert!(human.contains("Shared causes, largest first"), "{human}");
+        assert!(human.contains("     3 × vpce.present · vpc-"), "{human}");
+        for line in human.lines() {
+            assert!(line.chars().count() <= 80, "wider than 80: {line:?}");
+        }
+    }
+
+    #[test]
     fn a_fleet_is_written_from_its_reports_read_one_at_a_time() {
         let all = reports();
         let reads = Cell::new(0);
@@ -260,7 +367,8 @@ mod tests {
         let text = String::from_utf8(json.clone()).unwrap();
         let at = |key: &str| text.find(&format!("\n  \"{key}\":")).unwrap();
         assert!(at("schema_version") < at("reports") && at("reports") < at("summary"));
-        assert!(at("summary") < at("stats"));
+        assert!(at("summary") < at("causes") && at("causes") < at("stats"));
+        assert_eq!(document["causes"][0]["check"], "iam.profile");
         assert_eq!(document["reports"].as_array().unwrap().len(), 2);
         let summary = FleetSummary {
             instances: 2,

@@ -3,7 +3,7 @@
 
 use crate::catalog::Catalog;
 use crate::facts::DEFAULT_DOCUMENT;
-use crate::report::{Finding, Report, Stats, Status, Verdict};
+use crate::report::{Connect, Finding, Report, Stats, Status, Verdict};
 use owo_colors::OwoColorize;
 use std::fmt::Write;
 
@@ -90,10 +90,56 @@ pub fn render(report: &Report, color: bool) -> String {
             paint.dim("Terraform/CloudFormation: --output markdown · more: ssm-doctor explain ID")
         );
     }
+    if let Some(c) = &report.connect {
+        connect(&mut out, c, paint);
+    }
     // The verdict is the last line, where a pager or a terminal leaves the eye.
     let verdict = format!("{} {}", verdict_symbol(report.verdict), report.headline());
     let _ = writeln!(out, "{}", paint.verdict(report.verdict, &verdict));
     out
+}
+
+/// Code lines are indented like the fixes' commands; a long command is continued with ` \`
+/// before an option, so that it pastes into a shell as one.
+pub(super) fn connect(out: &mut String, c: &Connect, paint: Paint) {
+    let _ = writeln!(out, "\n{}", paint.bold("Connect"));
+    let code = format!("{INDENT}  ");
+    for (what, command) in [
+        ("A shell:", &c.session),
+        ("Port forwarding:", &c.port_forwarding),
+    ] {
+        let _ = writeln!(out, "{INDENT}{what}");
+        for line in continued(command, WIDTH - code.len()) {
+            let _ = writeln!(out, "{code}{}", paint.dim(&line));
+        }
+    }
+    let _ = writeln!(out, "{INDENT}SSH over Session Manager, in ~/.ssh/config:");
+    for line in c.ssh_config.lines() {
+        let _ = writeln!(out, "{code}{}", paint.dim(line));
+    }
+}
+
+/// `command` as shell lines of at most `width` columns where options allow.
+fn continued(command: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = vec![];
+    let mut line = String::new();
+    for (i, part) in command.split(" --").enumerate() {
+        let part = if i == 0 {
+            part.to_string()
+        } else {
+            format!("--{part}")
+        };
+        if !line.is_empty() && line.len() + 1 + part.len() + 2 > width {
+            lines.push(format!("{line} \\"));
+            line = format!("  {part}");
+        } else if line.is_empty() {
+            line = part;
+        } else {
+            line = format!("{line} {part}");
+        }
+    }
+    lines.push(line);
+    lines
 }
 
 fn problem(out: &mut String, f: &Finding, paint: Paint) {
@@ -139,7 +185,7 @@ pub fn cost(stats: &Stats) -> String {
     }
 }
 
-fn verdict_symbol(v: Verdict) -> &'static str {
+pub(super) fn verdict_symbol(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "✓",
         Verdict::Warn => "!",
@@ -174,7 +220,7 @@ pub fn wrap(text: &str, width: usize) -> String {
 }
 
 #[derive(Clone, Copy)]
-struct Paint(bool);
+pub(super) struct Paint(pub(super) bool);
 
 impl Paint {
     fn apply(self, text: &str, style: impl Fn(&str) -> String) -> String {
@@ -185,11 +231,11 @@ impl Paint {
         }
     }
 
-    fn bold(self, t: &str) -> String {
+    pub(super) fn bold(self, t: &str) -> String {
         self.apply(t, |t| t.bold().to_string())
     }
 
-    fn dim(self, t: &str) -> String {
+    pub(super) fn dim(self, t: &str) -> String {
         self.apply(t, |t| t.dimmed().to_string())
     }
 
@@ -197,7 +243,7 @@ impl Paint {
         self.apply(t, |t| t.cyan().to_string())
     }
 
-    fn by_status(self, status: Status, t: &str) -> String {
+    pub(super) fn by_status(self, status: Status, t: &str) -> String {
         self.apply(t, |t| match status {
             Status::Pass => t.green().to_string(),
             Status::Warn => t.yellow().to_string(),
@@ -207,7 +253,7 @@ impl Paint {
         })
     }
 
-    fn symbol(self, status: Status) -> String {
+    pub(super) fn symbol(self, status: Status) -> String {
         let s = match status {
             Status::Pass => "✓",
             Status::Warn => "!",
@@ -218,11 +264,11 @@ impl Paint {
         self.by_status(status, s)
     }
 
-    fn status_word(self, status: Status) -> String {
+    pub(super) fn status_word(self, status: Status) -> String {
         self.by_status(status, &status.as_str().to_uppercase())
     }
 
-    fn verdict(self, v: Verdict, t: &str) -> String {
+    pub(super) fn verdict(self, v: Verdict, t: &str) -> String {
         let status = match v {
             Verdict::Pass => Status::Pass,
             Verdict::Warn => Status::Warn,

@@ -53,8 +53,21 @@ pub fn render(report: &Report) -> String {
         );
     }
     let _ = writeln!(out, "\n</details>");
+    let _ = writeln!(
+        out,
+        "\n<details><summary>Network path</summary>\n\n```mermaid\n{}```\n\n</details>",
+        super::picture::mermaid(report)
+    );
     for group in &report.not_observed {
         let _ = writeln!(out, "\n_{}_", group.sentence());
+    }
+    if let Some(c) = &report.connect {
+        let _ = writeln!(
+            out,
+            "\n### Connect\n\n```bash\n# a shell\n{}\n# port forwarding\n{}\n```\n\nSSH over \
+             Session Manager, in `~/.ssh/config`:\n\n```\n{}\n```",
+            c.session, c.port_forwarding, c.ssh_config
+        );
     }
     out
 }

@@ -1,10 +1,13 @@
 //! Renderers: present a finished [`Report`] (or a check's page); they never decide anything.
 
+pub mod fix;
 pub mod fleet;
 pub mod human;
 pub mod markdown;
 pub mod page;
+pub mod picture;
 pub mod redact;
+pub mod watch;
 
 use crate::report::Report;
 
@@ -13,6 +16,8 @@ pub enum Format {
     Human,
     Json,
     Markdown,
+    /// The network path as a Graphviz graph (one instance)
+    Dot,
 }
 
 pub fn render(report: &Report, format: Format, color: bool) -> String {
@@ -20,6 +25,7 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
         Format::Human => human::render(report, color),
         Format::Json => json(report),
         Format::Markdown => markdown::render(report),
+        Format::Dot => picture::dot(report),
     }
 }
 
