@@ -73,13 +73,13 @@ impl Redactor {
         }
     }
 
-    /// A report with the customer's data redacted: the target, and each check's message, evidence
-    /// and remediation. Ids, statuses, titles and links are the tool's own and stay as they are,
+    /// A report with the customer's data redacted: the target, each check's message, evidence
+    /// and remediation, and the commands to connect. Ids, statuses, titles and links are the tool's own and stay as they are,
     /// so the document keeps its schema whatever the customer's names. A fleet's reports go
     /// through one redactor in order, so each value keeps one pseudonym across them.
     pub fn value(&mut self, report: &Report) -> Report {
         let mut json = serde_json::to_value(report).expect("reports are plain data");
-        for key in ["target", "checks"] {
+        for key in ["target", "checks", "connect"] {
             let Some(part) = json.get_mut(key) else {
                 continue;
             };

@@ -142,7 +142,7 @@ def assert_fleet_document(case: FleetCase, world: World, run: Run) -> None:
         assert "reports" not in doc and "checks" in doc, f"not a single report\n{context}"
         reports = [doc]
     else:
-        assert set(doc) == {"schema_version", "reports", "summary", "stats"}, (
+        assert set(doc) == {"schema_version", "reports", "summary", "causes", "stats"}, (
             f"fleet document keys {sorted(doc)}\n{context}"
         )
         assert doc["schema_version"] == 2
@@ -168,6 +168,19 @@ def assert_fleet_document(case: FleetCase, world: World, run: Run) -> None:
         "instances": len(reports), "pass": verdicts["pass"], "warn": verdicts["warn"],
         "fail": verdicts["fail"], "incomplete": verdicts["incomplete"],
     }, f"fleet summary {doc['summary']}\n{context}"
+    # Every instance that did not pass is in exactly one cause, the largest cause first, each
+    # cause its instances' first problem (docs/output.md).
+    grouped = [i for c in doc["causes"] for i in c["instances"]]
+    unhealthy = {r["target"]["instance_id"] for r in reports if r["verdict"] != "pass"}
+    assert sorted(grouped) == sorted(unhealthy), f"causes {doc['causes']}\n{context}"
+    sizes = [len(c["instances"]) for c in doc["causes"]]
+    assert sizes == sorted(sizes, reverse=True), f"causes not largest first: {sizes}\n{context}"
+    by_id = {r["target"]["instance_id"]: r for r in reports}
+    for cause in doc["causes"]:
+        for instance in cause["instances"]:
+            statuses = {c["id"]: c["status"] for c in by_id[instance]["checks"]}
+            assert statuses.get(cause["check"]) == cause["status"], (
+                f"{instance}: {cause['check']} is not {cause['status']}\n{context}")
     # each report's stats are its instance's share of the run's (docs/output.md)
     for r in reports:
         mine, run_total = r["stats"], doc["stats"]
