@@ -192,7 +192,18 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
             if args.watch {
                 return watch(args, &selection, &reference);
             }
-            from_aws(args, &selection)?
+            match args.region.as_deref() {
+                Some(r) if r == cli::ALL_REGIONS || r.contains(',') => {
+                    if !selection.instance_ids.is_empty() || !selection.names_targets() {
+                        return Err(usage(
+                            "several regions (--region a,b or all) go with --all, --tag, --asg or \
+                             --vpc: an instance id belongs to one region",
+                        ));
+                    }
+                    from_regions(args, &selection, r)?
+                }
+                _ => from_aws(args, &selection)?,
+            }
         }
     };
     diagnosis.reference = reference;
@@ -420,6 +431,67 @@ fn settings(args: &Diagnose) -> Settings {
         deadline: Duration::from_secs(args.deadline),
         operator: !args.no_operator,
     }
+}
+
+/// Several regions, each diagnosed with its own clients, all at once; one fleet of them all.
+fn from_regions(
+    args: &Diagnose,
+    selection: &Selection,
+    wanted: &str,
+) -> Result<Diagnosis, Failure> {
+    let base = settings(args);
+    let session = session(args);
+    block_on(async {
+        let started = std::time::Instant::now();
+        let mut listing = 0;
+        let regions: Vec<String> = if wanted == cli::ALL_REGIONS {
+            // Any region lists them; without one configured, the first AWS had.
+            let home = match Aws::connect(&Settings {
+                region: None,
+                ..base.clone()
+            })
+            .await
+            {
+                Err(SetupError::NoRegion) => {
+                    let region = Some("us-east-1".to_string());
+                    Aws::connect(&Settings {
+                        region,
+                        ..base.clone()
+                    })
+                    .await?
+                }
+                connected => connected?,
+            };
+            let regions = home.enabled_regions().await?;
+            listing = home.api_calls();
+            regions
+        } else {
+            wanted.split(',').map(str::to_string).collect()
+        };
+        let each = regions.iter().map(|region| {
+            let settings = Settings {
+                region: Some(region.clone()),
+                ..base.clone()
+            };
+            let session = &session;
+            async move {
+                let aws = Aws::connect(&settings).await?;
+                diagnose::diagnose(
+                    Source::Aws {
+                        aws: &aws,
+                        selection,
+                    },
+                    session,
+                )
+                .await
+            }
+        });
+        let diagnoses = futures::future::try_join_all(each).await?;
+        let mut merged = Diagnosis::merged(diagnoses);
+        merged.stats.api_calls += listing;
+        merged.stats.duration_ms = started.elapsed().as_millis().try_into().unwrap_or(u64::MAX);
+        Ok(merged)
+    })
 }
 
 fn from_aws(args: &Diagnose, selection: &Selection) -> Result<Diagnosis, Failure> {

@@ -13,6 +13,7 @@ Examples:
   ssm-doctor --all --output json > fleet.json
   aws ec2 describe-instances --query 'Reservations[].Instances[].InstanceId' --output text | ssm-doctor -
   ssm-doctor i-0123456789abcdef0 --region eu-west-1 --profile prod
+  ssm-doctor --tag team=payments --region all       # every enabled region, concurrently
   ssm-doctor i-0123456789abcdef0 --output markdown > ticket.md
   ssm-doctor i-0123456789abcdef0 --fix-script > fix.sh   # review, then run
   ssm-doctor i-0123456789abcdef0 --watch             # until your fix has taken
@@ -132,8 +133,9 @@ pub struct Diagnose {
     #[arg(long)]
     pub unmanaged: bool,
 
-    /// AWS region (default: AWS_REGION or the profile's region)
-    #[arg(long, value_parser = parse_region)]
+    /// AWS region (default: AWS_REGION or the profile's region); with --all, --tag, --asg or
+    /// --vpc also several (eu-west-1,us-east-1) or `all` enabled regions, diagnosed concurrently
+    #[arg(long, value_name = "REGION[,REGION…]|all", value_parser = parse_regions)]
     pub region: Option<String>,
 
     /// Named profile from ~/.aws/config (default: AWS_PROFILE or "default")
@@ -310,6 +312,21 @@ fn plain(text: &str, what: &str, max: usize) -> Result<(), String> {
 }
 
 /// Region names: `us-east-1`, `us-gov-west-1`, `eu-central-2`, `us-isob-east-1`.
+/// `--region` of a diagnosis: a region, a comma-separated list of regions, or `all`.
+fn parse_regions(text: &str) -> Result<String, String> {
+    if text == ALL_REGIONS {
+        return Ok(text.to_string());
+    }
+    let regions: Vec<String> = text
+        .split(',')
+        .map(parse_region)
+        .collect::<Result<_, _>>()?;
+    Ok(regions.join(","))
+}
+
+/// `--region all`: every region enabled for the account.
+pub const ALL_REGIONS: &str = "all";
+
 fn parse_region(text: &str) -> Result<String, String> {
     let parts: Vec<&str> = text.split('-').collect();
     let ok = parts.len() >= 3

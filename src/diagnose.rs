@@ -43,6 +43,28 @@ pub struct Diagnosis {
     pub reference: Reference,
 }
 
+impl Diagnosis {
+    /// Several regions' diagnoses as one fleet: every instance, and the calls of them all (the
+    /// regions were asked at once: the run took as long as the slowest; the caller, who started
+    /// it, may know better).
+    pub fn merged(parts: Vec<Diagnosis>) -> Diagnosis {
+        let mut stats = Stats::default();
+        let mut instances = vec![];
+        for part in parts {
+            stats.api_calls += part.stats.api_calls;
+            stats.retries += part.stats.retries;
+            stats.duration_ms = stats.duration_ms.max(part.stats.duration_ms);
+            instances.extend(part.instances);
+        }
+        Diagnosis {
+            instances,
+            fleet: true,
+            stats,
+            reference: Reference::default(),
+        }
+    }
+}
+
 /// What a run answers: one instance's report, or a fleet's.
 pub enum Answer<'a> {
     One(Box<Report>),

@@ -347,6 +347,9 @@ impl FleetOverview {
         if self.rows.is_empty() {
             self.account.clone_from(&report.target.account);
             self.region.clone_from(&report.target.region);
+        } else if !self.region.split(", ").any(|r| r == report.target.region) {
+            // A run over several regions names them all.
+            self.region = format!("{}, {}", self.region, report.target.region);
         }
         self.summary.count(report.verdict);
         for group in &report.not_observed {

@@ -267,6 +267,28 @@ impl Aws {
     }
 
     /// The region its clients ask.
+    /// The regions enabled for the account (`ec2:DescribeRegions`), for `--region all`.
+    pub async fn enabled_regions(&self) -> Result<Vec<String>, SetupError> {
+        match self.call(self.ec2.describe_regions().send()).await {
+            Ok(out) => {
+                let mut names: Vec<String> = out
+                    .regions()
+                    .iter()
+                    .filter_map(|r| r.region_name().map(str::to_string))
+                    .collect();
+                names.sort();
+                Ok(names)
+            }
+            Err(e) => {
+                let missing: Fetch<()> = failure("ec2:DescribeRegions", e);
+                Err(SetupError::Selection(format!(
+                    "the enabled regions (--region all): {}",
+                    missing.problem().unwrap_or_default()
+                )))
+            }
+        }
+    }
+
     pub fn region(&self) -> &str {
         &self.region
     }

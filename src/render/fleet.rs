@@ -117,14 +117,15 @@ fn shared(fleet: &FleetOverview) -> Vec<&Cause> {
 fn human(fleet: &FleetOverview, stats: &Stats, color: bool) -> String {
     let mut out = String::new();
     let s = &fleet.summary;
-    let _ = writeln!(
-        out,
-        "ssm-doctor · {} instance{} · account {} · {}\n",
+    let head = format!(
+        "ssm-doctor · {} instance{} · account {} · {}",
         s.instances,
         if s.instances == 1 { "" } else { "s" },
         fleet.account.as_deref().unwrap_or("unknown"),
         fleet.region
     );
+    // Several regions may not fit one line.
+    let _ = writeln!(out, "{}\n", human::wrap(&head, 80));
     if fleet.rows.is_empty() {
         let _ = writeln!(out, "No instance matched.");
     } else {

@@ -412,6 +412,17 @@ MISSING_201 = tuple(f"i-{0xf1ee700000 + k:017x}" for k in range(201))
 NACL_FAULT = Fault("ec2:DescribeNetworkAcls", status=500)
 
 FLEET_CASES: list[FleetCase] = [
+    # ---- several regions -----------------------------------------------------------------------
+    FleetCase(
+        "two-regions", lambda w: PAY_PROD, region=f"{REGION},eu-central-2",
+        reports=("pay_prod",), exit_code=0,
+        doc="The same tags in two regions, diagnosed at once: the second holds none of them.",
+    ),
+    FleetCase(
+        "all-regions", lambda w: PAY_PROD, region="all",
+        reports=("pay_prod",), exit_code=0,
+        doc="Every region the account has enabled (ec2:DescribeRegions), diagnosed at once.",
+    ),
     # ---- selectors ----------------------------------------------------------------------------
     FleetCase(
         "asg", lambda w: ["--asg", ASG_NAME],

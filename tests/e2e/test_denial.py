@@ -82,6 +82,8 @@ class Matrix:
 OPERATORS = "e2e-denial-operators"
 #: Actions the denial world never makes the tool ask, and where their denial is tested instead.
 OUTSIDE_THE_WORLD = {
+    "ec2:DescribeRegions": "read only for --region all, which no mode of the denial world uses "
+    "(one region each): the fleet case all-regions asks it",
     "ec2:GetConsoleOutput": "read only for an agent that is not Online, and every instance of the "
     "denial world is (its baselines must pass): the scenario api-denied-get-console-output "
     "denies it",
