@@ -194,10 +194,10 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
             }
             match args.region.as_deref() {
                 Some(r) if r == cli::ALL_REGIONS || r.contains(',') => {
-                    if !selection.instance_ids.is_empty() || !selection.names_targets() {
+                    if !selection.instance_ids.is_empty() || selection.asg.is_some() {
                         return Err(usage(
-                            "several regions (--region a,b or all) go with --all, --tag, --asg or \
-                             --vpc: an instance id belongs to one region",
+                            "several regions (--region a,b or all) go with --all, --tag or --vpc: \
+                             an instance id or an Auto Scaling group belongs to one region",
                         ));
                     }
                     from_regions(args, &selection, r)?
@@ -239,11 +239,7 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
         )),
         (Answer::One(mut report), None) => {
             if matches!(report.verdict, Verdict::Pass | Verdict::Warn) {
-                let asked = Invocation {
-                    profile: args.profile.as_deref(),
-                    forward: args.forward.as_ref(),
-                };
-                report.connect = Some(connect::hints(&report.target, &asked));
+                report.connect = Some(connect::hints(&report.target, &invocation(args)));
             }
             let report = redacted(*report);
             print!("{}", render(&report, args.output, color));
@@ -422,6 +418,13 @@ fn block_on<T: Send>(
     answer.map_err(|e| Failure(e.to_string(), e.exit()))
 }
 
+fn invocation(args: &Diagnose) -> Invocation<'_> {
+    Invocation {
+        profile: args.profile.as_deref(),
+        forward: args.forward.as_ref(),
+    }
+}
+
 fn settings(args: &Diagnose) -> Settings {
     Settings {
         region: args.region.clone(),
@@ -523,10 +526,14 @@ fn watch(args: &Diagnose, selection: &Selection, reference: &Reference) -> Resul
     let color = args.color.enabled();
     let interval = Duration::from_secs(args.interval);
     let limit = Duration::from_secs(args.watch_for);
-    let asked = Invocation {
-        profile: args.profile.as_deref(),
-        forward: args.forward.as_ref(),
-    };
+    if args
+        .region
+        .as_deref()
+        .is_some_and(|r| r == cli::ALL_REGIONS || r.contains(','))
+    {
+        return Err(usage("--watch follows one instance in one region"));
+    }
+    let asked = invocation(args);
     block_on(async {
         let aws = Aws::connect(&settings(args)).await?;
         let session = session(args);

@@ -49,6 +49,11 @@ pub struct CheckPage {
     /// the instances it fails for by it, so that one fix is seen once.
     #[serde(default)]
     pub group_by: Option<String>,
+    /// Whether the `cli` remediation is one safe sequence that a fix script may run as it is;
+    /// otherwise it offers alternatives or changes what others rely on, and the script leaves it
+    /// commented out for the reader to choose from.
+    #[serde(default)]
+    pub scriptable: bool,
     /// `false` for a check that judges no failure of its own: at worst it warns what it could not
     /// verify (its tests then show a warning where others show a failure).
     #[serde(default = "yes")]

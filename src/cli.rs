@@ -311,22 +311,25 @@ fn plain(text: &str, what: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// Region names: `us-east-1`, `us-gov-west-1`, `eu-central-2`, `us-isob-east-1`.
-/// `--region` of a diagnosis: a region, a comma-separated list of regions, or `all`.
+/// `--region` of a diagnosis: a region, a comma-separated list of regions (each once), or `all`.
 fn parse_regions(text: &str) -> Result<String, String> {
     if text == ALL_REGIONS {
         return Ok(text.to_string());
     }
-    let regions: Vec<String> = text
-        .split(',')
-        .map(parse_region)
-        .collect::<Result<_, _>>()?;
+    let mut regions: Vec<String> = vec![];
+    for region in text.split(',').map(parse_region) {
+        let region = region?;
+        if !regions.contains(&region) {
+            regions.push(region);
+        }
+    }
     Ok(regions.join(","))
 }
 
 /// `--region all`: every region enabled for the account.
 pub const ALL_REGIONS: &str = "all";
 
+/// Region names: `us-east-1`, `us-gov-west-1`, `eu-central-2`, `us-isob-east-1`.
 fn parse_region(text: &str) -> Result<String, String> {
     let parts: Vec<&str> = text.split('-').collect();
     let ok = parts.len() >= 3

@@ -4,6 +4,7 @@
 
 use crate::facts::{DEFAULT_DOCUMENT, REMOTE_HOST_DOCUMENT};
 use crate::report::{Connect, ReportTarget};
+use crate::text::{plain_word, shell_word};
 
 /// What the run was asked with, beyond the report's target.
 pub struct Invocation<'a> {
@@ -15,35 +16,61 @@ pub struct Invocation<'a> {
 
 /// The ways to connect to `target`.
 pub fn hints(target: &ReportTarget, asked: &Invocation) -> Connect {
+    let region = shell_word(&target.region);
     let scope = match asked.profile {
-        Some(profile) => format!(" --region {} --profile {profile}", target.region),
-        None => format!(" --region {}", target.region),
+        Some(profile) => format!(" --region {region} --profile {}", shell_word(profile)),
+        None => format!(" --region {region}"),
     };
-    let id = &target.instance_id;
-    // A document of the user's own (not the shell's default, not the forwarding one) is what the
-    // session was diagnosed for: the shell command starts that one.
+    let id = shell_word(&target.instance_id);
+    // A shell document of the user's own is what the session was diagnosed for: the shell
+    // command starts that one. AWS's own (SSH, port forwarding, commands) open no shell.
     let document = match target.document.as_str() {
         DEFAULT_DOCUMENT | REMOTE_HOST_DOCUMENT => String::new(),
-        other => format!(" --document-name {other}"),
+        aws if aws.starts_with("AWS-") => String::new(),
+        other => format!(" --document-name {}", shell_word(other)),
     };
     let port_forwarding = match asked.forward {
-        Some((host, port)) => format!(
+        Some((host, port)) if plain_word(host) => format!(
             "aws ssm start-session --target {id} --document-name {REMOTE_HOST_DOCUMENT} \
              --parameters '{{\"host\":[\"{host}\"],\"portNumber\":[\"{port}\"],\
-             \"localPortNumber\":[\"{port}\"]}}'{scope}"
+             \"localPortNumber\":[\"{}\"]}}'{scope}",
+            local_port(*port)
         ),
-        None => format!(
+        _ => format!(
             "aws ssm start-session --target {id} --document-name AWS-StartPortForwardingSession \
              --parameters '{{\"portNumber\":[\"80\"],\"localPortNumber\":[\"8080\"]}}'{scope}"
         ),
+    };
+    // Inside `sh -c "…"` only plain words go; another profile name comes from the environment.
+    let ssh_scope = match asked.profile {
+        Some(profile) if !plain_word(profile) => format!(" --region {region}"),
+        _ => scope.clone(),
+    };
+    let ssh_note = match asked.profile {
+        Some(profile) if !plain_word(profile) => {
+            format!(
+                "\n# with AWS_PROFILE={} in ssh's environment",
+                shell_word(profile)
+            )
+        }
+        _ => String::new(),
     };
     Connect {
         session: format!("aws ssm start-session --target {id}{document}{scope}"),
         port_forwarding,
         ssh_config: format!(
             "Host i-* mi-*\n    ProxyCommand sh -c \"aws ssm start-session --target %h \
-             --document-name AWS-StartSSHSession --parameters 'portNumber=%p'{scope}\""
+             --document-name AWS-StartSSHSession --parameters 'portNumber=%p'{ssh_scope}\"\
+             {ssh_note}"
         ),
+    }
+}
+
+/// The local end of a forwarded port: the same number, unless binding it needs root.
+fn local_port(remote: u16) -> u16 {
+    match remote {
+        0..1024 => remote + 10000,
+        _ => remote,
     }
 }
 
@@ -85,6 +112,7 @@ mod tests {
                 .ends_with("'portNumber=%p' --region eu-west-1\"")
         );
         let forward = ("db.internal".to_string(), 5432);
+        assert_eq!(local_port(22), 10022);
         let asked = Invocation {
             profile: Some("prod"),
             forward: Some(&forward),
@@ -101,5 +129,18 @@ mod tests {
         );
         let c = hints(&target("Team-Shell"), &plain);
         assert!(c.session.contains("--document-name Team-Shell"));
+        let c = hints(&target("AWS-StartSSHSession"), &plain);
+        assert!(
+            !c.session.contains("--document-name"),
+            "no shell: {}",
+            c.session
+        );
+        let odd = Invocation {
+            profile: Some("a b;c"),
+            forward: None,
+        };
+        let c = hints(&target(DEFAULT_DOCUMENT), &odd);
+        assert!(c.session.ends_with("--profile 'a b;c'"), "{}", c.session);
+        assert!(!c.ssh_config.contains("a b;c\""), "{}", c.ssh_config);
     }
 }

@@ -558,12 +558,18 @@ pub struct DnsProfile {
 }
 
 impl DnsProfile {
-    /// Whether the association is in force (not being created, failed or deleted).
+    /// Whether the association is in force.
     pub fn answers(&self) -> bool {
-        ["COMPLETE", "UPDATING"]
-            .iter()
-            .any(|s| self.status.eq_ignore_ascii_case(s))
+        in_force(&self.status)
     }
+}
+
+/// A Route 53 Profiles status (of a VPC's association, or of a resource's) that answers: not
+/// being created, failed or deleted.
+pub fn in_force(status: &str) -> bool {
+    ["COMPLETE", "UPDATING"]
+        .iter()
+        .any(|s| status.eq_ignore_ascii_case(s))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -14,9 +14,34 @@ pub fn one_line(text: &str, max: usize) -> String {
     }
 }
 
+/// Whether `text` reads the same to a shell unquoted: letters, digits and `_ . / : @ % + = , -`.
+pub fn plain_word(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:@%+=,-".contains(c))
+}
+
+/// `text` as one shell word: as it is when plain, else single-quoted (a value from a snapshot or
+/// an option must never be read as shell syntax in a command printed for the reader to run).
+pub fn shell_word(text: &str) -> String {
+    match plain_word(text) {
+        true => text.to_string(),
+        false => format!("'{}'", text.replace('\'', "'\\''")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::one_line;
+    use super::{one_line, shell_word};
+
+    #[test]
+    fn shell_words_are_quoted_unless_plain() {
+        assert_eq!(shell_word("eu-west-1"), "eu-west-1");
+        assert_eq!(shell_word("prod;rm -rf ~"), "'prod;rm -rf ~'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
 
     #[test]
     fn one_printable_bounded_line() {

@@ -164,10 +164,7 @@ fn human_output_is_plain_when_piped_and_leads_with_the_failure() {
             .lines()
             .any(|l| l.starts_with("✗ ") && l.contains("NOT reachable"))
     );
-    for line in text
-        .lines()
-        .filter(|l| !l.contains("https://") && !l.starts_with("      "))
-    {
+    for line in text.lines().filter(|l| !may_overflow(l)) {
         assert!(
             line.chars().count() <= 80,
             "line wider than 80 columns: {line:?}"
@@ -370,6 +367,12 @@ fn a_snapshot_of_several_instances_gives_a_fleet_report() {
         row.contains("✗ fail") && row.contains("iam.core-permissions"),
         "{row}"
     );
+    for line in table.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "fleet line wider than 80: {line:?}"
+        );
+    }
 
     // Naming one instance of the snapshot narrows it down to that one's single report.
     let out = ssm_doctor(&["i-0123456789abcdef0", "--facts", file, "--output", "json"]);
@@ -533,7 +536,29 @@ fn a_fix_script_is_valid_shell_whose_every_id_comes_from_the_facts() {
     ]);
     let script = String::from_utf8(out.stdout).unwrap();
     assert!(script.contains("# 1. vpce.present:"), "{script}");
-    assert!(script.contains("aws ec2 create-vpc-endpoint"), "{script}");
+    // One safe sequence, every value known: live.
+    assert!(
+        script
+            .lines()
+            .any(|l| l.trim_start().starts_with("aws ec2 create-vpc-endpoint")),
+        "{script}"
+    );
+    // A choice between fixes (a network ACL rule number, a route): for the reader to make.
+    let out = ssm_doctor(&[
+        "--facts",
+        fixture("broken-nacl-blocks-443").to_str().unwrap(),
+        "--fix-script",
+    ]);
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        script.contains("Left commented out: these are alternatives"),
+        "{script}"
+    );
+    let live: Vec<&str> = script
+        .lines()
+        .filter(|l| l.trim_start().starts_with("aws "))
+        .collect();
+    assert!(live.is_empty(), "{live:?}");
     assert!(script.contains("export AWS_REGION="));
     let out = ssm_doctor(&[
         "--facts",
@@ -573,7 +598,7 @@ fn a_healthy_verdict_says_how_to_connect() {
     );
     assert!(text.contains("aws ssm start-session --target i-0123456789abcdef0"));
     assert!(text.contains("ProxyCommand sh -c \"aws ssm start-session --target %h"));
-    for line in text.lines().filter(|l| !l.starts_with("      ")) {
+    for line in text.lines().filter(|l| !may_overflow(l)) {
         assert!(line.chars().count() <= 80, "wider than 80: {line:?}");
     }
     let (report, _) = json_report("healthy-private-endpoints");
@@ -660,5 +685,58 @@ fn the_path_is_drawn_with_its_broken_hop_marked() {
             BROKEN_HOP.iter().any(|(n, _)| n == name),
             "{name}: the Mermaid picture classes the broken hop"
         );
+    }
+}
+
+/// Lines a terminal report may let run past 80 columns: links and code to copy (a command, the
+/// `~/.ssh/config` block), which wrapping would break.
+fn may_overflow(line: &str) -> bool {
+    line.contains("https://") || line.starts_with("      ")
+}
+
+#[test]
+fn on_a_terminal_the_report_is_coloured_unless_no_color_and_fits_80_columns() {
+    // `script` gives the run a pseudo-terminal, as a user's shell would.
+    let util_linux = Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !util_linux {
+        eprintln!("script (util-linux) is not installed: the terminal run is not tested");
+        return;
+    }
+    for name in ["broken-nacl-blocks-443", "healthy-private-endpoints"] {
+        let line = format!(
+            "{} --facts {}",
+            env!("CARGO_BIN_EXE_ssm-doctor"),
+            fixture(name).display()
+        );
+        let on_terminal = |env: &[(&str, &str)]| {
+            let out = Command::new("script")
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("TERM", "xterm-256color")
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .env("SSM_DOCTOR_RESOLVER", "127.0.0.1:9")
+                .envs(env.iter().copied())
+                .args(["-qec", &line, "/dev/null"])
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap().replace('\r', "")
+        };
+        let coloured = on_terminal(&[]);
+        assert!(
+            coloured.contains('\u{1b}'),
+            "{name}: no colour on a terminal"
+        );
+        let plain = on_terminal(&[("NO_COLOR", "1")]);
+        assert!(!plain.contains('\u{1b}'), "{name}: colour despite NO_COLOR");
+        assert!(plain.contains("All checks"), "{name}: {plain}");
+        for line in plain.lines().filter(|l| !may_overflow(l)) {
+            assert!(
+                line.chars().count() <= 80,
+                "{name}: wider than 80: {line:?}"
+            );
+        }
     }
 }

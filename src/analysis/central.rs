@@ -118,9 +118,18 @@ pub fn answer<'a>(dns: &'a VpcDns, name: &str) -> Result<Answer<'a>, Fetch<()>> 
     }
     let rules = dns.rules.as_ref().take()?;
     let zones = dns.zones.as_ref().take()?;
-    let profile = match dns.profile.as_ref().take()? {
-        Some(p) if p.answers() => Some((p.id.as_str(), p.resources.as_ref().take()?)),
-        _ => None,
+    // The VPC's own rule or zone for the very name wins whatever a Profile carries: the answer
+    // does not wait on the Profile's facts (unreadable, say, for want of the newer permissions).
+    let settled = rules.iter().any(|r| r.domain == name) || zones.iter().any(|z| z.name == name);
+    let profile = match dns.profile.as_ref().take() {
+        Ok(Some(p)) if p.answers() => match p.resources.as_ref().take() {
+            Ok(resources) => Some((p.id.as_str(), resources)),
+            Err(_) if settled => None,
+            Err(missing) => return Err(missing),
+        },
+        Ok(_) => None,
+        Err(_) if settled => None,
+        Err(missing) => return Err(missing),
     };
     let carried = profile.map(|(_, r)| r);
     let rule = rules
@@ -143,8 +152,6 @@ pub fn answer<'a>(dns: &'a VpcDns, name: &str) -> Result<Answer<'a>, Fetch<()>> 
     if let Some((profile, ProfileResources { unseen, .. })) = profile {
         // What is out of sight may be more specific than anything seen; only the VPC's own
         // answer for the very name is sure to win.
-        let settled = rule.is_some_and(|r| r.profile.is_none() && r.domain == name)
-            || held.is_some_and(|h| h.rank() == (name.len(), true, true));
         if !unseen.is_empty() && !settled {
             return Ok(Answer::Unseen { profile, unseen });
         }
@@ -356,6 +363,21 @@ mod tests {
             p.status = "CREATING".into();
         }
         assert_eq!(answer(&d, MESSAGES), Ok(Answer::Public));
+    }
+
+    #[test]
+    fn the_vpcs_own_answer_for_the_name_does_not_wait_on_the_profile() {
+        let own = zone(SSM, Fetch::collected(vec![alias(SSM, HUB)]));
+        let mut d = dns(vec![own], vec![]);
+        d.profile = Fetch::Denied {
+            action: "route53profiles:ListProfileAssociations".into(),
+            message: "not allowed".into(),
+        };
+        assert!(matches!(answer(&d, SSM), Ok(Answer::Record { .. })));
+        assert!(
+            answer(&d, MESSAGES).is_err(),
+            "another name may be the Profile's"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::{Aws, Missing, failure, incomplete, required};
 use crate::analysis::central::{AMAZON_DNS, SERVICES, dns_name, holds, service_name};
 use crate::facts::{
     DnsProfile, DnsRecord, Fetch, HostedZone, ProfileEndpoint, ProfileResources, ResolverRule,
-    TgwAttachment, Unseen, VpcDns,
+    TgwAttachment, Unseen, VpcDns, in_force,
 };
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_route53::types::VpcRegion;
@@ -58,6 +58,7 @@ impl Aws {
             .filter_map(Fetch::value)
             .flatten()
             .filter(|(_, _, owner)| theirs(owner, accounts).is_none())
+            // As references, like the Profiles' zones.
             .map(|(id, name, owner)| (id, name, owner))
             .chain(carried)
             .map(|(id, name, _)| {
@@ -335,13 +336,17 @@ impl Aws {
                 )))
                 .collect::<Result<Vec<_>, Missing>>()
         );
-        let associations: Vec<_> = match associations.take() {
+        let mut associations: Vec<_> = match associations.take() {
             Ok(list) => list
                 .into_iter()
                 .filter(|(vpc, ..)| vpcs.contains(&vpc.as_str()))
                 .collect(),
             Err(missing) => return missing,
         };
+        // A VPC has one Profile; an association being deleted may still be listed beside it.
+        associations.sort_by_key(|(vpc, _, status)| (vpc.clone(), in_force(status)));
+        associations.reverse();
+        associations.dedup_by(|a, b| a.0 == b.0);
         let ids: BTreeSet<&str> = associations.iter().map(|(_, id, _)| id.as_str()).collect();
         let carried: BTreeMap<&str, _> = join_all(
             ids.into_iter()
@@ -397,10 +402,7 @@ impl Aws {
         };
         let mut carried = ProfileResources::default();
         let (mut zones, mut endpoints, mut rules) = (vec![], vec![], vec![]);
-        // Being created, failed or deleted: not (or no longer) answering.
-        let live = listed
-            .iter()
-            .filter(|(.., status)| matches!(status.as_str(), "COMPLETE" | "UPDATING"));
+        let live = listed.iter().filter(|(.., status)| in_force(status));
         for (arn, owner, _) in live {
             let Some((kind, id, account)) = arn_resource(arn) else {
                 continue;

@@ -266,7 +266,6 @@ impl Aws {
         self.limited(timed, || Some(Err(self.expired()))).await
     }
 
-    /// The region its clients ask.
     /// The regions enabled for the account (`ec2:DescribeRegions`), for `--region all`.
     pub async fn enabled_regions(&self) -> Result<Vec<String>, SetupError> {
         match self.call(self.ec2.describe_regions().send()).await {
@@ -289,6 +288,7 @@ impl Aws {
         }
     }
 
+    /// The region its clients ask.
     pub fn region(&self) -> &str {
         &self.region
     }

@@ -1,9 +1,12 @@
 //! Fix scripts: the remediation of the failing checks, in dependency order, as one reviewable
 //! shell script of `aws` commands (or the Terraform / CloudFormation snippets together). Nothing
-//! here runs them; a command with a placeholder the facts could not fill is left commented out.
+//! here runs them. Only a check whose page declares its commands one safe sequence
+//! (`scriptable`) has them live, and only when the facts filled every value; the others (a menu
+//! of alternatives, a change others rely on) are written commented out, saying why.
 
 use crate::catalog::Catalog;
 use crate::report::{Finding, Remediation, Report, Status};
+use crate::text::shell_word;
 use std::fmt::Write;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -59,8 +62,11 @@ fn placeholders(snippet: &str) -> Vec<&str> {
             && inner.len() <= 40;
         if word {
             found.push(&rest[start..start + end + 2]);
+            rest = &after[end + 1..];
+        } else {
+            // `a < b … <name>`: the next `<` may open one.
+            rest = after;
         }
-        rest = &after[end + 1..];
     }
     found
 }
@@ -107,9 +113,9 @@ pub fn render(report: &Report, format: FixFormat, profile: Option<&str>) -> Stri
     );
     if format == FixFormat::Shell {
         out.push_str("set -euo pipefail\n");
-        let _ = writeln!(out, "export AWS_REGION={}", t.region);
+        let _ = writeln!(out, "export AWS_REGION={}", shell_word(&t.region));
         if let Some(profile) = profile {
-            let _ = writeln!(out, "export AWS_PROFILE={profile}");
+            let _ = writeln!(out, "export AWS_PROFILE={}", shell_word(profile));
         }
     }
     if fixes.is_empty() {
@@ -124,23 +130,27 @@ pub fn render(report: &Report, format: FixFormat, profile: Option<&str>) -> Stri
             commented(&mut out, "(no snippet in this format: see the text above)");
             continue;
         };
-        let unknown = placeholders(code);
-        if unknown.is_empty() {
-            out.push_str(code.trim_end());
-            out.push('\n');
-            continue;
-        }
-        let mut names: Vec<&str> = unknown;
-        names.sort();
-        names.dedup();
-        commented(
-            &mut out,
-            &format!(
+        let mut unknown = placeholders(code);
+        unknown.sort();
+        unknown.dedup();
+        let scriptable =
+            format != FixFormat::Shell || Catalog::get().page(&f.id).is_some_and(|p| p.scriptable);
+        let why = match (unknown.is_empty(), scriptable) {
+            (true, true) => {
+                out.push_str(code.trim_end());
+                out.push('\n');
+                continue;
+            }
+            (false, _) => format!(
                 "Left commented out: {} could not be filled from the facts; fill in and \
                  uncomment.",
-                names.join(", ")
+                unknown.join(", ")
             ),
-        );
+            (true, false) => "Left commented out: these are alternatives, or change what \
+                              others rely on; uncomment what fits."
+                .to_string(),
+        };
+        commented(&mut out, &why);
         for line in code.trim_end().lines() {
             let _ = writeln!(out, "# {line}");
         }
@@ -160,5 +170,10 @@ mod tests {
         );
         assert!(placeholders("if [ $a -lt 3 ] && b > c; then cat <<EOF").is_empty());
         assert!(placeholders("echo 'a<b' | tr '<' '>'").is_empty());
+        // A `<` that opens nothing does not hide the placeholder after it.
+        assert_eq!(
+            placeholders("# agents < 3.3.40.0)\naws x --arn <role_arn>"),
+            vec!["<role_arn>"]
+        );
     }
 }
