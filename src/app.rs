@@ -4,7 +4,7 @@ use crate::analysis::ip_ranges::IpRanges;
 use crate::catalog::Catalog;
 use crate::checks::Reference;
 use crate::cli::{self, Cli, Command, Diagnose, shown, validate_instance_id};
-use crate::collect::{Aws, Selection, Settings, SetupError};
+use crate::collect::{Aws, Reader, Selection, Settings, SetupError};
 use crate::connect::{self, Invocation};
 use crate::diagnose::{self, Answer, Diagnosis, Session, Source};
 use crate::exit::Exit;
@@ -76,6 +76,8 @@ fn run() -> Exit {
             Ok(Exit::Healthy)
         }
         Some(Command::Local(args)) => local(&args),
+        Some(Command::Param(args)) => param(&args),
+        Some(Command::Patch(args)) => patch(&args),
         Some(Command::Completions { shell }) => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "ssm-doctor", &mut out);
@@ -352,6 +354,90 @@ fn https_port() -> u16 {
         .unwrap_or(probe::net::HTTPS_PORT)
 }
 
+/// `ssm-doctor param`: whether an application can read its parameter.
+fn param(args: &cli::Param) -> Result<Exit, Failure> {
+    let reader = Reader {
+        name: &args.name,
+        by_path: args.by_path,
+        instance: args.instance.as_deref(),
+        role: args.role.as_deref(),
+    };
+    task(&args.common, Job::Param(reader))
+}
+
+/// `ssm-doctor patch`: whether Patch Manager patches the instance.
+fn patch(args: &cli::Patch) -> Result<Exit, Failure> {
+    task(&args.common, Job::Patch(&args.instance_id))
+}
+
+/// What a subcommand asks of AWS.
+enum Job<'a> {
+    Param(Reader<'a>),
+    Patch(&'a str),
+}
+
+/// A subcommand's run: its facts gathered from AWS (or loaded from `--facts`), judged by its
+/// checks, reported like the main command's.
+fn task(options: &cli::TaskOptions, job: Job) -> Result<Exit, Failure> {
+    let command = match &job {
+        Job::Param(_) => facts::Command::Param,
+        Job::Patch(_) => facts::Command::Patch,
+    };
+    let (facts, stats) = match &options.facts {
+        Some(path) => {
+            let (mut all, _) = load_facts(path, &[])?;
+            let name = shown(&path.display().to_string());
+            match (all.len(), all.first().map(Facts::command)) {
+                (1, Some(c)) if c == command => (all.remove(0), Stats::default()),
+                _ => {
+                    return Err(usage(format!(
+                        "{name} holds no facts of `ssm-doctor {}` (save them with its                          --save-facts)",
+                        command.word()
+                    )));
+                }
+            }
+        }
+        None => {
+            let settings = Settings {
+                region: options.region.clone(),
+                profile: options.profile.clone(),
+                max_attempts: options.max_attempts,
+                timeout: Duration::from_secs(options.timeout),
+                deadline: Duration::from_secs(options.deadline),
+                operator: false,
+                session_manager: false,
+            };
+            block_on(async {
+                let aws = Aws::connect(&settings).await?;
+                let (facts, cost) = match &job {
+                    Job::Param(reader) => aws.param(reader).await?,
+                    Job::Patch(id) => aws.patch(id).await?,
+                };
+                Ok((facts, diagnose::stats(&cost, cost.done_after)))
+            })?
+        }
+    };
+    if let Some(path) = &options.save_facts {
+        let diagnosis = Diagnosis {
+            instances: vec![(facts.clone(), stats.clone())],
+            fleet: false,
+            stats: stats.clone(),
+            reference: Reference::default(),
+        };
+        save_facts(path, &diagnosis)?;
+    }
+    let report = checks::run(&facts, stats);
+    let report = match options.redact {
+        true => Redactor::new([&facts]).value(&report),
+        false => report,
+    };
+    print!(
+        "{}",
+        render(&report, options.output, options.color.enabled())
+    );
+    Ok(report.verdict.exit())
+}
+
 /// `ssm-doctor local`: the instance observed from inside, judged by the same catalogue.
 fn local(args: &cli::Local) -> Result<Exit, Failure> {
     let environment = std::env::vars()
@@ -433,6 +519,7 @@ fn settings(args: &Diagnose) -> Settings {
         timeout: Duration::from_secs(args.timeout),
         deadline: Duration::from_secs(args.deadline),
         operator: !args.no_operator,
+        session_manager: true,
     }
 }
 

@@ -1,7 +1,7 @@
 //! The check catalogue: each check's knowledge (title, why, remediation, docs), read from the
 //! `checks/*.toml` pages compiled into the binary.
 
-use crate::facts::Vantage;
+use crate::facts::{Command, Vantage};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -41,6 +41,9 @@ pub struct CheckPage {
     pub area: String,
     /// Where its facts are observed, one of `checks/vantages.toml`.
     pub vantage: Vantage,
+    /// The report it belongs to: `session` (the main command and `local`), `param` or `patch`.
+    #[serde(default)]
+    pub command: Command,
     pub depends_on: Vec<String>,
     /// The checks whose failure would explain this one's: a report names them as the likely cause.
     #[serde(default)]
@@ -110,6 +113,17 @@ pub const PLACEHOLDERS: &[&str] = &[
     "dhmc_role",
     "forward_address",
     "forward_port",
+    "parameter_name",
+    "parameter_arn",
+    "parameter_path",
+    "suggestion",
+    "window_id",
+    "window_target_id",
+    "patch_group",
+    "service_role_name",
+    "baseline_id",
+    "operating_system",
+    "s3_endpoint_id",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -285,6 +299,12 @@ fn report_order(
             let Some(dep) = pages.get(other) else {
                 return Err(format!("{}: unknown check id {other:?}", page.id));
             };
+            if page.depends_on.contains(other) && dep.command != page.command {
+                return Err(format!(
+                    "{} depends on {other}, of another command's report",
+                    page.id
+                ));
+            }
             if page.depends_on.contains(other) && rank(dep)? > rank(page)? {
                 return Err(format!(
                     "{} depends on {other}, of a later area ({})",
@@ -474,13 +494,17 @@ pub mod tests {
             false
         };
         // What the operator's machine or permissions look like never explains what the agent does,
-        // nor do the session preferences: they matter once a session starts.
+        // nor do the session preferences: they matter once a session starts. Another command's
+        // checks are in another report.
         let same_vantage = |id: &str| catalog.page(id).unwrap().vantage;
+        let same_report =
+            |id: &str, other: &CheckPage| catalog.page(id).unwrap().command == other.command;
         let about_sessions = |id: &str| catalog.page(id).unwrap().area == "session";
         for page in catalog.pages().filter(|p| !p.symptom_of.is_empty()) {
             let candidates = catalog
                 .ids()
-                .filter(|id| same_vantage(id) == page.vantage && !about_sessions(id));
+                .filter(|id| same_vantage(id) == page.vantage && !about_sessions(id))
+                .filter(|id| same_report(id, page));
             for id in candidates {
                 let possible = id != page.id && !depends(&page.id, id) && !depends(id, &page.id);
                 let listed = page.symptom_of.iter().any(|s| s == id);

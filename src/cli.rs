@@ -65,6 +65,13 @@ pub enum Command {
     /// Run on the instance itself: the metadata service, DNS, TCP and TLS to the agent's
     /// endpoints, the proxy, the agent's service and log (no AWS credentials needed)
     Local(Local),
+    /// Why an application cannot read a Parameter Store parameter: the name (with suggestions),
+    /// the role's permission, the KMS key of a SecureString, the instance's path to ssm. Never
+    /// reads the value
+    Param(Param),
+    /// Why Patch Manager does not patch an instance: managed node, maintenance window targets and
+    /// schedule, the task's service role, the baseline, the patch buckets, the last patch run
+    Patch(Patch),
     /// Print a shell completion script, e.g. `ssm-doctor completions bash >
     /// ~/.local/share/bash-completion/completions/ssm-doctor`
     Completions {
@@ -73,6 +80,118 @@ pub enum Command {
     },
     /// Print the manual page (roff), e.g. `ssm-doctor man > ~/.local/share/man/man1/ssm-doctor.1`
     Man,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("reader").required(true).args(["instance", "role"]))]
+pub struct Param {
+    /// The parameter's name, as the application asks for it (e.g. /app/prod/db-url)
+    #[arg(value_parser = parse_parameter)]
+    pub name: String,
+
+    /// The instance the application runs on: its instance profile's role reads the parameter
+    #[arg(long, value_name = "INSTANCE_ID", value_parser = parse_instance)]
+    pub instance: Option<String>,
+
+    /// The role the application runs as (a Lambda function's, an ECS task's), instead of an
+    /// instance
+    #[arg(long, value_name = "ROLE_NAME", value_parser = parse_role)]
+    pub role: Option<String>,
+
+    /// The application reads the parameter's whole path (GetParametersByPath)
+    #[arg(long)]
+    pub by_path: bool,
+
+    #[command(flatten)]
+    pub common: TaskOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct Patch {
+    /// The instance to patch, e.g. i-0123456789abcdef0
+    #[arg(value_parser = parse_instance)]
+    pub instance_id: String,
+
+    #[command(flatten)]
+    pub common: TaskOptions,
+}
+
+/// What `param` and `patch` share with the main command.
+#[derive(Debug, Args)]
+pub struct TaskOptions {
+    /// AWS region (default: AWS_REGION or the profile's region)
+    #[arg(long, value_parser = parse_region)]
+    pub region: Option<String>,
+
+    /// Named profile from ~/.aws/config (default: AWS_PROFILE or "default")
+    #[arg(long, value_parser = parse_profile)]
+    pub profile: Option<String>,
+
+    /// Report format
+    #[arg(short, long, value_enum, default_value_t = Format::Human)]
+    pub output: Format,
+
+    /// Colour in human output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Judge a snapshot written by --save-facts, without calling AWS
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["region", "profile", "save_facts"])]
+    pub facts: Option<PathBuf>,
+
+    /// Also write the collected facts (no credentials, no parameter value) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub save_facts: Option<PathBuf>,
+
+    /// Attempts per API call, including the first (throttling and 5xx are retried)
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub max_attempts: u32,
+
+    /// Seconds to wait for one API call attempt
+    #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
+
+    /// Seconds for the whole run: what AWS has not answered by then is reported as an error
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub deadline: u64,
+
+    /// Replace account ids, IP addresses, resource ids and names in the output
+    #[arg(long)]
+    pub redact: bool,
+}
+
+/// Parameter names: 1 to 2048 characters of a-z A-Z 0-9 _ . - / (AWS's rule), at most 15 levels.
+fn parse_parameter(text: &str) -> Result<String, String> {
+    plain(text, "the parameter name", 2048)?;
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_.-/".contains(c);
+    if !text.chars().all(allowed) {
+        return Err(format!(
+            "{} is not a parameter name (letters, digits and _ . - /)",
+            shown(text)
+        ));
+    }
+    if text.contains("//") || (text.len() > 1 && text.ends_with('/')) {
+        return Err(format!(
+            "{} is not a parameter name (an empty path segment)",
+            shown(text)
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// Role names: 1 to 64 of IAM's characters; a role ARN names its role by its last segment.
+fn parse_role(text: &str) -> Result<String, String> {
+    let name = text.rsplit('/').next().unwrap_or(text);
+    plain(name, "the role name", 64)?;
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
+    match name.chars().all(allowed) {
+        true => Ok(name.to_string()),
+        false => Err(format!("{} is not an IAM role name", shown(text))),
+    }
+}
+
+fn parse_instance(text: &str) -> Result<String, String> {
+    validate_instance_id(text).map(|()| text.to_string())
 }
 
 #[derive(Debug, Args)]

@@ -85,6 +85,9 @@ mod tests {
             account: Some("123456789012".into()),
             name: None,
             document: document.into(),
+            command: Default::default(),
+            parameter: None,
+            role: None,
         }
     }
 

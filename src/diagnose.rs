@@ -204,7 +204,7 @@ pub async fn diagnose(source: Source<'_>, session: &Session) -> Result<Diagnosis
     })
 }
 
-fn stats(sent: &Tally, took: std::time::Duration) -> Stats {
+pub fn stats(sent: &Tally, took: std::time::Duration) -> Stats {
     Stats {
         api_calls: sent.calls,
         retries: sent.retries,

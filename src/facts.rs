@@ -11,8 +11,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 mod probed;
+mod task;
 pub use probed::{
     AgentLog, InstanceFacts, Lookup, Metadata, OperatorNetwork, ProxySettings, Reach, Service, Step,
+};
+pub use task::{
+    Association, Baseline, Command, PATCH_GROUP_TAGS, Parameter, ParameterFacts, PatchFacts,
+    PatchState, SERVICE_LINKED_ROLE, Selector, Task, Window, WindowTarget, WindowTask, patches,
 };
 
 /// Bumped whenever a saved snapshot would no longer load or would mean something else. Version 1
@@ -126,6 +131,10 @@ pub struct Facts {
     pub operator: Option<Arc<OperatorFacts>>,
     /// What only a shell on the instance sees (`ssm-doctor local`).
     pub instance: Option<InstanceFacts>,
+    /// What `ssm-doctor param` or `ssm-doctor patch` asks about; `None` for Session Manager's
+    /// diagnosis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<Task>,
 }
 
 /// The three places facts are observed from; each check's page names one (`vantage`).
@@ -275,6 +284,9 @@ pub struct Key {
     pub state: String,
     /// The account that owns the key (the key policy's account-root grant delegates to it).
     pub account: String,
+    /// `AWS` for a key AWS manages for a service (`aws/ssm`), `CUSTOMER` for the account's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
     /// `kms:GetKeyPolicy` (`default`), decoded.
     pub policy: Fetch<serde_json::Value>,
 }
@@ -476,6 +488,9 @@ pub struct AgentInfo {
     pub agent_version: Option<String>,
     pub is_latest_version: Option<bool>,
     pub platform_name: Option<String>,
+    /// `2023`, `22.04`, `10.0.20348`: with the name, which OS Patch Manager sees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_version: Option<String>,
     /// When SSM gave this answer (RFC 3339, this machine's clock): what `last_ping` is measured
     /// against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -856,6 +871,11 @@ impl Facts {
             .or(self.target.account.as_deref())
     }
 
+    /// Which report these facts are for.
+    pub fn command(&self) -> Command {
+        self.task.as_ref().map_or(Command::Session, Task::command)
+    }
+
     pub fn observed(&self, vantage: Vantage) -> bool {
         match vantage {
             Vantage::Aws => self.aws.is_some(),
@@ -1160,8 +1180,10 @@ mod properties {
         let connection = &upgraded[0].aws.as_ref().unwrap().connection;
         assert!(matches!(connection, Fetch::NotApplicable { .. }));
         today[0].aws_mut().connection = connection.clone();
+        // Nor the platform's version.
         if let Fetch::Collected { value: Some(a) } = &mut today[0].aws_mut().agent {
             a.asked_at = None;
+            a.platform_version = None;
         }
         assert_eq!(upgraded[0].aws, today[0].aws);
         assert!(

@@ -3,7 +3,7 @@
 
 use crate::catalog::Severity;
 use crate::exit::Exit;
-use crate::facts::Vantage;
+use crate::facts::{Command, Vantage};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -103,6 +103,33 @@ pub struct ReportTarget {
     pub name: Option<String>,
     /// The Session document the checks assumed (`--document`).
     pub document: String,
+    /// `param` or `patch` for those subcommands' reports; left out for Session Manager's.
+    #[serde(default, skip_serializing_if = "is_session")]
+    pub command: Command,
+    /// The parameter `param` was asked about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    /// The role `param --role` judged (no instance then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+fn is_session(command: &Command) -> bool {
+    *command == Command::Session
+}
+
+impl ReportTarget {
+    /// What the report is about, as its heading names it.
+    pub fn subject(&self) -> String {
+        match (self.command, &self.parameter, &self.role) {
+            (Command::Param, Some(name), Some(role)) => format!("parameter {name} · role {role}"),
+            (Command::Param, Some(name), None) => {
+                format!("parameter {name} · {}", self.instance_id)
+            }
+            (Command::Patch, _, _) => format!("patching {}", self.instance_id),
+            _ => self.instance_id.clone(),
+        }
+    }
 }
 
 /// What gathering facts cost: HTTP requests sent to AWS (retries included, and how many of them

@@ -192,11 +192,13 @@ fn markdown_is_ticket_ready() {
     assert!(md.contains("**Verdict: ❌ fail**"));
     assert!(md.contains("#### ❌ `network.nacl`"));
     assert!(md.contains("```hcl") && md.contains("```yaml") && md.contains("```bash"));
-    // Every check but those only `ssm-doctor local` runs, on the instance.
+    // Every check but those only `ssm-doctor local` runs, on the instance, and those of the
+    // `param` and `patch` reports.
     let catalog = ssm_doctor::catalog::Catalog::get();
     let from_here = catalog
         .pages()
         .filter(|p| p.vantage != ssm_doctor::facts::Vantage::Instance)
+        .filter(|p| p.command == ssm_doctor::facts::Command::Session)
         .count();
     let all = format!("<details><summary>All {from_here} checks</summary>");
     assert!(md.contains(&all));

@@ -240,7 +240,13 @@ fn fact<T>(fetch: &Fetch<T>) -> Result<&T, Gap> {
 }
 
 /// Builds the path from the AWS facts of an instance in `region`, or says which fact is missing.
-pub fn analyse<'a>(facts: &'a AwsFacts, region: &str) -> Result<Path<'a>, Gap> {
+/// `only` judges that one service, required (`ssm` for an application reading its parameters),
+/// instead of those the agent needs.
+pub fn analyse<'a>(
+    facts: &'a AwsFacts,
+    region: &str,
+    only: Option<&'static str>,
+) -> Result<Path<'a>, Gap> {
     let instance = fact(&facts.instance)?.as_ref().ok_or(Gap::NotFound)?;
     let (Some(vpc_id), Some(subnet_id)) = (&instance.vpc_id, &instance.subnet_id) else {
         return Err(Gap::NotInVpc {
@@ -264,7 +270,11 @@ pub fn analyse<'a>(facts: &'a AwsFacts, region: &str) -> Result<Path<'a>, Gap> {
     };
     let agent = facts.agent.value().and_then(Option::as_ref);
     let ipv6_only = ipv6_only(instance);
-    let services = service_needs(agent)
+    let needs = match only {
+        Some(service) => vec![(service, Need::Required)],
+        None => service_needs(agent).to_vec(),
+    };
+    let services = needs
         .into_iter()
         .map(|(service, need)| ServiceRoute {
             service,

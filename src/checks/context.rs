@@ -7,7 +7,7 @@ use crate::analysis::nacl::acl_for_subnet;
 use crate::analysis::path::{self, Gap, Path};
 use crate::checks::Reference;
 use crate::checks::outcome::{Outcome, need};
-use crate::facts::{AwsFacts, Facts, Fetch, Instance};
+use crate::facts::{AwsFacts, Command, Facts, Fetch, Instance, Task};
 use std::cell::OnceCell;
 use std::sync::LazyLock;
 
@@ -60,7 +60,13 @@ impl<'a> Context<'a> {
     /// The network path, or the outcome explaining which fact it could not be derived from.
     pub fn path(&self) -> Result<&Path<'a>, Outcome> {
         self.path
-            .get_or_init(|| path::analyse(self.aws, &self.facts.target.region))
+            .get_or_init(|| {
+                let only = match self.facts.command() {
+                    Command::Param => Some("ssm"),
+                    _ => None,
+                };
+                path::analyse(self.aws, &self.facts.target.region, only)
+            })
             .as_ref()
             .map_err(gap_outcome)
     }
@@ -147,6 +153,35 @@ impl<'a> Context<'a> {
             "dhmc_role" => {
                 let role = self.aws.dhmc.value()?.role.as_deref()?;
                 Some(role.rsplit('/').next().unwrap_or(role).to_string())
+            }
+            "parameter_name" | "parameter_arn" | "parameter_path" => {
+                let Some(Task::Param(asked)) = &f.task else {
+                    return None;
+                };
+                let found = asked.parameter.value().and_then(Option::as_ref);
+                Some(match name {
+                    "parameter_name" => asked.name.clone(),
+                    "parameter_path" => super::param::parent_path(&asked.name),
+                    _ => match found.map(|p| p.arn.clone()).filter(|a| !a.is_empty()) {
+                        Some(arn) => arn,
+                        None => format!(
+                            "arn:aws:ssm:{}:{}:parameter/{}",
+                            f.target.region,
+                            f.account()?,
+                            asked.name.trim_start_matches('/')
+                        ),
+                    },
+                })
+            }
+            "patch_group" | "operating_system" | "baseline_id" => {
+                let Some(Task::Patch(patch)) = &f.task else {
+                    return None;
+                };
+                match name {
+                    "patch_group" => patch.patch_group.clone(),
+                    "operating_system" => patch.operating_system.clone(),
+                    _ => patch.baseline.value().map(|b| b.id.clone()),
+                }
             }
             "operator_name" | "operator_kind" => {
                 let identity = f.operator.as_ref()?.identity.value()?;

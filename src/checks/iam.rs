@@ -90,7 +90,7 @@ pub fn trust(ctx: &Context) -> CheckResult {
 }
 
 /// Whether `service` may assume the role: EC2 for a profile's, Systems Manager for DHMC's.
-fn trusts(role: &Role, service: &str) -> CheckResult {
+pub(super) fn trusts(role: &Role, service: &str) -> CheckResult {
     let doc = parse(&role.trust_policy, "the trust policy")?;
     let label = format!("the trust policy of {}", role.name);
     let principal = Principal::Service(service.to_string());

@@ -14,6 +14,8 @@ mod local;
 mod network;
 mod operator;
 pub mod outcome;
+mod param;
+mod patch;
 mod permissions;
 mod session;
 mod simulation;
@@ -23,7 +25,7 @@ mod vpce;
 
 use crate::analysis::ip_ranges::IpRanges;
 use crate::catalog::{Catalog, CheckPage, fill};
-use crate::facts::{Facts, Vantage};
+use crate::facts::{Facts, Task, Vantage};
 use crate::report::{Finding, NotObserved, Remediation, Report, ReportTarget, Stats, Status};
 pub use context::Context;
 use outcome::{CheckResult, Outcome};
@@ -182,6 +184,50 @@ pub static REGISTRY: &[Check] = &[
         id: "local.agent-log",
         run: local::agent_log,
     },
+    Check {
+        id: "param.exists",
+        run: param::exists,
+    },
+    Check {
+        id: "param.permission",
+        run: param::permission,
+    },
+    Check {
+        id: "param.kms",
+        run: param::kms,
+    },
+    Check {
+        id: "param.path",
+        run: param::path,
+    },
+    Check {
+        id: "patch.managed",
+        run: patch::managed,
+    },
+    Check {
+        id: "patch.targeted",
+        run: patch::targeted,
+    },
+    Check {
+        id: "patch.window",
+        run: patch::window,
+    },
+    Check {
+        id: "patch.service-role",
+        run: patch::service_role,
+    },
+    Check {
+        id: "patch.baseline",
+        run: patch::baseline,
+    },
+    Check {
+        id: "patch.s3",
+        run: patch::s3,
+    },
+    Check {
+        id: "patch.last-run",
+        run: patch::last_run,
+    },
 ];
 
 /// What the user supplies besides the facts, the same for every instance of a run.
@@ -213,7 +259,7 @@ fn run_catalog(
     let mut done: BTreeMap<&str, usize> = BTreeMap::new();
     let mut unobserved: BTreeMap<&str, Vantage> = BTreeMap::new();
     let mut findings: Vec<Finding> = Vec::with_capacity(REGISTRY.len());
-    for page in catalog.pages() {
+    for page in catalog.pages().filter(|p| p.command == facts.command()) {
         let missing = match facts.observed(page.vantage) {
             false => Some(page.vantage),
             true => page
@@ -244,6 +290,15 @@ fn run_catalog(
         account: facts.account().map(str::to_string),
         name: facts.ec2_instance().and_then(|i| i.name.clone()),
         document: facts.target.document.clone(),
+        command: facts.command(),
+        parameter: match &facts.task {
+            Some(Task::Param(p)) => Some(p.name.clone()),
+            _ => None,
+        },
+        role: match &facts.task {
+            Some(Task::Param(p)) => p.role.clone(),
+            _ => None,
+        },
     };
     Report::new(target, findings, not_observed(catalog, unobserved), stats)
 }
@@ -354,6 +409,28 @@ fn point_symptoms_at_causes(findings: &mut [Finding], catalog: &Catalog) {
     }
 }
 
+/// The findings of the Session Manager checks `ids` over `ctx`, in catalogue order, each skipped or
+/// not evaluated as its dependencies among `ids` say (one outside them counts as holding): for a
+/// check of another report that judges the same facts the same way (param.path, patch.managed).
+pub(crate) fn reused(ctx: &Context, ids: &[&str]) -> Vec<Finding> {
+    let catalog = Catalog::get();
+    let mut findings: Vec<Finding> = Vec::with_capacity(ids.len());
+    for page in catalog.pages().filter(|p| ids.contains(&p.id.as_str())) {
+        let deps: Vec<(&str, Option<&Finding>)> = page
+            .depends_on
+            .iter()
+            .filter(|d| ids.contains(&d.as_str()))
+            .map(|d| (d.as_str(), findings.iter().find(|f| f.id == *d)))
+            .collect();
+        let outcome = match blocked(&deps) {
+            Some(outcome) => outcome,
+            None => (logic(&page.id))(ctx).unwrap_or_else(|early| early),
+        };
+        findings.push(finding(page, outcome, ctx));
+    }
+    findings
+}
+
 fn finding(page: &CheckPage, outcome: Outcome, ctx: &Context) -> Finding {
     let lookup = |name: &str| {
         outcome
@@ -363,6 +440,7 @@ fn finding(page: &CheckPage, outcome: Outcome, ctx: &Context) -> Finding {
             .or_else(|| ctx.placeholder(name))
     };
     let remediation = match outcome.status {
+        Status::Fail | Status::Warn if outcome.fix.is_some() => outcome.fix.as_deref().cloned(),
         Status::Fail | Status::Warn => {
             let r = &page.remediation;
             let cli = lookup("platform")

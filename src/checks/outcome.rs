@@ -2,7 +2,7 @@
 
 use super::tally::Tally;
 use crate::facts::Fetch;
-use crate::report::Status;
+use crate::report::{Remediation, Status};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -14,6 +14,9 @@ pub struct Outcome {
     /// Placeholder values specific to this finding (e.g. the endpoints at fault), on top of the
     /// instance-wide ones the engine knows.
     pub vars: BTreeMap<&'static str, String>,
+    /// A remediation already written, instead of the page's: a check that reuses another's
+    /// judgement (param.path) fails as it does, and is fixed as it is.
+    pub fix: Option<Box<Remediation>>,
 }
 
 /// `Err` is an early exit (`error` or `skip`) so a check can write `need(&facts.x)?`.
@@ -26,6 +29,7 @@ impl Outcome {
             message: message.into(),
             evidence: serde_json::Map::new(),
             vars: BTreeMap::new(),
+            fix: None,
         }
     }
 

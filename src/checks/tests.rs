@@ -154,6 +154,7 @@ pub fn private_with_endpoints() -> Facts {
             }),
         })),
         instance: None,
+        task: None,
         aws: Some(AwsFacts {
             instance: Fetch::collected(Some(Instance {
                 instance_id: "i-0123456789abcdef0".into(),
@@ -181,6 +182,7 @@ pub fn private_with_endpoints() -> Facts {
                 agent_version: Some("3.3.1142.0".into()),
                 is_latest_version: Some(true),
                 platform_name: Some("Amazon Linux".into()),
+                platform_version: Some("2023".into()),
                 asked_at: Some("2026-11-22T06:02:00Z".into()),
             })),
             dhmc: Fetch::collected(DhmcSetting { role: None }),
@@ -489,7 +491,12 @@ fn checks_run_after_their_dependencies() {
         .iter()
         .filter(|c| c.id.starts_with("local."))
         .count();
-    assert_eq!(seen.len() + local, REGISTRY.len());
+    // The subcommands' checks are in their own reports.
+    let others = Catalog::get()
+        .pages()
+        .filter(|p| p.command != Command::Session)
+        .count();
+    assert_eq!(seen.len() + local + others, REGISTRY.len());
 }
 
 // ---- healthy shapes ---------------------------------------------------------------------------
@@ -1531,7 +1538,8 @@ fn bundled_fixtures_match_their_builders() {
 fn the_path_is_plain_serialisable_data() {
     let facts = private_with_endpoints();
     let path =
-        crate::analysis::path::analyse(facts.aws.as_ref().unwrap(), &facts.target.region).unwrap();
+        crate::analysis::path::analyse(facts.aws.as_ref().unwrap(), &facts.target.region, None)
+            .unwrap();
     let drawn = serde_json::to_value(&path).unwrap();
     assert_eq!(drawn["route_table"]["id"], "rtb-main");
     assert_eq!(drawn["internet"]["kind"], "none");
@@ -1547,7 +1555,7 @@ fn the_path_is_plain_serialisable_data() {
         action: "ec2:DescribeRouteTables".into(),
         message: "no".into(),
     };
-    let gap = crate::analysis::path::analyse(gone.aws.as_ref().unwrap(), &gone.target.region)
+    let gap = crate::analysis::path::analyse(gone.aws.as_ref().unwrap(), &gone.target.region, None)
         .unwrap_err();
     assert!(matches!(
         gap,
@@ -1636,7 +1644,10 @@ fn today_s_checks_all_run_on_facts_gathered_through_aws() {
     let unobserved: Vec<Vantage> = report.not_observed.iter().map(|n| n.vantage).collect();
     assert_eq!(unobserved, [Vantage::Instance]);
     let local = report.not_observed[0].checks.len();
-    assert_eq!(report.checks.len() + local, Catalog::get().ids().count());
+    let sessions = Catalog::get()
+        .pages()
+        .filter(|p| p.command == Command::Session);
+    assert_eq!(report.checks.len() + local, sessions.count());
 
     let mut everywhere = private_with_endpoints();
     everywhere.instance = local::healthy_local().instance;
@@ -1652,6 +1663,8 @@ mod egress;
 mod forward;
 mod ipv6;
 mod local;
+mod param;
+mod patch;
 mod preferences;
 mod simulation;
 

@@ -211,7 +211,7 @@ impl Aws {
         }
     }
 
-    async fn role(&self, name: &str) -> Fetch<Role> {
+    pub(super) async fn role(&self, name: &str) -> Fetch<Role> {
         match self.call(self.iam.get_role().role_name(name).send()).await {
             Ok(out) => match out.role() {
                 Some(r) => match r.assume_role_policy_document() {

@@ -14,11 +14,12 @@ mod select;
 mod sent;
 mod session;
 mod ssm;
+mod task;
 
 use crate::exit::Exit;
 use crate::facts::{
     AgentInfo, AwsFacts, Caller, Console, FACTS_SCHEMA_VERSION, Facts, Fetch, IamFacts,
-    NetworkFacts, OperatorFacts, Target,
+    NetworkFacts, OperatorFacts, SessionFacts, Target,
 };
 use crate::text::one_line;
 use aws_config::BehaviorVersion;
@@ -35,6 +36,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+pub use task::Reader;
 
 /// How to reach AWS; everything else comes from the SDK's usual chain (env, profiles, SSO, IMDS).
 #[derive(Debug, Clone)]
@@ -48,6 +50,8 @@ pub struct Settings {
     /// Whether to read the caller's own policies (the operator's side); off for a run from an
     /// instance role or CI, where nobody starts a session.
     pub operator: bool,
+    /// Whether to read what only a Session Manager diagnosis needs (off for `param`, `patch`).
+    pub session_manager: bool,
 }
 
 /// The longest pause between two attempts: an on-call engineer waits on every one of them.
@@ -126,6 +130,9 @@ pub struct Aws {
     /// Each collection's own: what has not arrived this long after it started is timed out.
     deadline: Duration,
     observe_operator: bool,
+    /// Whether its collections read what only Session Manager needs (the session preferences,
+    /// the console of an offline agent, the connection status); off for `param` and `patch`.
+    session_manager: bool,
     /// Policy documents by version, shipped or read by an earlier collection.
     documents: documents::Documents,
 }
@@ -168,6 +175,7 @@ impl Aws {
         let region = config.region().ok_or(SetupError::NoRegion)?.to_string();
         let mut aws = Aws::with_config(&config, region, settings.deadline);
         aws.observe_operator = settings.operator;
+        aws.session_manager = settings.session_manager;
         Ok(aws)
     }
 
@@ -210,6 +218,7 @@ impl Aws {
             limit: tokio::sync::Semaphore::new(CONCURRENCY),
             deadline,
             observe_operator: true,
+            session_manager: true,
             documents: documents::Documents::default(),
         }
     }
@@ -427,10 +436,15 @@ impl Aws {
                 Some(agents) => agents,
                 None => self.agents(&ids).await,
             };
-            let (consoles, connections) = tokio::join!(
-                self.consoles(&instances, &agents),
-                self.connections(&instances, &agents)
-            );
+            let (consoles, connections) = match self.session_manager {
+                true => {
+                    tokio::join!(
+                        self.consoles(&instances, &agents),
+                        self.connections(&instances, &agents)
+                    )
+                }
+                false => (BTreeMap::new(), BTreeMap::new()),
+            };
             (agents, consoles, connections)
         };
         // The session document's chain (document, key, key policy) runs beside IAM's.
@@ -440,7 +454,14 @@ impl Aws {
             agents_and_consoles,
             simulated,
             // The S3, Logs and KMS futures are large: on the heap, not in this one's state.
-            Box::pin(self.session(document)),
+            Box::pin(async {
+                match self.session_manager {
+                    true => self.session(document).await,
+                    false => SessionFacts::unknown_because(&Fetch::not_applicable(
+                        "not read by this command",
+                    )),
+                }
+            }),
         );
         // Each VPC's, role's and the run's facts are held once, whatever the number of instances.
         let (networks, iam) = (shared(networks), shared(iam));
@@ -610,6 +631,7 @@ impl Aws {
             aws: Some(aws),
             operator: operator.clone(),
             instance: None,
+            task: None,
         }
     }
 

@@ -163,12 +163,12 @@ impl Aws {
         }
     }
 
-    async fn key(&self, id: &str) -> Fetch<Option<Key>> {
+    pub(super) async fn key(&self, id: &str) -> Fetch<Option<Key>> {
         let described = match self.call(self.kms.describe_key().key_id(id).send()).await {
             Ok(out) => required(out.key_metadata(), "the KeyMetadata").and_then(key_metadata),
             Err(e) => return absent_or("kms:DescribeKey", e),
         };
-        let (key_id, arn, state, account) = match described {
+        let (key_id, arn, state, account, manager) = match described {
             Ok(parts) => parts,
             Err(missing) => return incomplete("kms:DescribeKey", missing),
         };
@@ -189,13 +189,16 @@ impl Aws {
             arn,
             state,
             account,
+            manager,
             policy,
         }))
     }
 }
 
-/// The key's id, ARN, state and account.
-fn key_metadata(m: &KeyMetadata) -> Result<(String, String, String, String), Missing> {
+/// The key's id, ARN, state, account and manager.
+type KeyParts = (String, String, String, String, Option<String>);
+
+fn key_metadata(m: &KeyMetadata) -> Result<KeyParts, Missing> {
     Ok((
         m.key_id().to_string(),
         required(m.arn(), "the key's Arn")?.to_string(),
@@ -203,6 +206,7 @@ fn key_metadata(m: &KeyMetadata) -> Result<(String, String, String, String), Mis
             .as_str()
             .to_string(),
         required(m.aws_account_id(), "the key's AWSAccountId")?.to_string(),
+        m.key_manager().map(|k| k.as_str().to_string()),
     ))
 }
 

@@ -130,6 +130,7 @@ fn agent(i: &InstanceInformation) -> Result<(String, AgentInfo), Missing> {
         agent_version: i.agent_version().map(str::to_string),
         is_latest_version: i.is_latest_version(),
         platform_name: i.platform_name().map(str::to_string),
+        platform_version: i.platform_version().map(str::to_string),
         asked_at: None,
     };
     let id = required(i.instance_id(), "an agent's InstanceId")?;

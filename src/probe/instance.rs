@@ -109,6 +109,7 @@ pub async fn observe(local: &Local) -> Facts {
             service,
             log,
         }),
+        task: None,
     }
 }
 

@@ -2,7 +2,7 @@
 //! Fits 80 columns; colour only when the caller says the terminal wants it.
 
 use crate::catalog::Catalog;
-use crate::facts::DEFAULT_DOCUMENT;
+use crate::facts::{Command, DEFAULT_DOCUMENT};
 use crate::report::{Connect, Finding, Report, Stats, Status, Verdict};
 use owo_colors::OwoColorize;
 use std::fmt::Write;
@@ -20,6 +20,7 @@ pub fn render(report: &Report, color: bool) -> String {
         .as_deref()
         .map_or(String::new(), |a| format!(" · account {a}"));
     let document = match t.document.as_str() {
+        _ if t.command != Command::Session => String::new(),
         DEFAULT_DOCUMENT => String::new(),
         other => format!(" · document {other}"),
     };
@@ -27,7 +28,7 @@ pub fn render(report: &Report, color: bool) -> String {
         out,
         "{} {}{account} · {}{document}\n",
         paint.bold("ssm-doctor"),
-        paint.bold(&t.instance_id),
+        paint.bold(&t.subject()),
         t.region
     );
 

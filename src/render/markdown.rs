@@ -1,6 +1,7 @@
 //! A ticket-ready Markdown summary: verdict, what to fix (with every snippet), then the full table
 //! folded away.
 
+use crate::facts::Command;
 use crate::report::{Finding, Report, Status};
 use std::fmt::Write;
 
@@ -8,7 +9,7 @@ pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let t = &report.target;
     let s = &report.summary;
-    let _ = writeln!(out, "## ssm-doctor: `{}`\n", t.instance_id);
+    let _ = writeln!(out, "## ssm-doctor: `{}`\n", t.subject());
     let _ = writeln!(
         out,
         "**Verdict: {}** — {}\n",
@@ -20,10 +21,14 @@ pub fn render(report: &Report) -> String {
         .account
         .as_deref()
         .map_or(String::new(), |a| format!("Account `{a}` · "));
+    let document = match t.command {
+        Command::Session => format!("document `{}` · ", t.document),
+        _ => String::new(),
+    };
     let _ = writeln!(
         out,
-        "{account}Region `{}` · document `{}` · {} pass, {} warn, {} fail, {} skip, {} error · ssm-doctor {}\n",
-        t.region, t.document, s.pass, s.warn, s.fail, s.skip, s.error, report.tool.version
+        "{account}Region `{}` · {document}{} pass, {} warn, {} fail, {} skip, {} error · ssm-doctor {}\n",
+        t.region, s.pass, s.warn, s.fail, s.skip, s.error, report.tool.version
     );
     let attention = report.attention();
     if !attention.is_empty() {

@@ -67,11 +67,12 @@ DHMC_REGION = "us-west-2"
 AMI = "ami-12c6146b"  # one of moto's bundled Amazon Linux images
 
 
-def _catalogue() -> dict[str, dict]:
-    """Each check's page, by id, read from checks/ (the one source)."""
+def _catalogue(command: str = "session") -> dict[str, dict]:
+    """Each check's page of a report (`session`: the main command's; `param`, `patch`), by id,
+    read from checks/ (the one source)."""
     pages = Path(__file__).resolve().parents[2] / "checks"
-    return {data["id"]: data for data in
-            (tomllib.loads(page.read_text()) for page in sorted(pages.glob("*.*.toml")))}
+    every = (tomllib.loads(page.read_text()) for page in sorted(pages.glob("*.*.toml")))
+    return {data["id"]: data for data in every if data.get("command", "session") == command}
 
 
 PAGES = _catalogue()

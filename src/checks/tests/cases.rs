@@ -9,6 +9,8 @@ use super::local::{
     ACCESS_DENIED, agent_stopped, healthy_local, imds_down, log_with, proxy_without_imds_exemption,
     ssm_port_closed, ssmmessages_nxdomain, untrusted_certificate,
 };
+use super::param::{NAME, admins_only, asking_for, reading, secure_with};
+use super::patch::{patch_mut, patched, targets_db, through_s3_gateway, window_mut};
 use super::preferences::{dhmc_instance, encrypted_with_kms, logging_to_s3};
 use super::*;
 
@@ -185,6 +187,45 @@ const CASES: &[Case] = &[
     case("vpc.dns-hostnames", Status::Pass, private_with_endpoints),
     case("vpc.dns-hostnames", Status::Fail, || with(private_with_endpoints, |f| {
         f.aws_mut().network_mut().dns_hostnames = Fetch::collected(false);
+    })),
+    case("param.exists", Status::Pass, reading),
+    case("param.exists", Status::Fail, || asking_for("/app/prod/db-ulr", &[NAME])),
+    case("param.permission", Status::Pass, reading),
+    case("param.permission", Status::Fail, || with(reading, |f| {
+        f.aws_mut().iam_mut().inline_policies = Fetch::collected(vec![]);
+    })),
+    case("param.kms", Status::Pass, || secure_with(super::param::delegating())),
+    case("param.kms", Status::Fail, || secure_with(admins_only())),
+    case("param.path", Status::Pass, reading),
+    case("param.path", Status::Fail, || with(reading, |f| {
+        group_mut(f, "sg-vpce").ingress = vec![];
+    })),
+    case("patch.managed", Status::Pass, patched),
+    case("patch.managed", Status::Fail, || with(patched, lose_connection)),
+    case("patch.targeted", Status::Pass, patched),
+    case("patch.targeted", Status::Fail, || with(patched, targets_db)),
+    case("patch.window", Status::Pass, patched),
+    case("patch.window", Status::Fail, || with(patched, |f| window_mut(f).next_run = None)),
+    case("patch.service-role", Status::Pass, patched),
+    case("patch.service-role", Status::Fail, || with(patched, |f| {
+        patch_mut(f).service_roles.clear();
+        let role = Fetch::not_applicable("no role named patching-role exists");
+        patch_mut(f).service_roles.insert("patching-role".into(), role);
+    })),
+    case("patch.baseline", Status::Pass, patched),
+    case("patch.baseline", Status::Warn, || with(patched, |f| {
+        patch_mut(f).group_baseline = Fetch::collected(None);
+        patch_mut(f).default_baseline = Fetch::collected("pb-aws".into());
+    })),
+    case("patch.s3", Status::Pass, patched),
+    case("patch.s3", Status::Fail, || with(|| through_s3_gateway(None), |f| {
+        set_policies(f, vec![], vec![]);
+    })),
+    case("patch.last-run", Status::Pass, patched),
+    case("patch.last-run", Status::Fail, || with(patched, |f| {
+        if let Fetch::Collected { value: Some(state) } = &mut patch_mut(f).state {
+            state.failed = 1;
+        }
     })),
 ];
 

@@ -16,6 +16,7 @@ pub fn healthy_local() -> Facts {
         },
         aws: None,
         operator: None,
+        task: None,
         instance: Some(InstanceFacts {
             metadata: Fetch::collected(Metadata {
                 endpoint: "http://169.254.169.254".into(),

@@ -99,6 +99,7 @@ pub fn encrypted_with_kms() -> Facts {
         arn: KEY_ARN.into(),
         state: "Enabled".into(),
         account: ACCOUNT.into(),
+        manager: Some("CUSTOMER".into()),
         policy: Fetch::collected(delegating_key_policy()),
     }));
     endpoints_mut(&mut f).push(endpoint("kms"));
