@@ -5,7 +5,7 @@
 //! the human output's line wrapping) gets the same result.
 
 use crate::analysis::central::AMAZON_DNS;
-use crate::facts::{DEFAULT_DOCUMENT, Facts};
+use crate::facts::{DEFAULT_DOCUMENT, Facts, Task};
 use crate::report::Report;
 use std::collections::{BTreeSet, HashMap};
 
@@ -93,7 +93,12 @@ impl Redactor {
                         }
                     }
                 }
-                target => self.walk(target),
+                // Which report it is (`param`, `patch`) is the tool's own word.
+                serde_json::Value::Object(target) => target
+                    .iter_mut()
+                    .filter(|(field, _)| *field != "command")
+                    .for_each(|(_, v)| self.walk(v)),
+                other => self.walk(other),
             }
         }
         serde_json::from_value(json).expect("redaction rewrites free text only")
@@ -306,6 +311,38 @@ fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<Str
     if !f.target.document.starts_with("AWS-") && f.target.document != DEFAULT_DOCUMENT {
         names.insert(f.target.document.clone());
     }
+    match &f.task {
+        Some(Task::Param(asked)) => {
+            let found = asked.parameter.value().into_iter().flatten().map(|p| &p.name);
+            let nearby = asked.nearby.value().into_iter().flatten();
+            for name in std::iter::once(&asked.name).chain(found).chain(nearby) {
+                // The name, its path and each parent path, with and without the leading `/`
+                // (an ARN writes `parameter/app/db`).
+                let mut path = name.as_str();
+                while !path.is_empty() && path != "/" {
+                    names.insert(path.to_string());
+                    names.insert(path.trim_start_matches('/').to_string());
+                    path = path.rfind('/').map_or("", |at| &path[..at]);
+                }
+            }
+            names.extend(asked.role.clone());
+        }
+        Some(Task::Patch(patch)) => {
+            names.extend(patch.patch_group.clone());
+            for w in patch.windows.value().into_iter().flatten() {
+                names.extend(w.name.clone());
+                let targets = w.targets.value().into_iter().flatten();
+                for t in targets {
+                    names.extend(t.name.clone());
+                    // Tag values the targets select on are the customer's.
+                    names.extend(t.targets.iter().flat_map(|s| s.values.iter().cloned()));
+                }
+            }
+            let baseline = patch.baseline.value();
+            names.extend(baseline.and_then(|b| b.name.clone()).filter(|n| !n.starts_with("AWS-")));
+        }
+        None => {}
+    }
     let Some(aws) = &f.aws else {
         return;
     };
@@ -493,6 +530,26 @@ mod tests {
             r.text("0.0.0.0/0 and 3.3.40.0")
                 .contains("0.0.0.0/0 and 3.3.40.0")
         );
+    }
+
+    #[test]
+    fn a_parameter_s_name_and_path_and_the_patch_group_are_redacted() {
+        let text = include_str!("../../fixtures/healthy-private-endpoints.json");
+        let mut facts: Facts = serde_json::from_str(text).expect("fixture");
+        facts.task = Some(Task::Param(crate::facts::ParameterFacts {
+            name: "/payments/prod/db-url".into(),
+            by_path: false,
+            role: None,
+            parameter: crate::facts::Fetch::collected(None),
+            nearby: crate::facts::Fetch::collected(vec!["/payments/prod/db-uri".into()]),
+            key: crate::facts::Fetch::not_applicable("no such parameter"),
+        }));
+        let report = crate::checks::run(&facts, Default::default());
+        let json = serde_json::to_string(&Redactor::new(&[facts]).value(&report)).unwrap();
+        for secret in ["payments", "db-url", "db-uri"] {
+            assert!(!json.contains(secret), "{secret} in {json}");
+        }
+        assert!(json.contains("\"command\":\"param\""), "{json}");
     }
 
     #[test]
