@@ -370,6 +370,14 @@ fn patch(args: &cli::Patch) -> Result<Exit, Failure> {
     task(&args.common, Job::Patch(&args.instance_id))
 }
 
+/// Who reads a parameter, as a message says it.
+fn reader_of(role: Option<&str>, instance_id: &str) -> String {
+    match role {
+        Some(role) => format!("role {role}"),
+        None => instance_id.to_string(),
+    }
+}
+
 /// What a subcommand asks of AWS.
 enum Job<'a> {
     Param(Reader<'a>),
@@ -387,15 +395,40 @@ fn task(options: &cli::TaskOptions, job: Job) -> Result<Exit, Failure> {
         Some(path) => {
             let (mut all, _) = load_facts(path, &[])?;
             let name = shown(&path.display().to_string());
-            match (all.len(), all.first().map(Facts::command)) {
-                (1, Some(c)) if c == command => (all.remove(0), Stats::default()),
+            let facts = match (all.len(), all.first().map(Facts::command)) {
+                (1, Some(c)) if c == command => all.remove(0),
                 _ => {
                     return Err(usage(format!(
-                        "{name} holds no facts of `ssm-doctor {}` (save them with its                          --save-facts)",
+                        "{name} holds no facts of `ssm-doctor {}` (save them with its \
+                         --save-facts)",
                         command.word()
                     )));
                 }
+            };
+            // The snapshot answers the question asked, not another one.
+            let (held, asked) = match (&job, &facts.task) {
+                (Job::Param(reader), Some(facts::Task::Param(p))) => {
+                    let held = format!(
+                        "{} read by {}",
+                        p.name,
+                        reader_of(p.role.as_deref(), &facts.target.instance_id)
+                    );
+                    let asked = format!(
+                        "{} read by {}",
+                        reader.name,
+                        reader_of(reader.role, reader.instance.unwrap_or_default())
+                    );
+                    (held, asked)
+                }
+                (Job::Patch(id), _) => (facts.target.instance_id.clone(), id.to_string()),
+                _ => (String::new(), String::new()),
+            };
+            if held != asked {
+                return Err(usage(format!(
+                    "{name} holds facts of {held}, not of {asked}"
+                )));
             }
+            (facts, Stats::default())
         }
         None => {
             let settings = Settings {

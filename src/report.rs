@@ -273,16 +273,34 @@ impl Report {
     /// One sentence for the end of a report.
     pub fn headline(&self) -> String {
         let s = &self.summary;
-        let id = &self.target.instance_id;
-        match self.verdict {
-            Verdict::Pass => format!("{id} should be reachable with Session Manager."),
-            Verdict::Warn => format!(
-                "{id} should be reachable with Session Manager ({} warning{}).",
-                s.warn,
-                plural(s.warn)
+        let t = &self.target;
+        let id = match (t.command, &t.parameter) {
+            (Command::Param, Some(name)) => name,
+            _ => &t.instance_id,
+        };
+        let reader = match &t.role {
+            Some(role) => format!("role {role}"),
+            None => format!("the applications on {}", t.instance_id),
+        };
+        let (healthy, broken) = match t.command {
+            Command::Session => (
+                "should be reachable with Session Manager".to_string(),
+                "is NOT reachable with Session Manager".to_string(),
             ),
+            Command::Param => (
+                format!("should be readable by {reader}"),
+                format!("can NOT be read by {reader}"),
+            ),
+            Command::Patch => (
+                "should be patched by Patch Manager".to_string(),
+                "is NOT patched by Patch Manager as it should be".to_string(),
+            ),
+        };
+        match self.verdict {
+            Verdict::Pass => format!("{id} {healthy}."),
+            Verdict::Warn => format!("{id} {healthy} ({} warning{}).", s.warn, plural(s.warn)),
             Verdict::Fail => format!(
-                "{id} is NOT reachable with Session Manager: {} problem{} to fix.",
+                "{id} {broken}: {} problem{} to fix.",
                 s.fail,
                 plural(s.fail)
             ),

@@ -91,8 +91,11 @@ pub fn exists(ctx: &Context) -> CheckResult {
     if !suggestions.is_empty() {
         message.push_str(&format!(" Did you mean {}?", suggestions.join(", ")));
     }
-    if !asked.name.starts_with('/') && suggestions.contains(&format!("/{}", asked.name)) {
-        message.push_str(" A name with a path begins with `/`.");
+    if !asked.name.starts_with('/') && asked.name.contains('/') {
+        message.push_str(
+            " A name with a path must begin with `/`: without it, GetParameter fails with \
+             ValidationException.",
+        );
     }
     let mut outcome = Outcome::fail(message).with("suggestions", &suggestions);
     if let Some(best) = suggestions.first() {

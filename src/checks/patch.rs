@@ -9,8 +9,8 @@ use super::permissions::{parse, request_context};
 use super::{Context, reused};
 use crate::analysis::path::{Internet, Reach};
 use crate::facts::{
-    Association, Fetch, Instance, PatchFacts, SERVICE_LINKED_ROLE, Selector, Task, Window,
-    WindowTask, patches,
+    Association, Fetch, Instance, PATCH_GROUP_TAGS, PatchFacts, SERVICE_LINKED_ROLE, Selector,
+    Task, Window, WindowTarget, WindowTask, patches,
 };
 use crate::policy::{
     Decision, Labeled, Principal, Request, evaluate_identity, evaluate_resource_policy,
@@ -149,6 +149,8 @@ struct Targeting<'a> {
     doubtful: Vec<String>,
     /// Patching tasks that target other instances, said, with their window's id.
     elsewhere: Vec<(&'a str, String)>,
+    /// The first window target a patching task aims at that misses the instance.
+    missed: Option<&'a WindowTarget>,
     /// A fact that could not be read, as the outcome a check gives for it.
     unknown: Option<Outcome>,
 }
@@ -244,10 +246,13 @@ fn judge_task<'a>(
                     found.windows.push((window, task, how));
                     return;
                 }
-                Some(false) => found.elsewhere.push((
-                    &window.id,
-                    format!("target {} ({})", target.id, said(&target.targets)),
-                )),
+                Some(false) => {
+                    found.missed.get_or_insert(target);
+                    found.elsewhere.push((
+                        &window.id,
+                        format!("target {} ({})", target.id, said(&target.targets)),
+                    ));
+                }
                 None => doubt = Some(format!("target {} ({})", target.id, said(&target.targets))),
             }
         }
@@ -355,6 +360,18 @@ pub fn targeted(ctx: &Context) -> CheckResult {
         if let Some((w, _)) = found.elsewhere.first() {
             fail = fail.var("window_id", *w);
         }
+        // The fix tags the instance as the missed target expects, and names that target.
+        if let Some(target) = found.missed {
+            fail = fail.var("window_target_id", &target.id);
+            let group = target.targets.iter().find(|s| {
+                PATCH_GROUP_TAGS
+                    .iter()
+                    .any(|t| s.key.strip_prefix("tag:") == Some(t))
+            });
+            if let Some(value) = group.and_then(|s| s.values.first()) {
+                fail = fail.var("patch_group", value);
+            }
+        }
         fail
     };
     Ok(outcome.with(
@@ -426,7 +443,7 @@ pub fn window(ctx: &Context) -> CheckResult {
             .unwrap_or_default();
         let next = w.next_run.as_deref().and_then(seconds);
         let ended = w.end_date.as_deref().and_then(seconds);
-        let said = format!("Window {} {} ({schedule}{zone})", w.id, name(w));
+        let said = format!("Window {} {}, on {schedule}{zone},", w.id, name(w));
         let (status, message) = match (next, now) {
             (None, _) => {
                 let why = match (ended, now) {
@@ -651,8 +668,21 @@ pub fn s3(ctx: &Context) -> CheckResult {
         None => None,
     };
     let label = format!("the policy of endpoint {}", endpoint.id);
-    let mut refused = Vec::new();
-    let mut doubtful = Vec::new();
+    // (who, verdict, why) → the buckets it is said of: one sentence for both when they agree.
+    let mut said: Vec<(String, Decision, String, Vec<String>)> = Vec::new();
+    let mut note = |who: String, evaluation: &crate::policy::Evaluation, bucket: &str| {
+        if evaluation.decision == Decision::Allowed {
+            return;
+        }
+        let why = evaluation.to_string();
+        match said
+            .iter_mut()
+            .find(|(w, d, y, _)| *w == who && *d == evaluation.decision && *y == why)
+        {
+            Some((_, _, _, buckets)) => buckets.push(bucket.to_string()),
+            None => said.push((who, evaluation.decision, why, vec![bucket.to_string()])),
+        }
+    };
     for bucket in &buckets {
         // Any object of the bucket: the document's keys change with every release.
         let resource = format!("arn:aws:s3:::{bucket}/snapshot");
@@ -663,38 +693,41 @@ pub fn s3(ctx: &Context) -> CheckResult {
             context: &context,
         };
         if let Some(document) = &policy {
-            let by_endpoint = evaluate_resource_policy(
-                &Labeled {
-                    label: &label,
-                    document,
-                },
-                &request,
+            let labeled = Labeled {
+                label: &label,
+                document,
+            };
+            let by_endpoint = evaluate_resource_policy(&labeled, &request);
+            note(
+                format!("endpoint {}'s policy", endpoint.id),
+                &by_endpoint,
+                bucket,
             );
-            match by_endpoint.decision {
-                Decision::Allowed => {}
-                Decision::Uncertain => doubtful.push(format!(
-                    "endpoint {}'s policy may not allow s3:GetObject on {bucket} ({by_endpoint})",
-                    endpoint.id
-                )),
-                _ => refused.push(format!(
-                    "endpoint {}'s policy does not allow s3:GetObject on {bucket} ({by_endpoint})",
-                    endpoint.id
-                )),
-            }
         }
         let by_role = evaluate_identity(&labeled, boundary.as_ref(), &request);
-        match by_role.decision {
-            Decision::Allowed => {}
-            Decision::Uncertain => doubtful.push(format!(
-                "role {} may not be allowed s3:GetObject on {bucket} ({by_role})",
-                role.name
-            )),
-            _ => refused.push(format!(
-                "role {} is not allowed s3:GetObject on {bucket} ({by_role})",
-                role.name
-            )),
-        }
+        note(format!("role {}'s policies", role.name), &by_role, bucket);
     }
+    let sentence = |(who, decision, why, buckets): &(String, Decision, String, Vec<String>)| {
+        let verb = match (decision, who.ends_with("policies")) {
+            (Decision::Uncertain, _) => "may not allow",
+            (_, true) => "do not allow",
+            (_, false) => "does not allow",
+        };
+        format!(
+            "{who} {verb} s3:GetObject on {} ({why})",
+            buckets.join(" and ")
+        )
+    };
+    let refused: Vec<String> = said
+        .iter()
+        .filter(|(_, d, _, _)| *d != Decision::Uncertain)
+        .map(sentence)
+        .collect();
+    let doubtful: Vec<String> = said
+        .iter()
+        .filter(|(_, d, _, _)| *d == Decision::Uncertain)
+        .map(sentence)
+        .collect();
     let how = format!("The instance reaches S3 through endpoint {}", endpoint.id);
     let outcome = if !refused.is_empty() {
         Outcome::fail(format!(

@@ -137,7 +137,11 @@ impl Aws {
         role: Option<&str>,
     ) -> ParameterFacts {
         let parameter = self.describe_parameters(vec![filter("Name", "Equals", name)], 1);
-        let parameter = parameter.await.map(|mut found| found.pop());
+        // Exactly that name: an emulator (moto) answers `a/b` with `/a/b`, which an application
+        // asking for `a/b` does not get.
+        let parameter = parameter
+            .await
+            .map(|found| found.into_iter().find(|p| p.name == name));
         let nearby = match &parameter {
             Fetch::Collected { value: None } => self.nearby(name).await,
             _ => Fetch::not_applicable("the parameter exists"),

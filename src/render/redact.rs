@@ -313,7 +313,12 @@ fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<Str
     }
     match &f.task {
         Some(Task::Param(asked)) => {
-            let found = asked.parameter.value().into_iter().flatten().map(|p| &p.name);
+            let found = asked
+                .parameter
+                .value()
+                .into_iter()
+                .flatten()
+                .map(|p| &p.name);
             let nearby = asked.nearby.value().into_iter().flatten();
             for name in std::iter::once(&asked.name).chain(found).chain(nearby) {
                 // The name, its path and each parent path, with and without the leading `/`
@@ -339,7 +344,11 @@ fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<Str
                 }
             }
             let baseline = patch.baseline.value();
-            names.extend(baseline.and_then(|b| b.name.clone()).filter(|n| !n.starts_with("AWS-")));
+            names.extend(
+                baseline
+                    .and_then(|b| b.name.clone())
+                    .filter(|n| !n.starts_with("AWS-")),
+            );
         }
         None => {}
     }

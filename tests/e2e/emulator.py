@@ -3,7 +3,9 @@
 ``Emulator`` runs moto's ``ThreadedMotoServer`` application on a free loopback port, with these
 additions wrapped around moto's WSGI application:
 
-* the SSM operations moto lacks (:mod:`ssm_extension`), IAM's policy simulator
+* the SSM operations moto lacks (:mod:`ssm_extension`), Patch Manager's and State Manager's
+  reads moto lacks or answers short (:mod:`patch_extension`), AWS managed KMS keys
+  (:mod:`kms_extension`), IAM's policy simulator
   (:mod:`iam_extension`), a serial console output per instance (:mod:`ec2_extension`), Route 53
   under IAM enforcement (:mod:`route53_extension`), and Route 53 Profiles' reads
   (:mod:`route53profiles_extension`);
@@ -70,6 +72,8 @@ from werkzeug.serving import make_server  # noqa: E402
 
 import ec2_extension  # noqa: E402
 import iam_extension  # noqa: E402
+import kms_extension  # noqa: E402
+import patch_extension  # noqa: E402
 import route53_extension  # noqa: E402
 import route53profiles_extension  # noqa: E402
 import ssm_extension  # noqa: E402
@@ -440,6 +444,8 @@ class Emulator:
     # ---- life cycle ---------------------------------------------------------------------
     def start(self) -> Emulator:
         ssm_extension.install()
+        patch_extension.install()
+        kms_extension.install()
         iam_extension.install()
         route53_extension.install()
         ec2_extension.install()
@@ -501,6 +507,8 @@ class Emulator:
     deregister_agent = staticmethod(ssm_extension.deregister_agent)
     associate_profile = staticmethod(route53profiles_extension.associate)
     add_profile_resource = staticmethod(route53profiles_extension.add_resource)
+    set_patch_state = staticmethod(patch_extension.set_patch_state)
+    add_association = staticmethod(patch_extension.add_association)
 
     def set_fault(self, operation: str, *, access_key: str = "*", status: int | None = 500,
                   delay: float = 0.0) -> None:

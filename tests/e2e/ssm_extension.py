@@ -39,6 +39,9 @@ What is modelled, after the SSM API reference (not after what ssm-doctor expects
   ``AWS-StartInteractiveCommand``), which exist in every region of AWS but not in moto: their
   ``sessionType`` and parameters as AWS publishes them. Any other name goes to moto's own
   ``GetDocument`` (documents a scenario creates).
+* ``DescribeParameters``: moto's, with each parameter's ``ARN``, which moto leaves out. (moto's
+  ``Name`` filter adds a leading ``/`` to the name and to the values alike, so ``Equals a/b``
+  matches ``/a/b``: kept, it is moto's reading of AWS.)
 * ``GetConnectionStatus``: ``connected`` when the target is a registered node that is ``Online`` and
   (for an EC2 instance) running, else ``notconnected``; a node registered with ``connected`` set
   answers that instead (an agent that pings ``ssm`` but holds no ``ssmmessages`` control channel
@@ -481,11 +484,27 @@ def get_document(self: SimpleSystemManagerResponse) -> Any:
     })
 
 
+_moto_describe_parameters = SimpleSystemManagerResponse.describe_parameters
+
+
+def describe_parameters(self: SimpleSystemManagerResponse) -> Any:
+    """moto's answer, with each parameter's ``ARN`` (``ParameterMetadata.ARN``), which moto leaves
+    out."""
+    answer = _moto_describe_parameters(self)
+    if isinstance(answer, ActionResult) and isinstance(answer.result, dict):
+        for item in answer.result.get("Parameters", []):
+            if isinstance(item, dict) and item.get("Name") and "ARN" not in item:
+                name = item["Name"].lstrip("/")
+                item["ARN"] = f"arn:aws:ssm:{self.region}:{self.current_account}:parameter/{name}"
+    return answer
+
+
 #: moto's own operations that ours wrap, falling back to them.
-_WRAPPED = {"get_document"}
+_WRAPPED = {"get_document", "describe_parameters"}
 
 _OPERATIONS = {
     "get_document": get_document,
+    "describe_parameters": describe_parameters,
     "describe_instance_information": describe_instance_information,
     "get_service_setting": get_service_setting,
     "update_service_setting": update_service_setting,

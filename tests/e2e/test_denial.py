@@ -49,6 +49,7 @@ from denial import (
 from emulator import as_moto_enforces
 from harness import OUT, Run, assert_reports_match_schema, run_binary, run_tool
 from scenarios import CHECK_IDS, SESSION_ACTIONS, report_statuses
+from tasks import TASK_ONLY_ACTIONS
 
 ACTIONS = policy_actions()
 EXIT_FOR_VERDICT = {"pass": 0, "warn": 0, "fail": 1, "incomplete": 3}
@@ -87,6 +88,10 @@ OUTSIDE_THE_WORLD = {
     "ec2:GetConsoleOutput": "read only for an agent that is not Online, and every instance of the "
     "denial world is (its baselines must pass): the scenario api-denied-get-console-output "
     "denies it",
+    # ssm:DescribeParameters, the maintenance window, association and patch baseline reads …
+    **{action: f"asked only by `ssm-doctor {command}`, which no mode of the denial world runs: "
+       "test_tasks.py denies it in turn (under the same enforcement) for its healthy runs"
+       for action, command in TASK_ONLY_ACTIONS.items()},
 }
 
 

@@ -158,7 +158,7 @@ fn a_missing_leading_slash_or_another_case_is_suggested() {
     let report = run(&asking_for("app/prod/db-url", &[NAME]));
     let said = message(&report, "param.exists");
     assert!(said.contains(&format!("Did you mean {NAME}?")), "{said}");
-    assert!(said.contains("begins with `/`"), "{said}");
+    assert!(said.contains("must begin with `/`"), "{said}");
     let report = run(&asking_for("/App/Prod/DB-URL", &[NAME]));
     assert!(message(&report, "param.exists").contains(&format!("Did you mean {NAME}?")));
     let report = run(&asking_for("/other/thing", &[NAME]));

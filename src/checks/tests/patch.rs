@@ -368,7 +368,7 @@ fn through_an_endpoint_the_role_must_read_the_buckets() {
     );
     let report = run(&f);
     assert_eq!(status(&report, "patch.s3"), Status::Fail);
-    assert!(message(&report, "patch.s3").contains("role app-role is not allowed s3:GetObject"));
+    assert!(message(&report, "patch.s3").contains("role app-role's policies do not allow s3:GetObject on patch-baseline-snapshot-eu-west-1 and aws-ssm-eu-west-1"));
 }
 
 #[test]
