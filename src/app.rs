@@ -179,6 +179,16 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
     let mut diagnosis = match &args.facts {
         Some(path) => {
             let (facts, fleet) = load_facts(path, &selection.instance_ids)?;
+            if let Some(other) = facts
+                .iter()
+                .find(|f| f.command() != facts::Command::Session)
+            {
+                return Err(usage(format!(
+                    "{} holds facts of `ssm-doctor {}`: judge them with that command's --facts",
+                    shown(&path.display().to_string()),
+                    other.command().word()
+                )));
+            }
             let source = Source::Snapshot { facts, fleet };
             block_on(diagnose::diagnose(source, &session(args)))?
         }
@@ -378,6 +388,13 @@ fn reader_of(role: Option<&str>, instance_id: &str) -> String {
     }
 }
 
+fn by_path(yes: bool) -> &'static str {
+    match yes {
+        true => " by path",
+        false => "",
+    }
+}
+
 /// What a subcommand asks of AWS.
 enum Job<'a> {
     Param(Reader<'a>),
@@ -409,14 +426,16 @@ fn task(options: &cli::TaskOptions, job: Job) -> Result<Exit, Failure> {
             let (held, asked) = match (&job, &facts.task) {
                 (Job::Param(reader), Some(facts::Task::Param(p))) => {
                     let held = format!(
-                        "{} read by {}",
+                        "{} read by {}{}",
                         p.name,
-                        reader_of(p.role.as_deref(), &facts.target.instance_id)
+                        reader_of(p.role.as_deref(), &facts.target.instance_id),
+                        by_path(p.by_path)
                     );
                     let asked = format!(
-                        "{} read by {}",
+                        "{} read by {}{}",
                         reader.name,
-                        reader_of(reader.role, reader.instance.unwrap_or_default())
+                        reader_of(reader.role, reader.instance.unwrap_or_default()),
+                        by_path(reader.by_path)
                     );
                     (held, asked)
                 }

@@ -170,9 +170,15 @@ fn parse_parameter(text: &str) -> Result<String, String> {
             shown(text)
         ));
     }
-    if text.contains("//") || (text.len() > 1 && text.ends_with('/')) {
+    if text.contains("//") || text.ends_with('/') {
         return Err(format!(
             "{} is not a parameter name (an empty path segment)",
+            shown(text)
+        ));
+    }
+    if text.trim_start_matches('/').split('/').count() > 15 {
+        return Err(format!(
+            "{} is not a parameter name (more than 15 levels)",
             shown(text)
         ));
     }

@@ -16,8 +16,9 @@ pub use probed::{
     AgentLog, InstanceFacts, Lookup, Metadata, OperatorNetwork, ProxySettings, Reach, Service, Step,
 };
 pub use task::{
-    Association, Baseline, Command, PATCH_GROUP_TAGS, Parameter, ParameterFacts, PatchFacts,
-    PatchState, SERVICE_LINKED_ROLE, Selector, Task, Window, WindowTarget, WindowTask, patches,
+    AWS_SSM_KEY, Association, Baseline, Command, PATCH_GROUP_TAGS, Parameter, ParameterFacts,
+    PatchFacts, PatchState, SERVICE_LINKED_ROLE, Selector, Task, Window, WindowTarget, WindowTask,
+    last_segment, patches,
 };
 
 /// Bumped whenever a saved snapshot would no longer load or would mean something else. Version 1

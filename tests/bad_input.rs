@@ -378,6 +378,8 @@ fn malformed_arguments_are_usage_errors_before_any_call() {
         ("param with a space in the name", &["param", "/app/db url", "--role", "app"], Usage),
         ("param with an empty path segment", &["param", "/app//db", "--role", "app"], Usage),
         ("param with a trailing slash", &["param", "/app/db/", "--role", "app"], Usage),
+        ("param named /", &["param", "/", "--role", "app"], Usage),
+        ("param of 16 levels", &["param", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p", "--role", "app"], Usage),
         ("param name of 2049 characters", &["param", long.as_str(), "--role", "app"], Usage),
         ("param with a bad instance id", &["param", "/app/db", "--instance", "i-123"], Usage),
         ("param with a bad role name", &["param", "/app/db", "--role", "app role"], Usage),

@@ -742,3 +742,110 @@ fn on_a_terminal_the_report_is_coloured_unless_no_color_and_fits_80_columns() {
         }
     }
 }
+
+#[test]
+fn param_and_patch_snapshots_are_judged_by_their_own_commands() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("docs/output.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema is valid");
+    let typo = fixture("param-typo");
+    let typo = typo.to_str().unwrap();
+    let instance = "i-0123456789abcdef0";
+    let asked = [
+        "param",
+        "/app/prod/db-ulr",
+        "--instance",
+        instance,
+        "--facts",
+        typo,
+    ];
+    let out = ssm_doctor(&[&asked[..], &["-o", "json"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(validator.is_valid(&report), "{report:#}");
+    assert_eq!(report["target"]["command"], "param");
+    assert_eq!(report["target"]["parameter"], "/app/prod/db-ulr");
+    let ids: BTreeSet<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    let pages = ssm_doctor::catalog::Catalog::get().pages();
+    let param: BTreeSet<&str> = pages
+        .filter(|p| p.command == ssm_doctor::facts::Command::Param)
+        .map(|p| p.id.as_str())
+        .collect();
+    assert_eq!(ids, param);
+    assert_eq!(
+        ids_with(&report, "fail"),
+        BTreeSet::from(["param.exists".to_string()])
+    );
+    let human = String::from_utf8(ssm_doctor(&asked).stdout).unwrap();
+    assert!(
+        human.contains("Did you mean /app/prod/db-url, /app/prod/db-user?"),
+        "{human}"
+    );
+    assert!(
+        human.contains(
+            "/app/prod/db-ulr can NOT be read by the applications on i-0123456789abcdef0"
+        ),
+        "{human}"
+    );
+
+    let misses = fixture("patch-window-misses-tag");
+    let misses = misses.to_str().unwrap();
+    let out = ssm_doctor(&["patch", instance, "--facts", misses, "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(validator.is_valid(&report), "{report:#}");
+    assert_eq!(
+        ids_with(&report, "fail"),
+        BTreeSet::from(["patch.targeted".to_string()])
+    );
+    let fix = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "patch.targeted")
+        .unwrap()["remediation"]["cli"]
+        .as_str()
+        .unwrap();
+    // The fix tags the instance as the missed target expects.
+    assert!(fix.contains("Key=Patch Group,Value=db"), "{fix}");
+
+    // A snapshot answers its own question only: another name, another command, the main one.
+    let refused = [
+        vec![
+            "param",
+            "/app/other",
+            "--instance",
+            instance,
+            "--facts",
+            typo,
+        ],
+        vec![
+            "param",
+            "/app/prod/db-ulr",
+            "--role",
+            "app-role",
+            "--facts",
+            typo,
+        ],
+        vec!["patch", "i-0123456789abcdef1", "--facts", misses],
+        vec!["patch", instance, "--facts", typo],
+        vec!["--facts", typo],
+    ];
+    for args in refused {
+        let out = ssm_doctor(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(
+            stderr.starts_with("ssm-doctor: error: ") && stderr.lines().count() == 1,
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -71,6 +71,19 @@ impl<'a> Context<'a> {
             .map_err(gap_outcome)
     }
 
+    /// The instance the run names, or the `fail` saying it does not exist (the `error` when it
+    /// could not be read): for the checks of `param` and `patch`, which have no instance.found.
+    pub fn named_instance(&self) -> Result<&'a Instance, Outcome> {
+        need(&self.aws.instance)?.as_ref().ok_or_else(|| {
+            Outcome::fail(format!(
+                "Instance {} does not exist in {} (account {}).",
+                self.facts.target.instance_id,
+                self.facts.target.region,
+                self.facts.account().unwrap_or("unknown")
+            ))
+        })
+    }
+
     /// The instance's private address, or the `error` saying it has none.
     pub fn instance_ip(&self) -> Result<Cidr, Outcome> {
         self.path()?
@@ -152,7 +165,7 @@ impl<'a> Context<'a> {
             // The setting may carry the role's path (`service-role/Name`).
             "dhmc_role" => {
                 let role = self.aws.dhmc.value()?.role.as_deref()?;
-                Some(role.rsplit('/').next().unwrap_or(role).to_string())
+                Some(crate::facts::last_segment(role).to_string())
             }
             "parameter_name" | "parameter_arn" | "parameter_path" => {
                 let Some(Task::Param(asked)) = &f.task else {

@@ -431,6 +431,52 @@ pub(crate) fn reused(ctx: &Context, ids: &[&str]) -> Vec<Finding> {
     findings
 }
 
+/// One outcome from reused findings about `instance`: the worst one's status, message and fix
+/// (naming its check, which this report does not hold: the main command's report does), or a pass
+/// summarising those that held; the findings themselves in the evidence.
+pub(crate) fn worst(
+    findings: &[Finding],
+    instance: &str,
+    pass: impl FnOnce(Vec<String>) -> String,
+) -> Outcome {
+    let evidence: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| serde_json::json!({"check": f.id, "status": f.status, "message": f.message}))
+        .collect();
+    let bad = findings
+        .iter()
+        .filter(|f| matches!(f.status, Status::Fail | Status::Error | Status::Warn))
+        .min_by_key(|f| f.status);
+    let outcome = match bad {
+        Some(f) => {
+            let mut outcome = Outcome::new(
+                f.status,
+                format!(
+                    "{} (from {}): {} `ssm-doctor {instance}` reports {} with the checks it builds \
+                     on.",
+                    f.title, f.id, f.message, f.id
+                ),
+            );
+            outcome.fix = f.remediation.clone().map(Box::new);
+            for key in ["missing_permission", "failed_call", "cause"] {
+                if let Some(value) = f.evidence.get(key) {
+                    outcome = outcome.with(key, value);
+                }
+            }
+            outcome
+        }
+        None => {
+            let holding: Vec<String> = findings
+                .iter()
+                .filter(|f| f.status == Status::Pass)
+                .map(|f| f.message.trim_end_matches('.').to_string())
+                .collect();
+            Outcome::pass(pass(holding))
+        }
+    };
+    outcome.with("checks", evidence)
+}
+
 fn finding(page: &CheckPage, outcome: Outcome, ctx: &Context) -> Finding {
     let lookup = |name: &str| {
         outcome

@@ -5,17 +5,13 @@
 use super::iam::agent_policies;
 use super::outcome::{CheckResult, Outcome, need};
 use super::permissions::{parse, request_context};
-use super::{Context, reused};
-use crate::facts::{Parameter, ParameterFacts, Role, Task};
+use super::{Context, reused, worst};
+use crate::facts::{AWS_SSM_KEY, Parameter, ParameterFacts, Role, Task};
 use crate::policy::{
     Access, Decision, Evaluation, Labeled, Principal, Request, ResourcePolicy, ResourcePolicyKind,
     evaluate, evaluate_identity, evaluate_resource_policy,
 };
-use crate::report::{Finding, Status};
 use std::collections::BTreeMap;
-
-/// The key Systems Manager encrypts SecureStrings with unless told otherwise.
-const AWS_SSM_KEY: &str = "alias/aws/ssm";
 
 /// Suggestions offered for a name that does not exist, at most.
 const SUGGESTIONS: usize = 3;
@@ -156,25 +152,33 @@ fn reader<'a>(ctx: &Context<'a>, asked: &ParameterFacts) -> Result<&'a Role, Out
         };
     }
     let id = &ctx.facts.target.instance_id;
-    let Some(instance) = need(&ctx.aws.instance)? else {
-        return Err(Outcome::fail(format!(
-            "Instance {id} does not exist in {}.",
-            ctx.facts.target.region
-        )));
-    };
+    let instance = ctx.named_instance()?;
     if instance.instance_profile_arn.is_none() {
         return Err(Outcome::fail(format!(
             "{id} has no instance profile: applications on it get no AWS credentials from the \
              instance (Default Host Management Configuration's role serves the SSM agent only)."
         )));
     }
-    if need(&ctx.aws.iam.instance_profile)?.is_none() {
+    let Some(profile) = need(&ctx.aws.iam.instance_profile)? else {
         return Err(Outcome::fail(format!(
             "The instance profile attached to {id} no longer exists: applications get no \
              credentials."
         )));
+    };
+    if profile.role_names.is_empty() {
+        return Err(Outcome::fail(format!(
+            "Instance profile {} of {id} holds no role: applications on it get no credentials.",
+            profile.name
+        )));
     }
-    need(&ctx.aws.iam.role)
+    match &ctx.aws.iam.role {
+        // The profile names a role that is gone.
+        crate::facts::Fetch::NotApplicable { reason } => Err(Outcome::fail(format!(
+            "The role of instance profile {} cannot be used: {reason}.",
+            profile.name
+        ))),
+        role => need(role),
+    }
 }
 
 /// The condition keys a request signed with the role carries.
@@ -318,8 +322,7 @@ pub fn kms(ctx: &Context) -> CheckResult {
     }
     if key.state != "Enabled" {
         return Ok(Outcome::fail(format!(
-            "Key {} that encrypts {} is {}, not Enabled: reading it fails with \
-             KMSInvalidStateException.",
+            "Key {} that encrypts {} is {}, not Enabled: reading it with decryption fails.",
             key.arn, parameter.name, key.state
         ))
         .var("key_arn", &key.arn));
@@ -327,6 +330,17 @@ pub fn kms(ctx: &Context) -> CheckResult {
     let role = reader(ctx, asked)?;
     let (parsed, _) = agent_policies(ctx)?;
     let (labeled, boundary) = parsed.labeled();
+    // Another account's key policy is read only in that account: no permission here helps.
+    if matches!(key.policy, crate::facts::Fetch::Denied { .. })
+        && ctx.facts.account() != Some(key.account.as_str())
+    {
+        return Err(Outcome::error(format!(
+            "Key {} belongs to account {}, whose key policy only that account can read: run \
+             ssm-doctor there, or check that the policy allows role {} kms:Decrypt with \
+             kms:ViaService ssm.{}.amazonaws.com.",
+            key.arn, key.account, role.arn, ctx.facts.target.region
+        )));
+    }
     let key_policy = parse(need(&key.policy)?, "the key policy")?;
     let label = format!("the key policy of {}", key.arn);
     let key_policy = Labeled {
@@ -343,7 +357,8 @@ pub fn kms(ctx: &Context) -> CheckResult {
         "kms:ViaService".into(),
         format!("ssm.{}.amazonaws.com", ctx.facts.target.region),
     );
-    context.insert("kms:CallerAccount".into(), key.account.clone());
+    let caller_account = role.arn.split(':').nth(4).unwrap_or_default();
+    context.insert("kms:CallerAccount".into(), caller_account.to_string());
     let principal = Principal::Aws(role.arn.clone());
     let request = Request {
         action: "kms:Decrypt",
@@ -423,56 +438,13 @@ pub fn path(ctx: &Context) -> CheckResult {
             "No instance was named (--role): the network path is not judged.",
         ));
     }
-    let id = &ctx.facts.target.instance_id;
-    if need(&ctx.aws.instance)?.is_none() {
-        return Ok(Outcome::fail(format!(
-            "Instance {id} does not exist in {}.",
-            ctx.facts.target.region
-        )));
-    }
+    ctx.named_instance()?;
     let findings = reused(ctx, PATH_CHECKS);
-    Ok(worst(&findings, |holding| {
+    Ok(worst(&findings, &ctx.facts.target.instance_id, |holding| {
         format!(
             "The instance reaches ssm.{}.amazonaws.com: {}.",
             ctx.facts.target.region,
             holding.join("; ")
         )
     }))
-}
-
-/// One outcome from reused findings: the worst one's status, message and fix (naming its check),
-/// or a pass summarising those that held; the findings themselves in the evidence.
-pub(super) fn worst(findings: &[Finding], pass: impl FnOnce(Vec<String>) -> String) -> Outcome {
-    let evidence: Vec<serde_json::Value> = findings
-        .iter()
-        .map(|f| serde_json::json!({"check": f.id, "status": f.status, "message": f.message}))
-        .collect();
-    let bad = findings
-        .iter()
-        .filter(|f| matches!(f.status, Status::Fail | Status::Error | Status::Warn))
-        .min_by_key(|f| f.status);
-    let outcome = match bad {
-        Some(f) => {
-            let mut outcome = Outcome::new(
-                f.status,
-                format!("{} (from {}): {}", f.title, f.id, f.message),
-            );
-            outcome.fix = f.remediation.clone().map(Box::new);
-            for key in ["missing_permission", "failed_call", "cause"] {
-                if let Some(value) = f.evidence.get(key) {
-                    outcome = outcome.with(key, value);
-                }
-            }
-            outcome
-        }
-        None => {
-            let holding: Vec<String> = findings
-                .iter()
-                .filter(|f| f.status == Status::Pass)
-                .map(|f| f.message.trim_end_matches('.').to_string())
-                .collect();
-            Outcome::pass(pass(holding))
-        }
-    };
-    outcome.with("checks", evidence)
 }

@@ -3,18 +3,18 @@
 //! a baseline applies, the instance reaches the patch buckets, and what the last run said.
 
 use super::iam::{agent_policies, trusts};
-use super::outcome::{CheckResult, Outcome, need};
-use super::param::worst;
+use super::outcome::{CheckResult, Outcome, need, worst_of};
 use super::permissions::{parse, request_context};
-use super::{Context, reused};
+use super::{Context, reused, worst};
 use crate::analysis::path::{Internet, Reach};
 use crate::facts::{
     Association, Fetch, Instance, PATCH_GROUP_TAGS, PatchFacts, SERVICE_LINKED_ROLE, Selector,
-    Task, Window, WindowTarget, WindowTask, patches,
+    Task, Window, WindowTarget, WindowTask, last_segment, patches,
 };
 use crate::policy::{
     Decision, Labeled, Principal, Request, evaluate_identity, evaluate_resource_policy,
 };
+use crate::report::Status;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 
@@ -38,32 +38,24 @@ fn asked<'a>(ctx: &Context<'a>) -> Result<&'a PatchFacts, Outcome> {
     }
 }
 
-fn instance<'a>(ctx: &Context<'a>) -> Result<&'a Instance, Outcome> {
-    need(&ctx.aws.instance)?.as_ref().ok_or_else(|| {
-        Outcome::fail(format!(
-            "Instance {} does not exist in {}.",
-            ctx.facts.target.instance_id, ctx.facts.target.region
-        ))
-    })
-}
-
 /// Seconds since the epoch of a time as Systems Manager writes them (`2026-12-06T02:00Z`,
-/// `2026-12-06T02:00:00Z`, `2026-12-06T02:00:00.000Z`, without the zone: UTC).
+/// `2026-12-06T02:00:00.000Z`, `2021-04-07T14:29:00-08:00`; without a zone: UTC).
 pub(super) fn seconds(text: &str) -> Option<i64> {
-    let parse = |t: &str| {
-        DateTime::from_str(t, Format::DateTime)
-            .ok()
-            .map(|d| d.secs())
+    // Minutes only: the seconds go after them.
+    let full = match (text.get(..16), text.as_bytes().get(16)) {
+        (Some(minutes), next) if next != Some(&b':') && minutes.as_bytes()[13] == b':' => {
+            format!("{minutes}:00{}", &text[16..])
+        }
+        _ => text.to_string(),
     };
-    let zoned = match text.ends_with('Z') || text.contains('+') {
-        true => text.to_string(),
-        false => format!("{text}Z"),
+    let time = full.get(11..).unwrap_or_default();
+    let zoned = match time.ends_with('Z') || time.contains(['+', '-']) {
+        true => full,
+        false => format!("{full}Z"),
     };
-    parse(&zoned).or_else(|| {
-        // Minutes only: add the seconds.
-        let (stamp, zone) = zoned.split_at(zoned.len() - 1);
-        (stamp.len() == 16).then(|| parse(&format!("{stamp}:00{zone}")))?
-    })
+    DateTime::from_str(&zoned, Format::DateTimeWithOffset)
+        .ok()
+        .map(|d| d.secs())
 }
 
 pub fn managed(ctx: &Context) -> CheckResult {
@@ -78,7 +70,7 @@ pub fn managed(ctx: &Context) -> CheckResult {
             )
         })
         .unwrap_or_default();
-    Ok(worst(&findings, |_| {
+    Ok(worst(&findings, &ctx.facts.target.instance_id, |_| {
         format!(
             "{} is a managed node, Online ({}): Patch Manager's commands reach it.",
             ctx.facts.target.instance_id,
@@ -287,7 +279,7 @@ fn next_run(window: &Window) -> String {
 
 pub fn targeted(ctx: &Context) -> CheckResult {
     let patch = asked(ctx)?;
-    let instance = instance(ctx)?;
+    let instance = ctx.named_instance()?;
     let found = targeting(patch, instance);
     let id = &instance.instance_id;
     let mut ways: Vec<String> = found
@@ -411,14 +403,18 @@ fn tags_said(instance: &Instance) -> String {
 /// associations patch it (they have no window).
 fn windows<'a>(ctx: &Context<'a>) -> Result<Vec<(&'a Window, &'a WindowTask)>, Outcome> {
     let patch = asked(ctx)?;
-    let found = targeting(patch, instance(ctx)?);
+    let found = targeting(patch, ctx.named_instance()?);
     let enabled: Vec<(&Window, &WindowTask)> = found.enabled().map(|(w, t, _)| (*w, *t)).collect();
-    match enabled.is_empty() {
-        true => Err(Outcome::skip(
+    match (enabled.is_empty(), found.doubtful.is_empty()) {
+        (false, _) => Ok(enabled),
+        (true, false) => Err(Outcome::skip(
+            "Whether a maintenance window patches the instance is not known (patch.targeted): \
+             no window is judged.",
+        )),
+        (true, true) => Err(Outcome::skip(
             "No maintenance window patches the instance: State Manager associations do, and \
              have no window.",
         )),
-        false => Ok(enabled),
     }
 }
 
@@ -444,8 +440,8 @@ pub fn window(ctx: &Context) -> CheckResult {
         let next = w.next_run.as_deref().and_then(seconds);
         let ended = w.end_date.as_deref().and_then(seconds);
         let said = format!("Window {} {}, on {schedule}{zone},", w.id, name(w));
-        let (status, message) = match (next, now) {
-            (None, _) => {
+        let (status, message) = match (w.next_run.as_deref(), next, now) {
+            (None, _, _) => {
                 let why = match (ended, now) {
                     (Some(end), Some(now)) if end <= now => format!(
                         "its end date {} has passed",
@@ -454,54 +450,59 @@ pub fn window(ctx: &Context) -> CheckResult {
                     _ => "its schedule has no next run".to_string(),
                 };
                 (
-                    crate::report::Status::Fail,
+                    Status::Fail,
                     format!("{said} is enabled but never opens again: {why}."),
                 )
             }
-            (Some(next), Some(now)) if next < now => (
-                crate::report::Status::Fail,
+            (Some(raw), None, _) | (Some(raw), Some(_), None) => (
+                Status::Warn,
                 format!(
-                    "{said} was to open at {}, which has passed: it does not open any more.",
-                    w.next_run.as_deref().unwrap_or_default()
+                    "{said} opens next at {raw}, a time ssm-doctor cannot compare with now: make \
+                     sure it is ahead{hours}."
                 ),
             ),
-            (Some(_), _) => (
-                crate::report::Status::Pass,
+            (Some(raw), Some(next), Some(now)) if next < now => (
+                Status::Fail,
                 format!(
-                    "{said} opens next at {}{hours}.",
-                    w.next_run.as_deref().unwrap_or_default()
+                    "{said} was to open at {raw}, which has passed: it does not open any more."
                 ),
             ),
+            (Some(raw), Some(_), Some(_)) => {
+                (Status::Pass, format!("{said} opens next at {raw}{hours}."))
+            }
         };
         judged.push((status, message, w.id.clone()));
     }
-    // One window that opens patches the instance.
-    let passing: Vec<&str> = judged
+    // One window that opens patches the instance; a doubt about one outweighs the others' end.
+    let best = judged
         .iter()
-        .filter(|(s, _, _)| *s == crate::report::Status::Pass)
+        .map(|(s, _, _)| *s)
+        .max()
+        .unwrap_or(Status::Fail);
+    let said: Vec<&str> = judged
+        .iter()
+        .filter(|(s, _, _)| *s == best)
         .map(|(_, m, _)| m.as_str())
         .collect();
-    if !passing.is_empty() {
-        return Ok(Outcome::pass(passing.join(" ")));
-    }
-    let failing: Vec<&str> = judged.iter().map(|(_, m, _)| m.as_str()).collect();
     let first = judged
-        .first()
+        .iter()
+        .find(|(s, _, _)| *s == best)
         .map(|(_, _, id)| id.clone())
         .unwrap_or_default();
-    Ok(Outcome::fail(failing.join(" ")).var("window_id", first))
+    Ok(Outcome::new(best, said.join(" ")).var("window_id", first))
 }
 
 pub fn service_role(ctx: &Context) -> CheckResult {
     let patch = asked(ctx)?;
-    let mut problems = Vec::new();
+    let mut findings: Vec<(Status, String)> = Vec::new();
     let mut fine = Vec::new();
-    let mut fix_role = None;
+    // The first role at fault and its window: what the fix names.
+    let mut at_fault: Option<(String, String)> = None;
     for (w, task) in windows(ctx)? {
         let role_name = task
             .service_role
             .as_deref()
-            .map(|arn| arn.rsplit('/').next().unwrap_or(arn))
+            .map(last_segment)
             .unwrap_or(SERVICE_LINKED_ROLE);
         let who = format!("Task {} of window {}", task.id, w.id);
         let Some(role) = patch.service_roles.get(role_name) else {
@@ -509,50 +510,52 @@ pub fn service_role(ctx: &Context) -> CheckResult {
                 "Role {role_name} of {who} was not read."
             )));
         };
-        match role {
-            Fetch::NotApplicable { .. } if task.service_role.is_none() => {
-                problems.push(format!(
+        let found = match role {
+            Fetch::NotApplicable { .. } if task.service_role.is_none() => Some((
+                Status::Fail,
+                format!(
                     "{who} names no service role, and the service-linked role \
                      {SERVICE_LINKED_ROLE} does not exist"
-                ));
-                fix_role.get_or_insert(role_name.to_string());
-            }
-            Fetch::NotApplicable { .. } => {
-                problems.push(format!(
-                    "{who} runs as role {role_name}, which does not exist"
-                ));
-                fix_role.get_or_insert(role_name.to_string());
-            }
+                ),
+            )),
+            Fetch::NotApplicable { .. } => Some((
+                Status::Fail,
+                format!("{who} runs as role {role_name}, which does not exist"),
+            )),
             _ if task.service_role.is_none() => {
                 need(role)?;
                 fine.push(format!(
                     "{who} runs as the service-linked role {SERVICE_LINKED_ROLE}"
                 ));
+                None
             }
             _ => {
-                let role = need(role)?;
-                let trust = trusts(role, "ssm.amazonaws.com")?;
+                let trust = trusts(need(role)?, "ssm.amazonaws.com")?;
                 match trust.status {
-                    crate::report::Status::Pass => fine.push(format!(
-                        "{who} runs as role {role_name}, which trusts ssm.amazonaws.com"
-                    )),
-                    _ => {
-                        problems.push(format!("{who}: {}", trust.message.trim_end_matches('.')));
-                        fix_role.get_or_insert(role_name.to_string());
+                    Status::Pass => {
+                        fine.push(format!(
+                            "{who} runs as role {role_name}, which trusts ssm.amazonaws.com"
+                        ));
+                        None
                     }
+                    status => Some((status, format!("{who}: {}", trust.message))),
                 }
             }
+        };
+        if let Some(found) = found {
+            findings.push(found);
+            at_fault.get_or_insert((role_name.to_string(), w.id.clone()));
         }
     }
-    let outcome = match problems.is_empty() {
-        true => Outcome::pass(format!("{}.", fine.join("; "))),
-        false => Outcome::fail(format!(
-            "{}: the window's task fails before it reaches the instance.",
-            problems.join("; ")
-        )),
-    };
-    Ok(match fix_role {
-        Some(role) => outcome.var("service_role_name", role),
+    let outcome = worst_of(
+        &findings,
+        "The patching task cannot run as its role:",
+        || Outcome::pass(format!("{}.", fine.join("; "))),
+    );
+    Ok(match at_fault {
+        Some((role, window)) => outcome
+            .var("service_role_name", role)
+            .var("window_id", window),
         None => outcome,
     })
 }
@@ -593,7 +596,15 @@ pub fn baseline(ctx: &Context) -> CheckResult {
         0 => String::new(),
         n => format!("; {n} patches rejected"),
     };
+    // A baseline id may be an ARN (AWS's own baselines): compared by its last part.
+    let default = patch.default_baseline.value().map(|d| last_segment(d));
     let outcome = match (&patch.patch_group, need(&patch.group_baseline)) {
+        (Some(group), Ok(Some(id))) if default == Some(last_segment(id)) => Outcome::warn(format!(
+            "The instance's patch group {group} gets the default baseline for {os}, {named} \
+             ({rules}{rejected}): Systems Manager answers so for a group no baseline is \
+             registered for (a tag spelled otherwise than the registration?), unless the default \
+             was registered for it on purpose."
+        )),
         (Some(group), Ok(Some(_))) => Outcome::pass(format!(
             "Patch group {group} → baseline {named} for {os}: {rules}{rejected}."
         )),
@@ -608,7 +619,7 @@ pub fn baseline(ctx: &Context) -> CheckResult {
         )),
     };
     let outcome = match baseline.rules.is_empty() && baseline.approved.is_empty() {
-        true if outcome.status == crate::report::Status::Pass => Outcome::warn(outcome.message),
+        true if outcome.status == Status::Pass => Outcome::warn(outcome.message),
         _ => outcome,
     };
     Ok(outcome
@@ -670,19 +681,32 @@ pub fn s3(ctx: &Context) -> CheckResult {
     let label = format!("the policy of endpoint {}", endpoint.id);
     // (who, verdict, why) → the buckets it is said of: one sentence for both when they agree.
     let mut said: Vec<(String, Decision, String, Vec<String>)> = Vec::new();
-    let mut note = |who: String, evaluation: &crate::policy::Evaluation, bucket: &str| {
+    // `doubt`: a refusal that AWS's documents leave open is said as a doubt (see below).
+    let mut note = |who: String, evaluation: &crate::policy::Evaluation, bucket: &str, doubt| {
         if evaluation.decision == Decision::Allowed {
             return;
         }
+        let decision = match doubt {
+            true => Decision::Uncertain,
+            false => evaluation.decision,
+        };
         let why = evaluation.to_string();
         match said
             .iter_mut()
-            .find(|(w, d, y, _)| *w == who && *d == evaluation.decision && *y == why)
+            .find(|(w, d, y, _)| *w == who && *d == decision && *y == why)
         {
             Some((_, _, _, buckets)) => buckets.push(bucket.to_string()),
-            None => said.push((who, evaluation.decision, why, vec![bucket.to_string()])),
+            None => said.push((who, decision, why, vec![bucket.to_string()])),
         }
     };
+    // AWS documents the role's own s3:GetObject through an endpoint; the patching document also
+    // downloads with presigned or unsigned requests, which a policy limited to the account's
+    // principals refuses. Such requests carry no principal and no principal keys.
+    let unsigned_context: std::collections::BTreeMap<String, String> = context
+        .iter()
+        .filter(|(key, _)| key.as_str() == "aws:RequestedRegion")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for bucket in &buckets {
         // Any object of the bucket: the document's keys change with every release.
         let resource = format!("arn:aws:s3:::{bucket}/snapshot");
@@ -702,10 +726,33 @@ pub fn s3(ctx: &Context) -> CheckResult {
                 format!("endpoint {}'s policy", endpoint.id),
                 &by_endpoint,
                 bucket,
+                false,
             );
+            let unsigned = Request {
+                principal: None,
+                context: &unsigned_context,
+                ..request
+            };
+            if by_endpoint.decision == Decision::Allowed {
+                note(
+                    format!(
+                        "endpoint {}'s policy, for requests without your credentials (presigned \
+                         or unsigned downloads),",
+                        endpoint.id
+                    ),
+                    &evaluate_resource_policy(&labeled, &unsigned),
+                    bucket,
+                    true,
+                );
+            }
         }
         let by_role = evaluate_identity(&labeled, boundary.as_ref(), &request);
-        note(format!("role {}'s policies", role.name), &by_role, bucket);
+        note(
+            format!("role {}'s policies", role.name),
+            &by_role,
+            bucket,
+            false,
+        );
     }
     let sentence = |(who, decision, why, buckets): &(String, Decision, String, Vec<String>)| {
         let verb = match (decision, who.ends_with("policies")) {
@@ -783,7 +830,8 @@ pub fn last_run(ctx: &Context) -> CheckResult {
         ))
     } else if state.missing > 0 && state.operation == "Scan" {
         Outcome::warn(format!(
-            "{said}. The task only scans: run it with Operation=Install to install them."
+            "{said}. The last operation was a Scan: the missing patches stay missing until an \
+             Install runs (a patching task with Operation=Install)."
         ))
     } else if state.missing > 0 {
         Outcome::warn(format!("{said}: approved patches are still missing."))

@@ -1497,6 +1497,18 @@ fn fixtures() -> Vec<(&'static str, Facts)> {
         ("broken-deny-ssmmessages", deny_policy),
         ("broken-nacl-blocks-443", nacl_blocks),
         ("broken-endpoint-sg-blocks-443", endpoint_sg),
+        (
+            "param-typo",
+            param::asking_for(
+                "/app/prod/db-ulr",
+                &["/app/prod/db-url", "/app/prod/db-user"],
+            ),
+        ),
+        ("patch-window-misses-tag", {
+            let mut f = patch::patched();
+            patch::targets_db(&mut f);
+            f
+        }),
     ]
 }
 

@@ -273,6 +273,20 @@ mod tests {
                 .any(|verb| operation.starts_with(verb));
             assert!(read, "{action} is not a read");
         }
+        // Reads, but of secrets: a parameter's value, its history, a decrypted key, a secret.
+        for secret in [
+            "ssm:getparameter",
+            "ssm:getparameters",
+            "ssm:getparametersbypath",
+            "ssm:getparameterhistory",
+            "kms:decrypt",
+            "secretsmanager:getsecretvalue",
+        ] {
+            assert!(
+                !actions.contains(&secret.to_string()),
+                "{secret} reads a secret"
+            );
+        }
     }
 
     #[test]

@@ -4,17 +4,12 @@
 use super::ec2::paged;
 use super::ledger::{Ledger, Scope};
 use super::{Aws, Missing, decode_policy, failure, incomplete, required};
-use crate::facts::{Fetch, IamFacts, InstanceProfile, Policy, Role};
+use crate::facts::{Fetch, IamFacts, InstanceProfile, Policy, Role, last_segment};
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures::future::join_all;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
-
-/// `arn:aws:iam::123456789012:instance-profile/path/Name` → `Name` (same for policy ARNs).
-fn last_segment(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
-}
 
 /// What the role itself says: its trust and boundary, and which policies it has.
 pub(super) struct RoleParts {

@@ -375,7 +375,7 @@ impl Aws {
                     .absent()
                     .unwrap_or_else(|| Fetch::not_applicable("not collected"));
                 let (operator, session) =
-                    tokio::join!(operator(None), Box::pin(self.session(document)));
+                    tokio::join!(operator(None), Box::pin(self.session_facts(document)));
                 let session = Arc::new(session);
                 let facts = selection.instance_ids.iter().map(|id| {
                     let aws = AwsFacts {
@@ -454,14 +454,7 @@ impl Aws {
             agents_and_consoles,
             simulated,
             // The S3, Logs and KMS futures are large: on the heap, not in this one's state.
-            Box::pin(async {
-                match self.session_manager {
-                    true => self.session(document).await,
-                    false => SessionFacts::unknown_because(&Fetch::not_applicable(
-                        "not read by this command",
-                    )),
-                }
-            }),
+            Box::pin(self.session_facts(document)),
         );
         // Each VPC's, role's and the run's facts are held once, whatever the number of instances.
         let (networks, iam) = (shared(networks), shared(iam));
@@ -519,6 +512,16 @@ impl Aws {
             self.facts(id, document, aws, &operator, &account)
         }));
         Ok(facts)
+    }
+
+    /// The session preferences, when this collection is about Session Manager.
+    async fn session_facts(&self, document: &str) -> SessionFacts {
+        match self.session_manager {
+            true => self.session(document).await,
+            false => {
+                SessionFacts::unknown_because(&Fetch::not_applicable("not read by this command"))
+            }
+        }
     }
 
     /// A follow-up read of some of the instances SSM answered for, `read` for each: those `rank`

@@ -6,9 +6,9 @@ use super::ec2::paged;
 use super::ledger::{Ledger, Scope, Tally};
 use super::{Aws, Missing, Selection, SetupError, failure, incomplete, required, setup_problem};
 use crate::facts::{
-    Association, AwsFacts, Baseline, DEFAULT_DOCUMENT, Facts, Fetch, IamFacts, PATCH_GROUP_TAGS,
-    Parameter, ParameterFacts, PatchFacts, PatchState, Role, SERVICE_LINKED_ROLE, Selector, Task,
-    Window, WindowTarget, WindowTask, patches,
+    AWS_SSM_KEY, Association, AwsFacts, Baseline, DEFAULT_DOCUMENT, Facts, Fetch, IamFacts,
+    PATCH_GROUP_TAGS, Parameter, ParameterFacts, PatchFacts, PatchState, Role, SERVICE_LINKED_ROLE,
+    Selector, Task, Window, WindowTarget, WindowTask, last_segment, patches,
 };
 use aws_sdk_ssm::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_ssm::types::{OperatingSystem, ParameterStringFilter, PatchRule, Target};
@@ -16,12 +16,13 @@ use futures::future::join_all;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
-/// Parameters read for suggestions at most: enough for any path a team keeps, bounded for a
-/// namespace of thousands.
+/// Pages of parameters read for suggestions at most: enough for any path a team keeps, bounded
+/// for a namespace of thousands.
 const NEARBY_PAGES: usize = 5;
 
-/// The key Systems Manager encrypts SecureStrings with unless told otherwise.
-const AWS_SSM_KEY: &str = "alias/aws/ssm";
+/// Pages asked for one exact name at most: DescribeParameters may answer a page with nothing and
+/// a token for the next, so a missing name is only missing once the answers run out.
+const EXACT_PAGES: usize = 20;
 
 fn time(t: &DateTime) -> Option<String> {
     t.fmt(DateTimeFormat::DateTime).ok()
@@ -136,7 +137,8 @@ impl Aws {
         by_path: bool,
         role: Option<&str>,
     ) -> ParameterFacts {
-        let parameter = self.describe_parameters(vec![filter("Name", "Equals", name)], 1);
+        let exact = vec![filter("Name", "Equals", name)];
+        let parameter = self.describe_parameters(exact, EXACT_PAGES, true);
         // Exactly that name: an emulator (moto) answers `a/b` with `/a/b`, which an application
         // asking for `a/b` does not get.
         let parameter = parameter
@@ -189,7 +191,7 @@ impl Aws {
         }
         let answers = join_all(
             asks.into_iter()
-                .map(|filters| self.describe_parameters(filters, NEARBY_PAGES)),
+                .map(|filters| self.describe_parameters(filters, NEARBY_PAGES, false)),
         )
         .await;
         let mut names = BTreeSet::new();
@@ -202,11 +204,13 @@ impl Aws {
         Fetch::collected(names.into_iter().collect())
     }
 
-    /// `ssm:DescribeParameters` with `filters`, at most `pages` pages.
+    /// `ssm:DescribeParameters` with `filters`, at most `pages` pages; when `complete`, more answers
+    /// than that are a failure (what was not read may hold the name), else they are left unread.
     async fn describe_parameters(
         &self,
         filters: Vec<ParameterStringFilter>,
         pages: usize,
+        complete: bool,
     ) -> Fetch<Vec<Parameter>> {
         let request = self
             .ssm
@@ -217,7 +221,7 @@ impl Aws {
         let mut all = Vec::new();
         for _ in 0..pages {
             match self.page(stream.next()).await {
-                None => break,
+                None => return Fetch::collected(all),
                 Some(Ok(page)) => {
                     let read: Result<Vec<Parameter>, Missing> =
                         page.parameters().iter().map(parameter).collect();
@@ -229,7 +233,13 @@ impl Aws {
                 Some(Err(e)) => return failure("ssm:DescribeParameters", e),
             }
         }
-        Fetch::collected(all)
+        match complete {
+            true => Fetch::Failed {
+                action: "ssm:DescribeParameters".into(),
+                reason: format!("still answering after {pages} pages"),
+            },
+            false => Fetch::collected(all),
+        }
     }
 
     /// A role named by `--role`: itself and every policy that shapes what it may do.
@@ -263,7 +273,7 @@ impl Aws {
                 if !patches(&task.document) {
                     continue;
                 }
-                let role = task.service_role.as_deref().map(role_name);
+                let role = task.service_role.as_deref().map(last_segment);
                 roles.insert(role.unwrap_or(SERVICE_LINKED_ROLE).to_string());
             }
         }
@@ -367,7 +377,14 @@ impl Aws {
             .map(|a| Ok::<_, Missing>(Association {
                 id: required(a.association_id(), "an association's AssociationId")?.to_string(),
                 document: a.name().unwrap_or_default().to_string(),
-                targets: selectors(a.targets()),
+                // An association made with --instance-id names its one instance, no targets.
+                targets: match (a.targets(), a.instance_id()) {
+                    ([], Some(id)) => vec![Selector {
+                        key: "InstanceIds".into(),
+                        values: vec![id.to_string()],
+                    }],
+                    (targets, _) => selectors(targets),
+                },
                 schedule: a.schedule_expression().map(str::to_string),
                 last_run: a.last_execution_date().and_then(time),
                 status: a.overview().and_then(|o| o.status()).map(str::to_string),
@@ -409,10 +426,9 @@ impl Aws {
                 }
             }
         };
+        // Asked even when the group has its own: Systems Manager answers a group nobody
+        // registered with the default baseline, which only this tells apart.
         let default_baseline = match &group_baseline {
-            Fetch::Collected { value: Some(_) } => {
-                Fetch::not_applicable("the patch group's baseline applies")
-            }
             // Which baseline applies is unknown while the group's is.
             Fetch::Denied { .. } | Fetch::Failed { .. } => group_baseline
                 .absent()
@@ -488,11 +504,6 @@ impl Aws {
     }
 }
 
-/// `arn:aws:iam::1:role/service-role/Name` → `Name`.
-fn role_name(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
-}
-
 /// "CLASSIFICATION Security, Critical; SEVERITY Critical; 7 days after release".
 fn rule(r: &PatchRule) -> String {
     let mut parts: Vec<String> = r
@@ -539,7 +550,10 @@ fn operating_system(platform_name: &str, platform_version: Option<&str>) -> Opti
     Some(match () {
         _ if name.contains("windows") => "WINDOWS",
         _ if name.starts_with("amazon linux") && version.starts_with("2023") => "AMAZON_LINUX_2023",
-        _ if name.starts_with("amazon linux") && version.starts_with('2') => "AMAZON_LINUX_2",
+        // Amazon Linux 1 versions are dates: 2018.03.
+        _ if name.starts_with("amazon linux") && (version == "2" || version.starts_with("2.")) => {
+            "AMAZON_LINUX_2"
+        }
         _ if name.starts_with("amazon linux") => "AMAZON_LINUX",
         _ if name.contains("ubuntu") => "UBUNTU",
         _ if name.contains("debian") => "DEBIAN",

@@ -59,10 +59,11 @@ pub struct PatchFacts {
     pub windows: Fetch<Vec<Window>>,
     /// `ssm:ListAssociations` of the patching documents (State Manager, patch policies).
     pub associations: Fetch<Vec<Association>>,
-    /// `ssm:GetPatchBaselineForPatchGroup`: the baseline registered for the patch group and the
-    /// OS (`None`: none is); not applicable without a patch group.
+    /// `ssm:GetPatchBaselineForPatchGroup`: the baseline for the patch group and the OS (AWS
+    /// answers the default one for a group nobody registered; `None`: no answer); not applicable
+    /// without a patch group.
     pub group_baseline: Fetch<Option<String>>,
-    /// `ssm:GetDefaultPatchBaseline` for the OS; not applicable when the group's baseline applies.
+    /// `ssm:GetDefaultPatchBaseline` for the OS.
     pub default_baseline: Fetch<String>,
     /// `ssm:GetPatchBaseline` of the baseline that applies.
     pub baseline: Fetch<Baseline>,
@@ -151,6 +152,9 @@ pub struct PatchState {
     pub failed: i32,
 }
 
+/// The key Systems Manager encrypts SecureStrings with unless told otherwise.
+pub const AWS_SSM_KEY: &str = "alias/aws/ssm";
+
 /// Every document that patches: Patch Manager's own, and what patch policies (Quick Setup) run.
 pub const PATCH_DOCUMENTS: &[&str] = &[
     "AWS-RunPatchBaseline",
@@ -162,6 +166,12 @@ pub const PATCH_DOCUMENTS: &[&str] = &[
 pub fn patches(document: &str) -> bool {
     let name = document.rsplit('/').next().unwrap_or(document);
     PATCH_DOCUMENTS.contains(&name)
+}
+
+/// `arn:aws:iam::1:role/service-role/Name` → `Name`: the name IAM knows a role by (and a
+/// baseline's id in its ARN).
+pub fn last_segment(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
 }
 
 /// The service-linked role Systems Manager runs window tasks with when they name no role.

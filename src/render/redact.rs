@@ -5,7 +5,7 @@
 //! the human output's line wrapping) gets the same result.
 
 use crate::analysis::central::AMAZON_DNS;
-use crate::facts::{DEFAULT_DOCUMENT, Facts, Task};
+use crate::facts::{DEFAULT_DOCUMENT, Facts, SERVICE_LINKED_ROLE, Task};
 use crate::report::Report;
 use std::collections::{BTreeSet, HashMap};
 
@@ -279,7 +279,7 @@ fn resource_prefix(token: &str) -> Option<&'static str> {
     }
     const PREFIXES: &[&str] = &[
         "i", "mi", "vpc", "subnet", "sg", "vpce", "rtb", "acl", "nat", "igw", "eigw", "eni", "pl",
-        "tgw", "pcx", "vgw", "cgw", "lgw", "ami", "lt", "vpn",
+        "tgw", "pcx", "vgw", "cgw", "lgw", "ami", "lt", "vpn", "mw", "pb",
     ];
     let (prefix, hex) = token.split_once('-')?;
     let hex_ok = matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit());
@@ -331,6 +331,14 @@ fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<Str
                 }
             }
             names.extend(asked.role.clone());
+            // A customer key named by its alias (`alias/app`): the alias is the account's word.
+            let found = asked.parameter.value().into_iter().flatten();
+            let aliases = found.filter_map(|p| p.key_id.as_deref()?.strip_prefix("alias/"));
+            names.extend(
+                aliases
+                    .filter(|a| !a.starts_with("aws/"))
+                    .map(str::to_string),
+            );
         }
         Some(Task::Patch(patch)) => {
             names.extend(patch.patch_group.clone());
@@ -343,6 +351,16 @@ fn collect(f: &Facts, names: &mut BTreeSet<String>, addresses: &mut BTreeSet<Str
                     names.extend(t.targets.iter().flat_map(|s| s.values.iter().cloned()));
                 }
             }
+            let associations = patch.associations.value().into_iter().flatten();
+            for a in associations {
+                names.extend(a.targets.iter().flat_map(|s| s.values.iter().cloned()));
+            }
+            // The roles patching tasks run as, and the tags patch.targeted lists.
+            let roles = patch.service_roles.keys();
+            names.extend(roles.filter(|r| *r != SERVICE_LINKED_ROLE).cloned());
+            let instance = f.aws.as_ref().and_then(|a| a.ec2_instance());
+            let tags = instance.and_then(|i| i.tags.clone()).into_iter().flatten();
+            names.extend(tags.map(|(_, value)| value));
             let baseline = patch.baseline.value();
             names.extend(
                 baseline

@@ -231,6 +231,21 @@ fn an_instance_without_a_profile_gives_its_applications_no_credentials() {
 }
 
 #[test]
+fn a_profile_without_a_role_fails_instead_of_skipping() {
+    let mut f = reading();
+    collected_mut(&mut f.aws_mut().iam_mut().instance_profile)
+        .as_mut()
+        .unwrap()
+        .role_names
+        .clear();
+    f.aws_mut().iam_mut().role = Fetch::not_applicable("the instance profile holds no role");
+    let report = run(&f);
+    assert_eq!(status(&report, "param.permission"), Status::Fail);
+    assert!(message(&report, "param.permission").contains("holds no role"));
+    assert_eq!(report.verdict, Verdict::Fail);
+}
+
+#[test]
 fn with_a_role_and_no_instance_the_path_is_not_judged() {
     let mut f = reading();
     f.target.instance_id = String::new();

@@ -4,6 +4,8 @@
 use super::*;
 
 pub const WINDOW: &str = "mw-0123456789abcdef0";
+/// AWS's default baseline for Amazon Linux 2023, as its ARN.
+const AWS_DEFAULT: &str = "arn:aws:ssm:eu-west-1:aws:patchbaseline/pb-0c10e657807c7a700";
 const SERVICE_ROLE: &str = "patching-role";
 
 fn ssm_trust() -> serde_json::Value {
@@ -62,7 +64,7 @@ pub fn patched() -> Facts {
         windows: Fetch::collected(vec![window(vec![selector("tag:Patch Group", "web")])]),
         associations: Fetch::collected(vec![]),
         group_baseline: Fetch::collected(Some("pb-0123456789abcdef0".into())),
-        default_baseline: Fetch::not_applicable("the patch group's baseline applies"),
+        default_baseline: Fetch::collected(AWS_DEFAULT.into()),
         baseline: Fetch::collected(Baseline {
             id: "pb-0123456789abcdef0".into(),
             name: Some("web-baseline".into()),
@@ -287,10 +289,21 @@ fn the_task_s_role_must_exist_and_trust_systems_manager() {
 
 #[test]
 fn a_patch_group_without_its_own_baseline_warns_and_names_the_default() {
+    // Systems Manager answers a group nobody registered with the default baseline.
     let mut f = patched();
-    let p = patch_mut(&mut f);
-    p.group_baseline = Fetch::collected(None);
-    p.default_baseline = Fetch::collected("arn:aws:ssm:eu-west-1:aws:patchbaseline/pb-aws".into());
+    patch_mut(&mut f).group_baseline = Fetch::collected(Some(AWS_DEFAULT.into()));
+    let report = run(&f);
+    assert_eq!(status(&report, "patch.baseline"), Status::Warn);
+    assert!(message(&report, "patch.baseline").contains("gets the default baseline"));
+    // Whether it is the default is unknown without it: what applies is still said.
+    patch_mut(&mut f).default_baseline = Fetch::Denied {
+        action: "ssm:GetDefaultPatchBaseline".into(),
+        message: "not authorized".into(),
+    };
+    assert_eq!(status(&run(&f), "patch.baseline"), Status::Pass);
+    // No answer at all for the group.
+    let mut f = patched();
+    patch_mut(&mut f).group_baseline = Fetch::collected(None);
     let report = run(&f);
     assert_eq!(status(&report, "patch.baseline"), Status::Warn);
     assert!(message(&report, "patch.baseline").contains("has no baseline registered"));
@@ -456,4 +469,43 @@ fn window_times_are_read_as_systems_manager_writes_them() {
     assert_eq!(seconds("2026-11-29T02:00:00.000Z"), Some(minute));
     assert_eq!(seconds("2026-11-29T02:00:00"), Some(minute));
     assert_eq!(seconds("next sunday"), None);
+    // Offsets, with or without seconds.
+    assert_eq!(seconds("2026-11-29T03:00+01:00"), Some(minute));
+    assert_eq!(
+        seconds("2021-04-07T14:29:00-08:00"),
+        seconds("2021-04-07T22:29:00Z")
+    );
+    // Whatever a hand-edited snapshot holds: an answer or none, never a panic.
+    for odd in [
+        "",
+        "2026",
+        "2026-11-29T02:00+é",
+        "2026-11-29T02:0é",
+        "é".repeat(20).as_str(),
+    ] {
+        let _ = seconds(odd);
+    }
+}
+
+#[test]
+fn a_next_run_that_cannot_be_read_is_a_doubt_not_a_failure() {
+    let mut f = patched();
+    window_mut(&mut f).next_run = Some("next Sunday".into());
+    let report = run(&f);
+    assert_eq!(status(&report, "patch.window"), Status::Warn);
+    assert!(message(&report, "patch.window").contains("cannot compare"));
+}
+
+#[test]
+fn an_endpoint_policy_for_the_account_s_principals_only_is_a_doubt() {
+    let own_account = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": "*", "Action": "s3:GetObject", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}}]});
+    let report = run(&through_s3_gateway(Some(own_account)));
+    assert_eq!(status(&report, "patch.s3"), Status::Warn);
+    assert!(
+        message(&report, "patch.s3").contains("for requests without your credentials"),
+        "{}",
+        message(&report, "patch.s3")
+    );
 }
