@@ -75,8 +75,10 @@ RUN_PATCH_BASELINE = "AWS-RunPatchBaseline"
 WEEKLY = "cron(0 2 ? * SUN *)"
 #: What the role of a parameter scenario may do with parameters (the brief's wildcard).
 GET_PARAMETER = "ssm:GetParameter*"
-#: AWS's default baseline for Amazon Linux 2 in the region (moto's table, the emulator's ids).
-AL2_DEFAULT_BASELINE = aws_default_baselines(REGION)["AMAZON_LINUX_2"].rsplit("/", 1)[-1]
+#: AWS's default baselines in the region (moto's table, the emulator's ids), by OS.
+AWS_DEFAULT_BASELINES = {os: arn.rsplit("/", 1)[-1]
+                         for os, arn in aws_default_baselines(REGION).items()}
+AL2_DEFAULT_BASELINE = AWS_DEFAULT_BASELINES["AMAZON_LINUX_2"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -353,6 +355,17 @@ def _patching(lab: TaskLab, targets: list[dict], *, enabled: bool = True,
     lab.patch_state(baseline, group if tag else "")
 
 
+def seed_patch_unregistered_group(lab: TaskLab) -> None:
+    """The instance's patch group has no baseline registered (a tag spelled otherwise than the
+    registration): Systems Manager answers the group with the default baseline."""
+    public_shape(lab, role_kwargs=PATCH_ROLE)
+    group = lab.ids["group"]
+    lab.tag_instance("Patch Group", group)
+    lab.service_role()
+    lab.window(_by_group(lab))
+    lab.patch_state(AWS_DEFAULT_BASELINES["AMAZON_LINUX_2023"], group)
+
+
 def _by_group(lab: TaskLab) -> list[dict]:
     return [{"Key": "tag:Patch Group", "Values": [lab.ids["group"]]}]
 
@@ -493,6 +506,12 @@ TASK_SCENARIOS: list[TaskScenario] = [
                 status={"patch.window": "skip", "patch.service-role": "skip"},
                 doc="Only a State Manager association of AWS-RunPatchBaseline targets the "
                 "instance (its patch group): the window checks skip."),
+    ]),
+    TaskScenario("patch-unregistered-group", seed_patch_unregistered_group, [
+        TaskRun("patch-unregistered-group", "patch", 0, status={"patch.baseline": "warn"},
+                messages={"patch.baseline": ["{group}", "gets the default baseline"]},
+                doc="The instance's patch group has no baseline of its own: Systems Manager "
+                "answers it with the default one, which patch.baseline tells apart."),
     ]),
     TaskScenario("patch-default-baseline", seed_patch_default_baseline, [
         TaskRun("patch-default-baseline", "patch", 0,
