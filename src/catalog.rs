@@ -45,6 +45,10 @@ pub struct CheckPage {
     #[serde(default)]
     pub command: Command,
     pub depends_on: Vec<String>,
+    /// Checks a report lists before this one, though it does not depend on them: the order a
+    /// reader follows (param.exists, then who may read it, then its key).
+    #[serde(default)]
+    pub after: Vec<String>,
     /// The checks whose failure would explain this one's: a report names them as the likely cause.
     #[serde(default)]
     pub symptom_of: Vec<String>,
@@ -295,13 +299,19 @@ fn report_order(
                 page.id, page.id
             ));
         }
-        for other in page.depends_on.iter().chain(&page.symptom_of) {
+        for other in page
+            .depends_on
+            .iter()
+            .chain(&page.symptom_of)
+            .chain(&page.after)
+        {
             let Some(dep) = pages.get(other) else {
                 return Err(format!("{}: unknown check id {other:?}", page.id));
             };
-            if page.depends_on.contains(other) && dep.command != page.command {
+            let ordered = page.depends_on.contains(other) || page.after.contains(other);
+            if ordered && dep.command != page.command {
                 return Err(format!(
-                    "{} depends on {other}, of another command's report",
+                    "{} comes after {other}, of another command's report",
                     page.id
                 ));
             }
@@ -318,7 +328,8 @@ fn report_order(
         let mut ready = Vec::new();
         for page in pages.values() {
             let placed = order.contains(&page.id);
-            if !placed && page.depends_on.iter().all(|d| order.contains(d)) {
+            let mut before = page.depends_on.iter().chain(&page.after);
+            if !placed && before.all(|d| order.contains(d)) {
                 ready.push((rank(page)?, &page.id));
             }
         }
@@ -523,6 +534,23 @@ pub mod tests {
         assert!(area.unwrap_err().contains("unknown area"));
         let backward = parse(&[page("a.x", "a", &["b.y"]), page("b.y", "b", &[])]);
         assert!(backward.unwrap_err().contains("later area"));
+        // `after` orders without depending: a.z before a.y, though no dependency says so.
+        let after =
+            |(file, text): (String, String), ids: &str| (file, format!("after = {ids}\n{text}"));
+        let ordered = parse(&[
+            page("a.x", "a", &[]),
+            after(page("a.y", "a", &[]), "[\"a.z\"]"),
+            page("a.z", "a", &[]),
+        ]);
+        assert_eq!(ordered.unwrap(), ["a.x", "a.z", "a.y"]);
+        let unknown = parse(&[after(page("a.x", "a", &[]), "[\"a.nope\"]")]);
+        assert!(unknown.unwrap_err().contains("unknown check id"));
+        let other = |(file, text): (String, String)| (file, format!("command = \"patch\"\n{text}"));
+        let across = parse(&[
+            after(page("a.x", "a", &[]), "[\"a.y\"]"),
+            other(page("a.y", "a", &[])),
+        ]);
+        assert!(across.unwrap_err().contains("another command's report"));
     }
 
     #[test]

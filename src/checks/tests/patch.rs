@@ -115,10 +115,10 @@ pub fn targets_db(f: &mut Facts) {
 #[test]
 fn a_patched_instance_passes_every_check_and_only_patch_checks_are_reported() {
     let report = run(&patched());
-    let ids: BTreeSet<&str> = report.checks.iter().map(|c| c.id.as_str()).collect();
+    let ids: Vec<&str> = report.checks.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(
         ids,
-        set(&[
+        [
             "patch.managed",
             "patch.targeted",
             "patch.window",
@@ -126,7 +126,8 @@ fn a_patched_instance_passes_every_check_and_only_patch_checks_are_reported() {
             "patch.baseline",
             "patch.s3",
             "patch.last-run"
-        ])
+        ],
+        "the order a reader follows"
     );
     let bad: Vec<String> = report
         .checks
