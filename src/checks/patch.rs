@@ -166,7 +166,9 @@ fn targeting<'a>(patch: &'a PatchFacts, instance: &'a Instance) -> Targeting<'a>
                         continue;
                     }
                 };
-                for task in tasks.iter().filter(|t| patches(&t.document)) {
+                // A patching document runs as a command; an empty kind is an older snapshot's.
+                let runs = |t: &&WindowTask| t.kind.is_empty() || t.kind == "RUN_COMMAND";
+                for task in tasks.iter().filter(|t| patches(&t.document)).filter(runs) {
                     judge_task(&mut found, window, task, instance);
                 }
             }
@@ -219,7 +221,14 @@ fn judge_task<'a>(
                     found.windows.push((window, task, how));
                     return;
                 }
-                Some(false) => continue,
+                Some(false) => found.elsewhere.push((
+                    &window.id,
+                    format!(
+                        "task {} ({})",
+                        task.id,
+                        said(std::slice::from_ref(selector))
+                    ),
+                )),
                 None => doubt = Some(said(std::slice::from_ref(selector))),
             }
             continue;
@@ -303,10 +312,11 @@ pub fn targeted(ctx: &Context) -> CheckResult {
                 .as_deref()
                 .map(|s| format!("schedule {s}"))
                 .unwrap_or_else(|| "no schedule: it ran once".into()),
-            a.last_run
-                .as_deref()
-                .map(|t| format!(", last run {t}"))
-                .unwrap_or_default()
+            match (a.last_run.as_deref(), a.status.as_deref()) {
+                (Some(t), Some(status)) => format!(", last run {t}: {status}"),
+                (Some(t), None) => format!(", last run {t}"),
+                _ => String::new(),
+            }
         )
     }));
     let outcome = if !ways.is_empty() {
@@ -327,8 +337,9 @@ pub fn targeted(ctx: &Context) -> CheckResult {
         .var("window_id", &w.id)
     } else if !found.doubtful.is_empty() {
         Outcome::warn(format!(
-            "No maintenance window or association surely targets {id}; {} — ssm-doctor does not \
-             read resource groups' members: make sure {id} is one.",
+            "No maintenance window or association surely targets {id}; {} — ssm-doctor cannot \
+             tell whether that includes {id} (it does not read a resource group's members): \
+             make sure it does.",
             found.doubtful.join("; ")
         ))
     } else {
@@ -439,7 +450,16 @@ pub fn window(ctx: &Context) -> CheckResult {
             .unwrap_or_default();
         let next = w.next_run.as_deref().and_then(seconds);
         let ended = w.end_date.as_deref().and_then(seconds);
-        let said = format!("Window {} {}, on {schedule}{zone},", w.id, name(w));
+        // A window whose start date is ahead opens then at the earliest.
+        let starts = match (
+            w.start_date.as_deref(),
+            w.start_date.as_deref().and_then(seconds),
+            now,
+        ) {
+            (Some(raw), Some(start), Some(now)) if start > now => format!(" from {raw}"),
+            _ => String::new(),
+        };
+        let said = format!("Window {} {}, on {schedule}{zone}{starts},", w.id, name(w));
         let (status, message) = match (w.next_run.as_deref(), next, now) {
             (None, _, _) => {
                 let why = match (ended, now) {
@@ -822,7 +842,15 @@ pub fn last_run(ctx: &Context) -> CheckResult {
             n => format!(", {n} awaiting a reboot"),
         }
     );
-    let said = format!("The last {} ended {when}{ago}: {counts}", state.operation);
+    let baseline = state
+        .baseline_id
+        .as_deref()
+        .map(|b| format!(" with baseline {b}"))
+        .unwrap_or_default();
+    let said = format!(
+        "The last {}{baseline} ended {when}{ago}: {counts}",
+        state.operation
+    );
     let outcome = if state.failed > 0 {
         Outcome::fail(format!(
             "{said}. Failed patches leave the instance non-compliant: the command's output \

@@ -510,3 +510,40 @@ fn an_endpoint_policy_for_the_account_s_principals_only_is_a_doubt() {
         message(&report, "patch.s3")
     );
 }
+
+#[test]
+fn a_task_aimed_at_other_instance_ids_is_named_and_an_association_s_last_status_said() {
+    let mut f = patched();
+    collected_mut(&mut window_mut(&mut f).tasks)[0].targets =
+        vec![selector("InstanceIds", "i-0fedcba9876543210")];
+    let report = run(&f);
+    let said = message(&report, "patch.targeted");
+    assert!(
+        said.contains("task wtask-1 (InstanceIds=i-0fedcba9876543210)"),
+        "{said}"
+    );
+
+    let mut f = patched();
+    patch_mut(&mut f).windows = Fetch::collected(vec![]);
+    patch_mut(&mut f).associations = Fetch::collected(vec![Association {
+        id: "assoc-1".into(),
+        document: "AWS-RunPatchBaseline".into(),
+        targets: vec![selector("tag:Patch Group", "web")],
+        schedule: None,
+        last_run: Some("2026-11-21T00:00:00Z".into()),
+        status: Some("Failed".into()),
+    }]);
+    let said = message(&run(&f), "patch.targeted").to_string();
+    assert!(
+        said.contains("last run 2026-11-21T00:00:00Z: Failed"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_window_that_starts_later_says_from_when() {
+    let mut f = patched();
+    window_mut(&mut f).start_date = Some("2026-11-25T00:00:00Z".into());
+    let report = run(&f);
+    assert!(message(&report, "patch.window").contains("from 2026-11-25T00:00:00Z"));
+}
