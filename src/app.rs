@@ -453,9 +453,9 @@ fn task(options: &cli::TaskOptions, job: Job) -> Result<Exit, Failure> {
             let settings = Settings {
                 region: options.region.clone(),
                 profile: options.profile.clone(),
-                max_attempts: options.max_attempts,
-                timeout: Duration::from_secs(options.timeout),
-                deadline: Duration::from_secs(options.deadline),
+                max_attempts: options.patience.max_attempts,
+                timeout: Duration::from_secs(options.patience.timeout),
+                deadline: Duration::from_secs(options.patience.deadline),
                 operator: false,
                 session_manager: false,
             };
@@ -567,9 +567,9 @@ fn settings(args: &Diagnose) -> Settings {
     Settings {
         region: args.region.clone(),
         profile: args.profile.clone(),
-        max_attempts: args.max_attempts,
-        timeout: Duration::from_secs(args.timeout),
-        deadline: Duration::from_secs(args.deadline),
+        max_attempts: args.patience.max_attempts,
+        timeout: Duration::from_secs(args.patience.timeout),
+        deadline: Duration::from_secs(args.patience.deadline),
         operator: !args.no_operator,
         session_manager: true,
     }

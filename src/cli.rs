@@ -116,6 +116,22 @@ pub struct Patch {
     pub common: TaskOptions,
 }
 
+/// How long AWS's answers are waited for, and how often asked again.
+#[derive(Debug, Args)]
+pub struct Patience {
+    /// Attempts per API call, including the first (throttling and 5xx are retried)
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub max_attempts: u32,
+
+    /// Seconds to wait for one API call attempt
+    #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
+
+    /// Seconds for the whole run: what AWS has not answered by then is reported as an error
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub deadline: u64,
+}
+
 /// What `param` and `patch` share with the main command.
 #[derive(Debug, Args)]
 pub struct TaskOptions {
@@ -143,17 +159,8 @@ pub struct TaskOptions {
     #[arg(long, value_name = "FILE")]
     pub save_facts: Option<PathBuf>,
 
-    /// Attempts per API call, including the first (throttling and 5xx are retried)
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
-    pub max_attempts: u32,
-
-    /// Seconds to wait for one API call attempt
-    #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub timeout: u64,
-
-    /// Seconds for the whole run: what AWS has not answered by then is reported as an error
-    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub deadline: u64,
+    #[command(flatten)]
+    pub patience: Patience,
 
     /// Replace account ids, IP addresses, resource ids and names in the output
     #[arg(long)]
@@ -305,17 +312,8 @@ pub struct Diagnose {
     #[arg(long, value_name = "FILE")]
     pub save_facts: Option<PathBuf>,
 
-    /// Attempts per API call, including the first (throttling and 5xx are retried)
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
-    pub max_attempts: u32,
-
-    /// Seconds to wait for one API call attempt
-    #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub timeout: u64,
-
-    /// Seconds for the whole run: what AWS has not answered by then is reported as an error
-    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub deadline: u64,
+    #[command(flatten)]
+    pub patience: Patience,
 
     /// Replace account ids, IP addresses, resource ids and names in the output (for tickets that
     /// leave the company)

@@ -75,6 +75,8 @@ from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 from moto.ssm.responses import SimpleSystemManagerResponse
 
+from ssm_extension import InvalidFilterKey, InvalidNextToken, ValidationException
+
 DEFAULT_ACCOUNT = "123456789012"
 #: The account AWS's own patch baselines belong to (the ARNs of moto's default_baselines.json).
 AWS_BASELINE_ACCOUNT = "075727635805"
@@ -99,18 +101,6 @@ class DoesNotExistException(ServiceException):
 
 class InvalidResourceId(ServiceException):
     code = "InvalidResourceId"
-
-
-class ValidationException(ServiceException):
-    code = "ValidationException"
-
-
-class InvalidNextToken(ServiceException):
-    code = "InvalidNextToken"
-
-
-class InvalidFilterKey(ServiceException):
-    code = "InvalidFilterKey"
 
 
 # --------------------------------------------------------------------------------------------
