@@ -222,7 +222,7 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
     if let Some(path) = &args.save_facts {
         save_facts(path, &diagnosis)?;
     }
-    let color = args.color.enabled();
+    let color = args.presentation.color.enabled();
     let redactor = args
         .redact
         .then(|| Redactor::new(diagnosis.facts()))
@@ -246,7 +246,7 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
         (Answer::Fleet(_), Some(_)) => Err(usage(
             "--fix-script and --fix-format take one instance: name it (INSTANCE_ID)",
         )),
-        (Answer::Fleet(_), None) if args.output == Format::Dot => Err(usage(
+        (Answer::Fleet(_), None) if args.presentation.output == Format::Dot => Err(usage(
             "--output dot draws one instance's path: name it (INSTANCE_ID)",
         )),
         (Answer::One(mut report), None) => {
@@ -254,7 +254,7 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
                 report.connect = Some(connect::hints(&report.target, &invocation(args)));
             }
             let report = redacted(*report);
-            print!("{}", render(&report, args.output, color));
+            print!("{}", render(&report, args.presentation.output, color));
             Ok(report.verdict.exit())
         }
         (Answer::Fleet(instances), None) => {
@@ -263,8 +263,14 @@ fn diagnose(args: &Diagnose) -> Result<Exit, Failure> {
             }
             let reports = || instances.reports().map(redacted);
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let written = fleet::write(reports, instances.stats, args.output, color, &mut out)
-                .and_then(|overview| out.flush().map(|()| overview));
+            let written = fleet::write(
+                reports,
+                instances.stats,
+                args.presentation.output,
+                color,
+                &mut out,
+            )
+            .and_then(|overview| out.flush().map(|()| overview));
             match written {
                 Ok(overview) => Ok(overview.summary.exit()),
                 Err(e) => Err(Failure(
@@ -485,7 +491,11 @@ fn task(options: &cli::TaskOptions, job: Job) -> Result<Exit, Failure> {
     };
     print!(
         "{}",
-        render(&report, options.output, options.color.enabled())
+        render(
+            &report,
+            options.presentation.output,
+            options.presentation.color.enabled()
+        )
     );
     Ok(report.verdict.exit())
 }
@@ -519,7 +529,14 @@ fn local(args: &cli::Local) -> Result<Exit, Failure> {
         duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
     };
     let report = checks::run(&facts, stats);
-    print!("{}", render(&report, args.output, args.color.enabled()));
+    print!(
+        "{}",
+        render(
+            &report,
+            args.presentation.output,
+            args.presentation.color.enabled()
+        )
+    );
     Ok(report.verdict.exit())
 }
 
@@ -657,12 +674,12 @@ fn watch(args: &Diagnose, selection: &Selection, reference: &Reference) -> Resul
     if selection.instance_ids.len() != 1 {
         return Err(usage("--watch follows one instance: name it (INSTANCE_ID)"));
     }
-    if !matches!(args.output, Format::Human | Format::Json) {
+    if !matches!(args.presentation.output, Format::Human | Format::Json) {
         return Err(usage(
             "--watch prints human output or JSON lines (--output json)",
         ));
     }
-    let color = args.color.enabled();
+    let color = args.presentation.color.enabled();
     let interval = Duration::from_secs(args.interval);
     let limit = Duration::from_secs(args.watch_for);
     if args
@@ -700,7 +717,7 @@ fn watch(args: &Diagnose, selection: &Selection, reference: &Reference) -> Resul
             if healthy {
                 report.connect = Some(connect::hints(&report.target, &asked));
             }
-            let text = match (&last, args.output) {
+            let text = match (&last, args.presentation.output) {
                 (_, Format::Json) => format!(
                     "{}\n",
                     serde_json::to_string(&report).expect("a report is plain data")
@@ -716,7 +733,7 @@ fn watch(args: &Diagnose, selection: &Selection, reference: &Reference) -> Resul
             }
             let left = limit.saturating_sub(started.elapsed());
             if healthy || left < interval {
-                if !healthy && args.output == Format::Human {
+                if !healthy && args.presentation.output == Format::Human {
                     eprintln!(
                         "ssm-doctor: still not healthy after {} s of watching (--watch-for)",
                         started.elapsed().as_secs()
@@ -724,7 +741,7 @@ fn watch(args: &Diagnose, selection: &Selection, reference: &Reference) -> Resul
                 }
                 return Ok(Ok(report.verdict.exit()));
             }
-            if args.output == Format::Human {
+            if args.presentation.output == Format::Human {
                 let next = format!(
                     "Watching: the next round in {} s (Ctrl-C stops).",
                     interval.as_secs()

@@ -116,6 +116,18 @@ pub struct Patch {
     pub common: TaskOptions,
 }
 
+/// How a report is printed, by every command.
+#[derive(Debug, Args)]
+pub struct Presentation {
+    /// Report format
+    #[arg(short, long, value_enum, default_value_t = Format::Human)]
+    pub output: Format,
+
+    /// Colour in human output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
 /// How long AWS's answers are waited for, and how often asked again.
 #[derive(Debug, Args)]
 pub struct Patience {
@@ -143,13 +155,8 @@ pub struct TaskOptions {
     #[arg(long, value_parser = parse_profile)]
     pub profile: Option<String>,
 
-    /// Report format
-    #[arg(short, long, value_enum, default_value_t = Format::Human)]
-    pub output: Format,
-
-    /// Colour in human output
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    #[command(flatten)]
+    pub presentation: Presentation,
 
     /// Judge a snapshot written by --save-facts, without calling AWS
     #[arg(long, value_name = "FILE", conflicts_with_all = ["region", "profile", "save_facts"])]
@@ -231,13 +238,8 @@ pub struct Local {
     #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=60))]
     pub timeout: u64,
 
-    /// Report format
-    #[arg(short, long, value_enum, default_value_t = Format::Human)]
-    pub output: Format,
-
-    /// Colour in human output
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    #[command(flatten)]
+    pub presentation: Presentation,
 }
 
 #[derive(Debug, Args)]
@@ -274,13 +276,8 @@ pub struct Diagnose {
     #[arg(long, value_parser = parse_profile)]
     pub profile: Option<String>,
 
-    /// Report format
-    #[arg(short, long, value_enum, default_value_t = Format::Human)]
-    pub output: Format,
-
-    /// Colour in human output
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    #[command(flatten)]
+    pub presentation: Presentation,
 
     /// Print, instead of the report, a commented bash script of the `aws` commands that fix the
     /// failing checks, in dependency order (never run by ssm-doctor: review it, then run it)

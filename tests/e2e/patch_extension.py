@@ -75,7 +75,12 @@ from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 from moto.ssm.responses import SimpleSystemManagerResponse
 
-from ssm_extension import InvalidFilterKey, InvalidNextToken, ValidationException
+from ssm_extension import (
+    InvalidFilterKey,
+    ValidationException,
+    _decode_token,
+    _encode_token,
+)
 
 DEFAULT_ACCOUNT = "123456789012"
 #: The account AWS's own patch baselines belong to (the ARNs of moto's default_baselines.json).
@@ -306,22 +311,6 @@ def reset() -> None:
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
-
-
-def _encode_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
-
-
-def _decode_token(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["o"]
-        if not isinstance(offset, int) or offset < 0:
-            raise ValueError
-        return offset
-    except Exception:
-        raise InvalidNextToken("The specified token isn't valid.") from None
 
 
 def _page(items: list[Any], token: str | None, max_results: Any, low: int, high: int,

@@ -321,7 +321,9 @@ def _encode_token(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
 
 
-def _decode_token(token: str) -> int:
+def _decode_token(token: str | None) -> int:
+    if not token:
+        return 0
     try:
         offset = json.loads(base64.urlsafe_b64decode(token.encode()))["o"]
         if not isinstance(offset, int) or offset < 0:
