@@ -489,15 +489,13 @@ fn task(options: &cli::TaskOptions, job: Job) -> Result<Exit, Failure> {
         true => Redactor::new([&facts]).value(&report),
         false => report,
     };
-    print!(
-        "{}",
-        render(
-            &report,
-            options.presentation.output,
-            options.presentation.color.enabled()
-        )
-    );
+    show(&report, &options.presentation);
     Ok(report.verdict.exit())
+}
+
+/// Prints one report as the command line asks.
+fn show(report: &Report, how: &cli::Presentation) {
+    print!("{}", render(report, how.output, how.color.enabled()));
 }
 
 /// `ssm-doctor local`: the instance observed from inside, judged by the same catalogue.
@@ -529,14 +527,7 @@ fn local(args: &cli::Local) -> Result<Exit, Failure> {
         duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
     };
     let report = checks::run(&facts, stats);
-    print!(
-        "{}",
-        render(
-            &report,
-            args.presentation.output,
-            args.presentation.color.enabled()
-        )
-    );
+    show(&report, &args.presentation);
     Ok(report.verdict.exit())
 }
 

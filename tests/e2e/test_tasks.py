@@ -481,17 +481,6 @@ def test_task_denial_time(denials: Denials) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-def _policy_patterns() -> list[str]:
-    statements = json.loads(IAM_POLICY.read_text())["Statement"]
-    statements = [statements] if isinstance(statements, dict) else statements
-    patterns: list[str] = []
-    for st in statements:
-        if st.get("Effect") == "Allow":
-            actions = st.get("Action", [])
-            patterns += [actions] if isinstance(actions, str) else actions
-    return patterns
-
-
 def test_tasks_request_log_only_policy_reads_never_a_value(tasks: Tasks, denials: Denials,
                                                          emulator) -> None:
     """Every request of every run above is a read that docs/iam-policy.json allows, and none
@@ -502,7 +491,7 @@ def test_tasks_request_log_only_policy_reads_never_a_value(tasks: Tasks, denials
     assert entries, "the request log holds no call of these runs"
     writes = sorted({r["action"] for r in entries if not r["operation"].startswith(READ_PREFIXES)})
     assert not writes, f"non-read calls: {writes}"
-    patterns = _policy_patterns()
+    patterns = policy_actions()
     used = sorted({r["action"] for r in entries})
     missing = [a for a in used
                if not any(fnmatch.fnmatchcase(a.lower(), p.lower()) for p in patterns)]
