@@ -195,21 +195,21 @@ class TaskLab(Lab):
         self.ids.update(key_arn=meta["Arn"], key_alias=f"alias/{self.prefix}")
         return meta["Arn"]
 
+    def _trusting_role(self, suffix: str, key: str, trust: dict) -> str:
+        """A role named ``<prefix>-<suffix>`` with ``trust``, its name and ARN kept as ``key``."""
+        name = f"{self.prefix}-{suffix}"[:64]
+        arn = self.iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))[
+            "Role"]["Arn"]
+        self.ids.update({key: name, f"{key}_arn": arn})
+        return arn
+
     def other_role(self) -> str:
         """Another application's role (a principal that is not the instance's)."""
-        name = f"{self.prefix}-other"[:64]
-        arn = self.iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(EC2_TRUST))[
-            "Role"]["Arn"]
-        self.ids.update(other_role=name, other_role_arn=arn)
-        return arn
+        return self._trusting_role("other", "other_role", EC2_TRUST)
 
     def service_role(self) -> str:
         """The maintenance window tasks' service role, trusting ssm.amazonaws.com."""
-        name = f"{self.prefix}-mw"[:64]
-        arn = self.iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(SSM_TRUST))[
-            "Role"]["Arn"]
-        self.ids.update(mw_role=name, mw_role_arn=arn)
-        return arn
+        return self._trusting_role("mw", "mw_role", SSM_TRUST)
 
     def platform(self, name: str, version: str) -> None:
         """The agent registers again, reporting this operating system."""
